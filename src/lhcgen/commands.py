@@ -1,0 +1,204 @@
+"""What each `lhcgen` subcommand does, given parsed arguments (see cli.py for options)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from lhcgen.errors import LhcgenError
+
+
+def _progress(args) -> bool:
+    return not args.no_progress
+
+
+def make_zjets(n_events: int, seed: int, workers: int, shard_size: int, out: str | Path,
+               progress: bool) -> dict:
+    """Generate Z+jets events and write them atomically; returns the file attributes."""
+    from lhcgen.data.hdf5 import write_events
+    from lhcgen.data.shards import generate_zjets
+
+    started = time.perf_counter()
+    sample = generate_zjets(n_events, seed, workers=workers, shard_size=shard_size,
+                            progress=progress)
+    seconds = time.perf_counter() - started
+    sample.attrs.update(generation_seconds=round(seconds, 3), workers=workers,
+                        accepted_events_per_second=round(len(sample) / seconds, 3))
+    write_events(out, sample)
+    return sample.attrs
+
+
+def cmd_data(args) -> int:
+    attrs = make_zjets(args.events, args.seed, args.workers, args.shard_size, args.out,
+                       _progress(args))
+    print(f"wrote {args.events} events to {args.out} in {attrs['generation_seconds']:.1f} s "
+          f"({attrs['accepted_events_per_second']:.1f} accepted events/s on "
+          f"{args.workers} worker(s))")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from lhcgen.config import load_config
+    from lhcgen.train.run import resolve_device, train_run
+
+    cfg = load_config(args.config)
+    metrics = train_run(cfg, args.out, resolve_device(args.device), resume=args.resume,
+                        progress=_progress(args))
+    print(f"trained {metrics['parameters']:,} parameters for {metrics['steps']} steps in "
+          f"{metrics['training_seconds']:.1f} s; validation loss {metrics['final_val_loss']}; "
+          f"run directory {args.out}")
+    return 0
+
+
+def sample_to_file(run_dir, n, out, device, solver=None, steps=None, batch_size=None,
+                   seed=0, multiplicity=None, progress=True) -> dict:
+    from lhcgen.data.hdf5 import write_events
+    from lhcgen.surrogate import Surrogate
+
+    surrogate = Surrogate.load(run_dir, device)
+    sample, info = surrogate.generate(n, solver, steps, batch_size, seed, multiplicity,
+                                      progress)
+    write_events(out, sample)
+    return info
+
+
+def cmd_sample(args) -> int:
+    from lhcgen.train.run import resolve_device
+
+    info = sample_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
+                          args.solver, args.steps, args.batch_size, args.seed,
+                          args.multiplicity, _progress(args))
+    _print_sampling(info, args.out)
+    return 0
+
+
+def _print_sampling(info: dict, out) -> None:
+    print(f"wrote {info['n_written']} events to {out}: {info['events_per_second']:.0f} events/s "
+          f"({info['solver']}, {info['nfe']} function evaluations, batch {info['batch_size']}, "
+          f"{info['threads']} threads, {info['device']})")
+    if info["n_nonfinite"]:
+        print(f"warning: {info['n_nonfinite']} of {info['n_requested']} generated events were "
+              "non-finite and were not written")
+    cuts = info["cut_violations"]
+    if cuts["any_selection_cut"]:
+        detail = ", ".join(f"{k}: {v}" for k, v in cuts.items() if v and k != "any_selection_cut")
+        print(f"note: {cuts['any_selection_cut']} events violate a selection cut and were kept "
+              f"({detail})")
+
+
+def evaluate_files(generated_path, truth_path, report_dir, train_path=None) -> dict:
+    """Compare a generated file with truth; write the report directory atomically."""
+    from lhcgen.data.hdf5 import read_events
+    from lhcgen.evaluate.report import evaluate_events
+
+    generated = read_events(generated_path)
+    truth = read_events(truth_path)
+    for name, sample in (("generated", generated), ("truth", truth)):
+        if sample.attrs.get("process", "zjets") != "zjets":
+            raise LhcgenError(f"{name} file holds process {sample.attrs['process']!r}; "
+                              "evaluate compares Z+jets files")
+    if generated.momenta.shape[1] != truth.momenta.shape[1]:
+        raise LhcgenError(f"{generated_path} has {generated.momenta.shape[1]} object slots but "
+                          f"{truth_path} has {truth.momenta.shape[1]}: different schema")
+    train_path = train_path or generated.attrs.get("train_file") or None
+    if train_path and not Path(train_path).is_file():
+        raise LhcgenError(f"{train_path}: the truth-train file for the floor is missing; "
+                          "pass --train FILE")
+    train = read_events(train_path) if train_path else None
+    info = {k.removeprefix("sampling_"): v for k, v in generated.attrs.items()
+            if k.startswith("sampling_")}
+    info["cut_violations"] = generated.attrs.get("cut_violations")
+    info["generated_file"] = str(generated_path)
+    info["truth_file"] = str(truth_path)
+    info["train_file"] = str(train_path) if train_path else None
+    if "accepted_events_per_second" in truth.attrs:
+        info["simulator_events_per_second"] = truth.attrs["accepted_events_per_second"]
+        info["simulator_workers"] = truth.attrs.get("workers")
+        if info.get("events_per_second"):
+            info["speedup_vs_simulator"] = (info["events_per_second"]
+                                            / info["simulator_events_per_second"])
+    report_dir = Path(report_dir)
+    report_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.", dir=report_dir.parent))
+    try:
+        metrics = evaluate_events(generated, truth, tmp, truth_train=train, info=info)
+        if report_dir.exists():
+            shutil.rmtree(report_dir)
+        tmp.rename(report_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return metrics
+
+
+def cmd_evaluate(args) -> int:
+    from lhcgen.evaluate.report import format_summary
+
+    metrics = evaluate_files(args.generated, args.truth, args.report, args.train)
+    sampling = metrics.get("sampling", {})
+    print(format_summary(metrics, sampling.get("simulator_events_per_second")))
+    print(f"report: {Path(args.report) / 'index.html'}")
+    return 0
+
+
+def _cached(path: Path, events: int, seed: int) -> bool:
+    if not path.is_file():
+        return False
+    from lhcgen.data.hdf5 import read_events
+
+    try:
+        attrs = read_events(path).attrs
+    except LhcgenError:
+        return False
+    return attrs.get("n_events") == events and attrs.get("seed") == seed
+
+
+def cmd_demo(args) -> int:
+    from lhcgen.config import load_config
+    from lhcgen.evaluate.report import format_summary
+    from lhcgen.train.run import resolve_device, train_run
+
+    work = Path(args.workdir)
+    device = resolve_device(args.device)
+    progress = _progress(args)
+    cfg = load_config(args.config)
+    files = {"train": (work / "data" / "zjets_train.h5", args.train_events, 1),
+             "test": (work / "data" / "zjets_test.h5", args.test_events, 2)}
+    for role, (path, events, seed) in files.items():
+        if _cached(path, events, seed):
+            print(f"[demo] reusing {role} data {path}")
+        else:
+            print(f"[demo] generating {events} {role} events with Pythia 8 + FastJet "
+                  f"({args.workers} workers)")
+            make_zjets(events, seed, args.workers, 1000, path, progress)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data,
+                                                            train=str(files["train"][0])))
+    run_dir = work / "run"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    print(f"[demo] training {cfg.model.name} ({cfg.model.net}) for {cfg.training.epochs} epochs")
+    train_metrics = train_run(cfg, run_dir, device, progress=progress)
+    generated = run_dir / "generated.h5"
+    print(f"[demo] sampling {args.sample_events} events")
+    info = sample_to_file(run_dir, args.sample_events, generated, device, progress=progress)
+    _print_sampling(info, generated)
+    print("[demo] evaluating against the held-out truth")
+    metrics = evaluate_files(generated, files["test"][0], work / "report")
+    sampling = metrics.get("sampling", {})
+    print(format_summary(metrics, sampling.get("simulator_events_per_second")))
+    print(f"[demo] trained {train_metrics['parameters']:,} parameters in "
+          f"{train_metrics['training_seconds']:.0f} s; report: {work / 'report' / 'index.html'}")
+    print(json.dumps(metrics.get("summary", {}), indent=1))
+    return 0
+
+
+COMMANDS = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample,
+            "evaluate": cmd_evaluate, "demo": cmd_demo}
+
+
+def run(args) -> int:
+    return COMMANDS[args.command](args)

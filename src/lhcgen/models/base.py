@@ -1,0 +1,65 @@
+"""The generator interface every model implements, and the batch it trains on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from lhcgen.errors import LhcgenError
+
+
+@dataclass
+class Batch:
+    """Events in network coordinates.
+
+    x: (N, D) float32; dims_mask: (N, D) bool, coordinates that exist (padded jets do not);
+    multiplicity: (N,) long, the condition; weights: (N,) float32 MC event weights.
+    """
+
+    x: torch.Tensor
+    dims_mask: torch.Tensor
+    multiplicity: torch.Tensor
+    weights: torch.Tensor
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(self.x.to(device), self.dims_mask.to(device),
+                     self.multiplicity.to(device), self.weights.to(device))
+
+
+class Generator(nn.Module):
+    """A conditional generative model of (N, D) vectors given the jet multiplicity.
+
+    ``loss(batch)`` is the training objective (a scalar); ``sample(multiplicity, dims_mask,
+    ...)`` returns (x, info) with info holding at least the number of function evaluations.
+    """
+
+    def __init__(self, multiplicities: list[int]):
+        super().__init__()
+        self.multiplicities = list(multiplicities)
+        self.register_buffer("_lookup", self._make_lookup(self.multiplicities))
+
+    @staticmethod
+    def _make_lookup(values: list[int]) -> torch.Tensor:
+        lookup = torch.full((max(values) + 1,), -1, dtype=torch.long)
+        lookup[torch.tensor(values)] = torch.arange(len(values))
+        return lookup
+
+    def condition_index(self, multiplicity: torch.Tensor) -> torch.Tensor:
+        """Multiplicity values -> 0..K-1; a value the model was not trained on is an error."""
+        m = multiplicity.long()
+        known = (m >= 0) & (m < len(self._lookup))
+        index = torch.where(known, self._lookup[m.clamp(0, len(self._lookup) - 1)], -1)
+        if (index < 0).any():
+            bad = sorted(set(multiplicity[index < 0].tolist()))
+            raise LhcgenError(f"multiplicity {bad} was not in the training data "
+                              f"(trained on {self.multiplicities})")
+        return index
+
+    def loss(self, batch: Batch, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
+               generator: torch.Generator | None = None, **options) -> tuple[torch.Tensor, dict]:
+        raise NotImplementedError

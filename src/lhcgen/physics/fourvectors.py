@@ -1,0 +1,68 @@
+"""Four-vector kinematics in float64, one formula per function.
+
+Arrays hold four-vectors in the last axis as (E, px, py, pz) in GeV, the data contract's
+order. Functions work on numpy arrays of any leading shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TWO_PI = 2.0 * np.pi
+
+
+def pt(p: np.ndarray) -> np.ndarray:
+    """Transverse momentum sqrt(px^2 + py^2)."""
+    return np.hypot(p[..., 1], p[..., 2])
+
+
+def eta(p: np.ndarray) -> np.ndarray:
+    """Pseudorapidity asinh(pz / pT); 0 for a vector with pT = 0."""
+    transverse = pt(p)
+    safe = np.where(transverse > 0, transverse, 1.0)
+    return np.where(transverse > 0, np.arcsinh(p[..., 3] / safe), 0.0)
+
+
+def phi(p: np.ndarray) -> np.ndarray:
+    """Azimuthal angle in (-pi, pi]."""
+    return np.arctan2(p[..., 2], p[..., 1])
+
+
+def mass(p: np.ndarray) -> np.ndarray:
+    """Invariant mass sqrt(E^2 - |p|^2), with small negative m^2 (rounding) set to 0."""
+    m2 = p[..., 0] ** 2 - p[..., 1] ** 2 - p[..., 2] ** 2 - p[..., 3] ** 2
+    return np.sqrt(np.clip(m2, 0.0, None))
+
+
+def from_pt_eta_phi_m(pt_: np.ndarray, eta_: np.ndarray, phi_: np.ndarray,
+                      m: np.ndarray) -> np.ndarray:
+    """Build (E, px, py, pz) from (pT, eta, phi, m)."""
+    px = pt_ * np.cos(phi_)
+    py = pt_ * np.sin(phi_)
+    pz = pt_ * np.sinh(eta_)
+    e = np.sqrt(m**2 + pt_**2 + pz**2)
+    return np.stack([e, px, py, pz], axis=-1)
+
+
+def to_pt_eta_phi_m(p: np.ndarray) -> np.ndarray:
+    """(E, px, py, pz) -> (pT, eta, phi, m) in the last axis."""
+    return np.stack([pt(p), eta(p), phi(p), mass(p)], axis=-1)
+
+
+def wrap_phi(angle: np.ndarray) -> np.ndarray:
+    """Map an angle into [-pi, pi)."""
+    return np.mod(angle + np.pi, TWO_PI) - np.pi
+
+
+def delta_phi(p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    """Azimuthal difference phi1 - phi2 wrapped into [-pi, pi)."""
+    return wrap_phi(phi(p1) - phi(p2))
+
+
+def delta_eta(p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    return eta(p1) - eta(p2)
+
+
+def delta_r(p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    """Angular distance sqrt(delta_eta^2 + delta_phi^2)."""
+    return np.hypot(delta_eta(p1, p2), delta_phi(p1, p2))

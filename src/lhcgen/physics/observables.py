@@ -1,0 +1,104 @@
+"""Observables of Z(->mumu)+jets events, computed in float64 from the momenta.
+
+Each observable maps an EventSample to (values, defined): ``defined`` is a boolean array over
+events telling where the observable exists (a third jet's pT exists only in Z+3j events), and
+``values`` holds the observable for those events only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from lhcgen.data.events import EventSample
+from lhcgen.physics import fourvectors as fv
+
+Computed = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Observable:
+    """One histogrammable quantity: a name, an axis label and how to compute it."""
+
+    name: str
+    label: str
+    compute: Callable[[EventSample], Computed]
+    discrete: bool = False
+    periodic: bool = False
+
+
+FEATURES = {
+    "pt": (fv.pt, r"p_{T,%s}", "GeV"),
+    "eta": (fv.eta, r"\eta_{%s}", ""),
+    "phi": (fv.phi, r"\phi_{%s}", ""),
+    "m": (fv.mass, r"m_{%s}", "GeV"),
+}
+TEX = {"mu1": r"\mu_1", "mu2": r"\mu_2", "j1": "j_1", "j2": "j_2", "j3": "j_3"}
+
+
+def _label(symbol: str, unit: str) -> str:
+    return f"${symbol}$" + (f" [{unit}]" if unit else "")
+
+
+def object_feature(slot: int, feature: str) -> Callable[[EventSample], Computed]:
+    func = FEATURES[feature][0]
+
+    def compute(sample: EventSample) -> Computed:
+        defined = sample.mask[:, slot]
+        return func(sample.momenta[defined, slot]), defined
+
+    return compute
+
+
+def dimuon(sample: EventSample) -> np.ndarray:
+    """Four-momentum of the muon pair (slots 0 and 1)."""
+    return sample.momenta[:, 0] + sample.momenta[:, 1]
+
+
+def m_mumu(sample: EventSample) -> Computed:
+    return fv.mass(dimuon(sample)), np.ones(len(sample), bool)
+
+
+def pt_z(sample: EventSample) -> Computed:
+    return fv.pt(dimuon(sample)), np.ones(len(sample), bool)
+
+
+def jet_pair(slot_a: int, slot_b: int, quantity: str) -> Callable[[EventSample], Computed]:
+    func = {"delta_r": fv.delta_r, "delta_eta": fv.delta_eta, "delta_phi": fv.delta_phi}[quantity]
+
+    def compute(sample: EventSample) -> Computed:
+        defined = sample.mask[:, slot_a] & sample.mask[:, slot_b]
+        return func(sample.momenta[defined, slot_a], sample.momenta[defined, slot_b]), defined
+
+    return compute
+
+
+def jet_multiplicity(sample: EventSample) -> Computed:
+    return sample.multiplicity.astype(np.float64), np.ones(len(sample), bool)
+
+
+def zjets_observables(object_names=("mu1", "mu2", "j1", "j2", "j3")) -> list[Observable]:
+    """All observables of the Z+jets report: per object pT/eta/phi/m (muon masses are fixed
+    and left out), m_mumu, pT of the Z, jet-pair delta R/eta/phi, jet multiplicity."""
+    out: list[Observable] = []
+    for slot, name in enumerate(object_names):
+        tex = TEX.get(name, name)
+        for feature, (_, symbol, unit) in FEATURES.items():
+            if feature == "m" and name.startswith("mu"):
+                continue
+            out.append(Observable(f"{feature}_{name}", _label(symbol % tex, unit),
+                                  object_feature(slot, feature), periodic=feature == "phi"))
+    out.append(Observable("m_mumu", _label(r"m_{\mu\mu}", "GeV"), m_mumu))
+    out.append(Observable("pt_z", _label(r"p_{T,\mu\mu}", "GeV"), pt_z))
+    jets = [(slot, name) for slot, name in enumerate(object_names) if name.startswith("j")]
+    for (sa, na), (sb, nb) in combinations(jets, 2):
+        pair = f"{TEX[na]}{TEX[nb]}" if na in TEX and nb in TEX else f"{na}{nb}"
+        for quantity, symbol in (("delta_r", r"\Delta R"), ("delta_eta", r"\Delta\eta"),
+                                 ("delta_phi", r"\Delta\phi")):
+            out.append(Observable(f"{quantity}_{na}{nb}", _label(f"{symbol}_{{{pair}}}", ""),
+                                  jet_pair(sa, sb, quantity), periodic=quantity == "delta_phi"))
+    out.append(Observable("n_jets", "jet multiplicity", jet_multiplicity, discrete=True))
+    return out

@@ -1,0 +1,120 @@
+"""`lhcgen train`: data -> preprocessing -> generator -> fit, all recorded in a run directory.
+
+A run directory holds config.yaml (resolved), preprocessing.json (fitted state),
+checkpoint.pt (model, EMA, optimiser, schedule, step), train_log.jsonl and metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from lhcgen import __version__
+from lhcgen.config import RunConfig, config_from_dict, dump_config
+from lhcgen.data.hdf5 import read_events
+from lhcgen.errors import LhcgenError
+from lhcgen.io import write_text_atomic
+from lhcgen.models import Batch, build_generator
+from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
+from lhcgen.train.loop import fit, graceful_interrupt
+from lhcgen.transforms.zjets import Encoded, ZJetsPreprocessing
+
+CONFIG_FILE = "config.yaml"
+PREPROCESSING_FILE = "preprocessing.json"
+METRICS_FILE = "metrics.json"
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LhcgenError(f"device '{name}' requested but CUDA is not available; use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise LhcgenError(f"unknown device '{name}' (use auto, cpu or cuda)") from None
+
+
+def to_batch(enc: Encoded) -> Batch:
+    return Batch(enc.x.float(), enc.dims_mask, enc.multiplicity.long(), enc.weights.float())
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(val_fraction * n))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
+              resume: bool = False, progress: bool = True,
+              should_stop: Callable[[int], bool] | None = None) -> dict:
+    run_dir = Path(run_dir)
+    if resume:
+        state = load_checkpoint(run_dir, device)
+        saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+        if saved != cfg.to_dict():
+            raise LhcgenError(f"{run_dir}: the config differs from the one this run was "
+                              "started with; resume with the same config or use a new --out")
+    else:
+        if (run_dir / CHECKPOINT).exists():
+            raise LhcgenError(f"{run_dir} already holds a trained run; pass --resume to "
+                              "continue it or choose another --out")
+        state = None
+    sample = read_events(cfg.data.train)
+    if cfg.data.max_events:
+        sample = sample.subset(slice(0, cfg.data.max_events))
+    train_idx, val_idx = split_indices(len(sample), cfg.data.val_fraction, cfg.training.seed)
+    if len(train_idx) < cfg.training.batch_size:
+        raise LhcgenError(f"{cfg.data.train}: {len(train_idx)} training events are fewer than "
+                          f"one batch ({cfg.training.batch_size}); generate more events or "
+                          "lower training.batch_size")
+    train_sample = sample.subset(train_idx)
+    preprocessing = ZJetsPreprocessing(cfg.preprocessing)
+    if state is not None:
+        preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
+    else:
+        preprocessing.fit(train_sample)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
+        write_text_atomic(run_dir / PREPROCESSING_FILE,
+                          json.dumps(preprocessing.state_dict(), indent=1))
+        (run_dir / "train_log.jsonl").unlink(missing_ok=True)
+    train = to_batch(preprocessing.encode(train_sample))
+    val = to_batch(preprocessing.encode(sample.subset(val_idx))) if len(val_idx) else None
+
+    torch.manual_seed(cfg.training.seed)
+    model = build_generator(cfg.model, preprocessing.dim,
+                            [s for s, _ in preprocessing.flatten.layout],
+                            preprocessing.multiplicities)
+    n_params = sum(p.numel() for p in model.parameters())
+    with graceful_interrupt() as ctrl_c:
+        stop = should_stop or ctrl_c
+        result, _ = fit(model, train, val, cfg.training, run_dir, device, state, progress,
+                        extra_state={"n_params": n_params}, should_stop=stop)
+    metrics = {
+        "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
+        "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
+        "train_file": str(Path(cfg.data.train).resolve()), "steps": result.steps,
+        "epochs": result.epochs, "final_train_loss": result.train_loss,
+        "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2),
+        "steps_per_second": round(result.steps_per_second, 2), "device": str(device),
+        "threads": torch.get_num_threads(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    write_text_atomic(run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
+    return metrics
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise LhcgenError(f"{run_dir}: not a run directory (no {CONFIG_FILE}); "
+                          "create one with `lhcgen train CONFIG --out RUN_DIR`")
+    return config_from_dict(yaml.safe_load(path.read_text()))

@@ -1,0 +1,141 @@
+"""The Z(->mumu)+jets preprocessing chain of arXiv:2305.10475, fitted and saved with a run.
+
+momenta (N, 5, 4) --ToPtEtaPhiM--> (pT, eta, phi, m) --RelativePhi--> phi relative to mu1
+(mu2 measured from the back-to-back direction) --log pT shift--> log(pT - pT_min + eps)
+--log mass--> jets' log(m + eps) --Flatten--> 17 coordinates (muon masses and phi_mu1
+dropped; padded jets zero) --Standardize--> the network's coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lhcgen.config import PreprocessingConfig
+from lhcgen.data.events import EventSample
+from lhcgen.errors import LhcgenError
+from lhcgen.transforms.base import Chain
+from lhcgen.transforms.flatten import Flatten
+from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
+from lhcgen.transforms.log_scaling import log_mass, log_pt_shift
+from lhcgen.transforms.standardize import Standardize
+
+N_MUONS = 2
+MAX_JETS = 3
+PT, ETA, PHI, MASS = range(4)
+
+
+@dataclass
+class Encoded:
+    """Events in network coordinates.
+
+    x: (N, D) float64; mask: (N, P) object mask; dims_mask: (N, D); multiplicity: (N,);
+    weights: (N,); logdet: (N,) log|det d x / d physical| (physical = pT, eta, phi, m).
+    """
+
+    x: torch.Tensor
+    mask: torch.Tensor
+    dims_mask: torch.Tensor
+    multiplicity: torch.Tensor
+    weights: torch.Tensor
+    logdet: torch.Tensor
+
+
+def zjets_layout() -> list[tuple[int, int]]:
+    """Flat coordinates: mu1 (pT, eta), mu2 (pT, eta, phi), each jet (pT, eta, phi, m)."""
+    layout = [(0, PT), (0, ETA), (1, PT), (1, ETA), (1, PHI)]
+    for slot in range(N_MUONS, N_MUONS + MAX_JETS):
+        layout += [(slot, PT), (slot, ETA), (slot, PHI), (slot, MASS)]
+    return layout
+
+
+def object_mask(multiplicity: torch.Tensor) -> torch.Tensor:
+    """(N,) number of jets -> (N, 5) object mask (muons always present)."""
+    slots = torch.arange(N_MUONS + MAX_JETS, device=multiplicity.device)
+    return (slots[None, :] < N_MUONS) | (slots[None, :] - N_MUONS < multiplicity[:, None])
+
+
+class ZJetsPreprocessing:
+    """Fit on training events, encode events to network coordinates and decode back."""
+
+    def __init__(self, cfg: PreprocessingConfig):
+        self.cfg = cfg
+        n_slots = N_MUONS + MAX_JETS
+        jets = list(range(N_MUONS, n_slots))
+        self.flatten = Flatten(zjets_layout(), n_slots,
+                               fixed={(0, MASS): cfg.muon_mass, (1, MASS): cfg.muon_mass},
+                               uniform_phi=[0])
+        self.standardize = Standardize(self.flatten.dims_mask)
+        self.chain = Chain([
+            ToPtEtaPhiM(n_massless=N_MUONS),
+            RelativePhi([0.0, math.pi] + [0.0] * MAX_JETS),
+            log_pt_shift(list(range(n_slots)), cfg.pt_min, cfg.pt_epsilon),
+            log_mass(jets, cfg.mass_epsilon),
+            self.flatten,
+            self.standardize,
+        ])
+        self.multiplicities: list[int] = []
+        self.fractions: list[float] = []
+
+    @property
+    def dim(self) -> int:
+        return self.flatten.dim
+
+    def _check(self, sample: EventSample) -> None:
+        if sample.momenta.shape[1] != N_MUONS + MAX_JETS:
+            raise LhcgenError(f"expected {N_MUONS + MAX_JETS} object slots (2 muons + 3 jets), "
+                              f"got {sample.momenta.shape[1]}")
+        if sample.attrs.get("process", "zjets") != "zjets":
+            raise LhcgenError(f"expected a Z+jets file, got process {sample.attrs['process']!r}")
+
+    def fit(self, sample: EventSample) -> None:
+        """Fit the standardisation and the multiplicity fractions on the training split."""
+        self._check(sample)
+        mask = torch.from_numpy(sample.mask)
+        momenta = torch.from_numpy(sample.momenta)
+        before_standardize = Chain(self.chain.transforms[:-1])
+        x, _ = before_standardize.forward(momenta, mask)
+        self.standardize.fit(x, mask, torch.from_numpy(sample.weights))
+        values, counts = np.unique(sample.multiplicity, return_counts=True)
+        weights = np.array([sample.weights[sample.multiplicity == v].sum() for v in values])
+        self.multiplicities = [int(v) for v in values]
+        self.fractions = (weights / weights.sum()).tolist()
+
+    def encode(self, sample: EventSample) -> Encoded:
+        self._check(sample)
+        mask = torch.from_numpy(sample.mask)
+        x, logdet = self.chain.forward(torch.from_numpy(sample.momenta), mask)
+        bad = ~torch.isfinite(x).all(-1) | ~torch.isfinite(logdet)
+        if bad.any():
+            raise LhcgenError(
+                f"{int(bad.sum())} of {len(sample)} events cannot be preprocessed (an object "
+                f"below pT_min = {self.cfg.pt_min} GeV or an invalid momentum); apply the "
+                "cuts of the training data or lower preprocessing.pt_min")
+        return Encoded(x, mask, self.flatten.dims_mask(mask),
+                       torch.from_numpy(sample.multiplicity), torch.from_numpy(sample.weights),
+                       logdet)
+
+    def decode(self, x: torch.Tensor, multiplicity: torch.Tensor,
+               generator: torch.Generator | None = None) -> np.ndarray:
+        """Network coordinates (N, D) -> momenta (N, 5, 4) float64 (E, px, py, pz)."""
+        mask = object_mask(multiplicity)
+        momenta = self.chain.inverse(x.to(torch.float64), mask, generator)
+        return momenta.numpy()
+
+    def sample_multiplicity(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Draw jet multiplicities with the fractions of the training data."""
+        probs = torch.tensor(self.fractions, dtype=torch.float64)
+        index = torch.multinomial(probs, n, replacement=True, generator=generator)
+        return torch.tensor(self.multiplicities)[index]
+
+    def state_dict(self) -> dict:
+        return {"chain": self.chain.state_dict(), "multiplicities": self.multiplicities,
+                "fractions": self.fractions}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.chain.load_state_dict(state["chain"])
+        self.multiplicities = list(state["multiplicities"])
+        self.fractions = list(state["fractions"])

@@ -1,0 +1,87 @@
+"""Training loop: run-directory contents, atomic checkpoints and exact resume."""
+
+import json
+
+import pytest
+import torch
+
+from lhcgen.config import config_from_dict
+from lhcgen.data.hdf5 import write_events
+from lhcgen.errors import LhcgenError
+from lhcgen.train.checkpoint import load_checkpoint
+from lhcgen.train.loop import Interrupted
+from lhcgen.train.run import train_run
+from lhcgen.train.schedule import lr_factor
+
+
+def _cfg(train_file, **training):
+    return config_from_dict({
+        "data": {"train": str(train_file), "val_fraction": 0.2},
+        "model": {"hidden": 32, "blocks": 1, "time_embedding": 8},
+        "training": {"batch_size": 128, "epochs": 2, "checkpoint_every": 4, "warmup_steps": 3,
+                     **training},
+    })
+
+
+@pytest.fixture
+def train_file(tmp_path, toy_sample):
+    path = tmp_path / "train.h5"
+    write_events(path, toy_sample.subset(slice(0, 1000)))
+    return path
+
+
+def test_run_directory_contents(tmp_path, train_file):
+    metrics = train_run(_cfg(train_file), tmp_path / "run", torch.device("cpu"), progress=False)
+    files = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert files == ["checkpoint.pt", "config.yaml", "metrics.json", "preprocessing.json",
+                     "train_log.jsonl"]
+    log = [json.loads(line) for line in
+           (tmp_path / "run" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert metrics["steps"] == 2 * 7 and metrics["val_events"] == 200
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == metrics
+    with pytest.raises(LhcgenError, match="already holds a trained run"):
+        train_run(_cfg(train_file), tmp_path / "run", torch.device("cpu"), progress=False)
+
+
+def test_resume_after_interruption_matches_uninterrupted(tmp_path, train_file):
+    cfg = _cfg(train_file)
+    train_run(cfg, tmp_path / "full", torch.device("cpu"), progress=False)
+    with pytest.raises(Interrupted, match="interrupted at step 5/14"):
+        train_run(cfg, tmp_path / "cut", torch.device("cpu"), progress=False,
+                  should_stop=lambda step: step == 5)
+    assert load_checkpoint(tmp_path / "cut")["step"] == 5
+    train_run(cfg, tmp_path / "cut", torch.device("cpu"), resume=True, progress=False)
+    full, cut = load_checkpoint(tmp_path / "full"), load_checkpoint(tmp_path / "cut")
+    assert cut["step"] == full["step"] == 14
+    for key in full["model"]:
+        torch.testing.assert_close(cut["model"][key], full["model"][key])
+        torch.testing.assert_close(cut["ema"]["model"][key], full["ema"]["model"][key])
+
+
+def test_resume_needs_same_config_and_a_checkpoint(tmp_path, train_file):
+    with pytest.raises(LhcgenError, match="no such run directory"):
+        train_run(_cfg(train_file), tmp_path / "none", torch.device("cpu"), resume=True)
+    train_run(_cfg(train_file), tmp_path / "run", torch.device("cpu"), progress=False)
+    with pytest.raises(LhcgenError, match="config differs"):
+        train_run(_cfg(train_file, lr=0.01), tmp_path / "run", torch.device("cpu"),
+                  resume=True)
+
+
+def test_too_few_events_for_a_batch(tmp_path, train_file):
+    with pytest.raises(LhcgenError, match="fewer than one batch"):
+        train_run(_cfg(train_file, batch_size=5000), tmp_path / "r", torch.device("cpu"))
+
+
+def test_corrupt_checkpoint(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(LhcgenError, match="corrupt checkpoint"):
+        load_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["cosine", "onecycle", "constant"])
+def test_lr_schedules(kind):
+    assert lr_factor(0, 100, 10, kind) == pytest.approx(0.1)
+    assert lr_factor(9, 100, 10, kind) == pytest.approx(1.0)
+    end = lr_factor(100, 100, 10, kind)
+    assert end == pytest.approx(1.0 if kind == "constant" else 0.0, abs=1e-12)
