@@ -99,8 +99,9 @@ def test_standardize_fit_round_trip_and_jacobian():
     torch.testing.assert_close(logdet, -torch.log(t.std).sum().expand(500))
 
 
-def test_zjets_chain_round_trip(toy_sample):
-    pp = ZJetsPreprocessing(PreprocessingConfig())
+@pytest.mark.parametrize("coordinates", ["muons", "dimuon"])
+def test_zjets_chain_round_trip(toy_sample, coordinates):
+    pp = ZJetsPreprocessing(PreprocessingConfig(muon_coordinates=coordinates))
     pp.fit(toy_sample)
     enc = pp.encode(toy_sample)
     assert enc.x.shape == (len(toy_sample), 17)
@@ -121,8 +122,9 @@ def test_zjets_chain_round_trip(toy_sample):
                                atol=1e-6)
 
 
-def test_encoding_is_invariant_under_phi_rotation(toy_sample):
-    pp = ZJetsPreprocessing(PreprocessingConfig())
+@pytest.mark.parametrize("coordinates", ["muons", "dimuon"])
+def test_encoding_is_invariant_under_phi_rotation(toy_sample, coordinates):
+    pp = ZJetsPreprocessing(PreprocessingConfig(muon_coordinates=coordinates))
     pp.fit(toy_sample)
     c, s = math.cos(0.7), math.sin(0.7)
     rotated = toy_sample.subset(slice(None))
@@ -131,6 +133,26 @@ def test_encoding_is_invariant_under_phi_rotation(toy_sample):
         s * toy_sample.momenta[..., 1] + c * toy_sample.momenta[..., 2]
     rotated.momenta = p
     torch.testing.assert_close(pp.encode(rotated).x, pp.encode(toy_sample).x)
+
+
+def test_dimuon_coordinates_hold_the_pair_mass_and_order_the_muons(toy_sample):
+    from lhcgen.physics import fourvectors as fv
+    from lhcgen.transforms.dimuon import DimuonSystem
+
+    mask = torch.from_numpy(toy_sample.mask)
+    x, _ = ToPtEtaPhiM(2).forward(torch.from_numpy(toy_sample.momenta), mask)
+    t = DimuonSystem(0.1056583755)
+    y, logdet = t.forward(x, mask)
+    pair = toy_sample.momenta[:, 0] + toy_sample.momenta[:, 1]
+    np.testing.assert_allclose(y[:, 0, 3].numpy(), fv.mass(pair), rtol=1e-9)
+    np.testing.assert_allclose(y[:, 0, 0].numpy(), fv.pt(pair), rtol=1e-9)
+    assert torch.isfinite(logdet).all()
+    # the decay axis reversed (the other muon's direction) decodes to the same ordered pair
+    flipped = y.clone()
+    flipped[:, 1, 1] = -y[:, 1, 1]
+    flipped[:, 1, 2] = y[:, 1, 2] + math.pi
+    torch.testing.assert_close(t.inverse(flipped, mask)[:, :2], t.inverse(y, mask)[:, :2])
+    torch.testing.assert_close(t.inverse(y, mask)[:, :2, :3], x[:, :2, :3])
 
 
 def test_below_cut_is_an_error_not_a_silent_drop(toy_sample):

@@ -31,6 +31,9 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class PreprocessingConfig:
+    muon_coordinates: Literal["muons", "dimuon"] = "muons"
+    """"muons": each muon's (pT, eta, phi); "dimuon": the pair's (pT, eta, m) plus the decay
+    angles in its rest frame, which keeps the Z peak sharp (transforms/dimuon.py)."""
     pt_min: float = 20.0
     """The pT cut of every object in GeV: pT -> log(pT - pt_min + pt_epsilon)."""
     pt_epsilon: float = 0.1

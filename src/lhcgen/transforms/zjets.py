@@ -1,9 +1,15 @@
-"""The Z(->mumu)+jets preprocessing chain of arXiv:2305.10475, fitted and saved with a run.
+"""The Z(->mumu)+jets preprocessing chains, fitted and saved with a run.
 
+muon_coordinates = "muons" (arXiv:2305.10475):
 momenta (N, 5, 4) --ToPtEtaPhiM--> (pT, eta, phi, m) --RelativePhi--> phi relative to mu1
 (mu2 measured from the back-to-back direction) --log pT shift--> log(pT - pT_min + eps)
 --log mass--> jets' log(m + eps) --Flatten--> 17 coordinates (muon masses and phi_mu1
 dropped; padded jets zero) --Standardize--> the network's coordinates.
+
+muon_coordinates = "dimuon": after ToPtEtaPhiM the muons become the pair's (pT, eta, phi,
+m) and the decay angles (cos theta*, phi*) (transforms/dimuon.py); phi is then measured from
+the pair's phi, which is dropped; log(pT_pair + 1 GeV); arctanh(cos theta*). Also 17
+coordinates.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ import torch
 from lhcgen.config import PreprocessingConfig
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.transforms.base import Chain
+from lhcgen.transforms.base import Chain, Transform
+from lhcgen.transforms.dimuon import ArcTanh, DimuonSystem
 from lhcgen.transforms.flatten import Flatten
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
-from lhcgen.transforms.log_scaling import log_mass, log_pt_shift
+from lhcgen.transforms.log_scaling import PT as PT_FEATURE
+from lhcgen.transforms.log_scaling import LogShift, log_mass, log_pt_shift
 from lhcgen.transforms.standardize import Standardize
 
 N_MUONS = 2
@@ -44,9 +52,13 @@ class Encoded:
     logdet: torch.Tensor
 
 
-def zjets_layout() -> list[tuple[int, int]]:
-    """Flat coordinates: mu1 (pT, eta), mu2 (pT, eta, phi), each jet (pT, eta, phi, m)."""
-    layout = [(0, PT), (0, ETA), (1, PT), (1, ETA), (1, PHI)]
+def zjets_layout(muon_coordinates: str = "muons") -> list[tuple[int, int]]:
+    """Flat coordinates: mu1 (pT, eta), mu2 (pT, eta, phi) -- or the pair (pT, eta, m) and
+    (cos theta*, phi*) -- then each jet (pT, eta, phi, m)."""
+    if muon_coordinates == "dimuon":
+        layout = [(0, PT), (0, ETA), (0, MASS), (1, ETA), (1, PHI)]
+    else:
+        layout = [(0, PT), (0, ETA), (1, PT), (1, ETA), (1, PHI)]
     for slot in range(N_MUONS, N_MUONS + MAX_JETS):
         layout += [(slot, PT), (slot, ETA), (slot, PHI), (slot, MASS)]
     return layout
@@ -65,18 +77,23 @@ class ZJetsPreprocessing:
         self.cfg = cfg
         n_slots = N_MUONS + MAX_JETS
         jets = list(range(N_MUONS, n_slots))
-        self.flatten = Flatten(zjets_layout(), n_slots,
-                               fixed={(0, MASS): cfg.muon_mass, (1, MASS): cfg.muon_mass},
+        steps: list[Transform] = [ToPtEtaPhiM(n_massless=N_MUONS)]
+        if cfg.muon_coordinates == "dimuon":
+            fixed = {(1, PT): 0.0, (1, MASS): 0.0}
+            steps += [DimuonSystem(cfg.muon_mass),
+                      RelativePhi([0.0] * n_slots),
+                      LogShift(PT_FEATURE, [0], 0.0, 1.0),
+                      log_pt_shift(jets, cfg.pt_min, cfg.pt_epsilon),
+                      ArcTanh(1, ETA)]
+        else:
+            fixed = {(0, MASS): cfg.muon_mass, (1, MASS): cfg.muon_mass}
+            steps += [RelativePhi([0.0, math.pi] + [0.0] * MAX_JETS),
+                      log_pt_shift(list(range(n_slots)), cfg.pt_min, cfg.pt_epsilon)]
+        self.flatten = Flatten(zjets_layout(cfg.muon_coordinates), n_slots, fixed=fixed,
                                uniform_phi=[0])
         self.standardize = Standardize(self.flatten.dims_mask)
-        self.chain = Chain([
-            ToPtEtaPhiM(n_massless=N_MUONS),
-            RelativePhi([0.0, math.pi] + [0.0] * MAX_JETS),
-            log_pt_shift(list(range(n_slots)), cfg.pt_min, cfg.pt_epsilon),
-            log_mass(jets, cfg.mass_epsilon),
-            self.flatten,
-            self.standardize,
-        ])
+        self.chain = Chain(steps + [log_mass(jets, cfg.mass_epsilon), self.flatten,
+                                    self.standardize])
         self.multiplicities: list[int] = []
         self.fractions: list[float] = []
 

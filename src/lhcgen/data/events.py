@@ -1,0 +1,74 @@
+"""The event sample: the in-memory form of the HDF5 data contract (docs/data-format.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lhcgen.errors import LhcgenError
+
+ZJETS_OBJECTS = ("mu1", "mu2", "j1", "j2", "j3")
+"""Object order for Z(->mumu)+jets: the two muons by pT, then up to three jets by pT."""
+
+
+@dataclass
+class EventSample:
+    """A set of collider events in the lhcgen data contract.
+
+    Attributes:
+        momenta: (N, P, 4) float64, (E, px, py, pz) in GeV, zero rows where ``mask`` is false.
+        mask: (N, P) bool, which object slots are filled.
+        multiplicity: (N,) int, the number of jets (Z+jets) or objects in the event.
+        weights: (N,) float64 Monte Carlo event weights.
+        attrs: file attributes (process, sqrt_s, cuts, generator, seeds, ...).
+    """
+
+    momenta: np.ndarray
+    mask: np.ndarray
+    multiplicity: np.ndarray
+    weights: np.ndarray
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.momenta = np.asarray(self.momenta, dtype=np.float64)
+        self.mask = np.asarray(self.mask, dtype=bool)
+        self.multiplicity = np.asarray(self.multiplicity, dtype=np.int64)
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        n = len(self.momenta)
+        if self.momenta.ndim != 3 or self.momenta.shape[2] != 4:
+            raise LhcgenError(f"momenta must have shape (N, P, 4), got {self.momenta.shape}")
+        if self.mask.shape != self.momenta.shape[:2]:
+            raise LhcgenError(f"mask shape {self.mask.shape} does not match momenta "
+                              f"{self.momenta.shape[:2]}")
+        for name in ("multiplicity", "weights"):
+            if getattr(self, name).shape != (n,):
+                raise LhcgenError(f"{name} must have shape ({n},), "
+                                  f"got {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return len(self.momenta)
+
+    @property
+    def object_names(self) -> tuple[str, ...]:
+        names = self.attrs.get("object_names")
+        if names is None:
+            return tuple(f"o{i}" for i in range(self.momenta.shape[1]))
+        return tuple(names)
+
+    def subset(self, index: np.ndarray) -> EventSample:
+        """Events selected by an index or boolean array; attributes are shared."""
+        return EventSample(self.momenta[index], self.mask[index], self.multiplicity[index],
+                           self.weights[index], dict(self.attrs))
+
+    @staticmethod
+    def concatenate(samples: list[EventSample], attrs: dict | None = None) -> EventSample:
+        if not samples:
+            raise LhcgenError("no events to concatenate")
+        return EventSample(
+            np.concatenate([s.momenta for s in samples]),
+            np.concatenate([s.mask for s in samples]),
+            np.concatenate([s.multiplicity for s in samples]),
+            np.concatenate([s.weights for s in samples]),
+            dict(samples[0].attrs if attrs is None else attrs),
+        )

@@ -1,0 +1,248 @@
+"""Z(->mumu)+jets samples of any size: independent shards, run in parallel, joined in order.
+
+A run of ``n_events`` with master seed ``seed`` is cut into shards of ``shard_size``
+accepted events (the last one may be smaller). Shard k has its own Pythia seed, derived
+from (seed, k) alone, and always holds the first events that pass the selection in its
+Pythia stream. Shards are concatenated in shard order, so the events depend on
+(n_events, seed, shard_size, settings) and never on the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from lhcgen.data.events import ZJETS_OBJECTS, EventSample
+from lhcgen.data.zjets import (
+    ZJetsSettings,
+    generate_shard,
+    generator_string,
+    pythia_seed,
+    versions,
+)
+from lhcgen.errors import LhcgenError
+
+_POLL_SECONDS = 0.1
+
+
+
+class _WorkerSink:
+    """A worker's progress sink: forwards to the parent's queue; stops if the parent died."""
+
+    def __init__(self, progress_queue: Any) -> None:
+        self.queue = progress_queue
+        self.parent = os.getppid()
+
+    def put(self, n: int) -> None:
+        if os.getppid() != self.parent:  # parent killed without terminating the pool
+            raise SystemExit(1)
+        self.queue.put(n)
+
+
+# The progress sink of a worker process, set once by the pool's initializer (a queue can
+# only reach a pool worker by inheritance, not as a task argument).
+_worker_sink: _WorkerSink | None = None
+
+
+def shard_sizes(n_events: int, shard_size: int) -> list[int]:
+    """Accepted events per shard: full shards, then the remainder."""
+    full, rest = divmod(n_events, shard_size)
+    return [shard_size] * full + ([rest] if rest else [])
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise LhcgenError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _init_worker(progress_queue: Any) -> None:
+    """Pool initializer: Ctrl-C is the parent's job; keep C/C++ output off the terminal."""
+    global _worker_sink
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # FastJet's banner and any Pythia chatter
+    os.close(devnull)
+    _worker_sink = _WorkerSink(progress_queue)
+
+
+def _run_shard(task: tuple[ZJetsSettings, int, int]) -> tuple[EventSample, dict]:
+    settings, n_accepted, seed = task
+    return generate_shard(settings, n_accepted, seed, _worker_sink)
+
+
+class _BarSink:
+    """In-process stand-in for the progress queue: updates the bar directly."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self.bar = bar
+
+    def put(self, n: int) -> None:
+        self.bar.update(n)
+
+
+def _run_in_process(tasks: list[tuple[ZJetsSettings, int, int]], bar: tqdm
+                    ) -> list[tuple[EventSample, dict]]:
+    sink = _BarSink(bar)
+    return [generate_shard(settings, n, seed, sink) for settings, n, seed in tasks]
+
+
+def _run_in_pool(tasks: list[tuple[ZJetsSettings, int, int]], workers: int, bar: tqdm
+                 ) -> list[tuple[EventSample, dict]]:
+    context = multiprocessing.get_context("spawn")
+    progress_queue = context.Queue()
+    pool = context.Pool(min(workers, len(tasks)), initializer=_init_worker,
+                        initargs=(progress_queue,))
+    try:
+        workers_at_start = _worker_pids(pool)
+        pending = [pool.apply_async(_run_shard, (task,)) for task in tasks]
+        while not all(result.ready() for result in pending):
+            try:
+                bar.update(progress_queue.get(timeout=_POLL_SECONDS))
+            except queue.Empty:
+                pass
+            if _worker_pids(pool) != workers_at_start:
+                raise LhcgenError("a worker process died (killed, out of memory or crashed); "
+                                  "no events were returned")
+            for k, result in enumerate(pending):
+                if result.ready() and not result.successful():
+                    _raise_shard_error(k, tasks[k], result)
+        results = [result.get() for result in pending]
+        while True:  # progress messages still in flight
+            try:
+                bar.update(progress_queue.get_nowait())
+            except queue.Empty:
+                break
+        bar.update(sum(len(sample) for sample, _ in results) - bar.n)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        progress_queue.close()
+        progress_queue.join_thread()
+    return results
+
+
+def _worker_pids(pool: Any) -> set[int]:
+    """Process ids of the pool's workers. The pool silently replaces a worker that dies
+    (its task is then lost and would be waited for forever), so a changed set means a crash.
+    Reads the private ``Pool._pool`` list; an empty set disables the check."""
+    return {process.pid for process in getattr(pool, "_pool", [])}
+
+
+def _raise_shard_error(k: int, task: tuple[ZJetsSettings, int, int], result: Any) -> None:
+    try:
+        result.get()
+    except LhcgenError as exc:
+        raise LhcgenError(f"shard {k} (Pythia seed {task[2]}) failed: {exc}") from exc
+    except Exception as exc:
+        raise LhcgenError(f"shard {k} (Pythia seed {task[2]}) failed: "
+                          f"{type(exc).__name__}: {exc}") from exc
+
+
+def generate_zjets(n_events: int, seed: int, workers: int = 1, shard_size: int = 1000,
+                   settings: ZJetsSettings | None = None, progress: bool = True
+                   ) -> EventSample:
+    """Generate ``n_events`` selected Z(->mumu)+jets events with Pythia 8 + FastJet.
+
+    Args:
+        n_events: number of accepted events to return.
+        seed: master seed (non-negative integer); shard k uses ``pythia_seed(seed, k)``.
+        workers: number of processes (1 runs in this process; more use a spawn pool).
+        shard_size: accepted events per shard; with ``seed`` it defines the events.
+        settings: physics settings (default ``ZJetsSettings()``).
+        progress: show a tqdm bar over accepted events on stderr.
+
+    Returns:
+        EventSample with momenta (n_events, 5, 4) in the order (mu1, mu2, j1, j2, j3),
+        mask, multiplicity (number of jets, 1..3), weights and the run's attributes
+        (docs/data-format.md).
+
+    Raises:
+        LhcgenError: for invalid arguments or when a shard fails.
+        KeyboardInterrupt: after stopping all workers.
+    """
+    _check_positive_int("n_events", n_events)
+    _check_positive_int("workers", workers)
+    _check_positive_int("shard_size", shard_size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise LhcgenError(f"seed must be a non-negative integer, got {seed!r}")
+    settings = ZJetsSettings() if settings is None else settings
+
+    sizes = shard_sizes(int(n_events), int(shard_size))
+    seeds = [pythia_seed(int(seed), k) for k in range(len(sizes))]
+    tasks = [(settings, n, s) for n, s in zip(sizes, seeds, strict=True)]
+    with tqdm(total=int(n_events), unit="ev", desc="Z(mumu)+jets", disable=not progress,
+              dynamic_ncols=True) as bar:
+        if workers == 1 or len(tasks) == 1:
+            results = _run_in_process(tasks, bar)
+        else:
+            results = _run_in_pool(tasks, int(workers), bar)
+
+    samples = [sample for sample, _ in results]
+    stats = [shard_stats for _, shard_stats in results]
+    attrs = run_attributes(settings, int(seed), int(shard_size), seeds, stats)
+    return EventSample.concatenate(samples, attrs)
+
+
+def _combine_cross_sections(stats: list[dict]) -> tuple[float, float]:
+    """Mean of the shards' Pythia cross sections weighted by their generated events."""
+    n = np.array([s["pythia_next_calls"] for s in stats], dtype=np.float64)
+    sigma = np.array([s["sigma_gen_pb"] for s in stats])
+    error = np.array([s["sigma_err_pb"] for s in stats])
+    total = n.sum()
+    return float((n * sigma).sum() / total), float(np.sqrt(((n * error) ** 2).sum()) / total)
+
+
+def run_attributes(settings: ZJetsSettings, seed: int, shard_size: int, shard_seeds: list[int],
+                   stats: list[dict]) -> dict[str, Any]:
+    """File attributes of a Z+jets run from its settings and the shards' statistics."""
+    def total(key: str) -> int | float:
+        return sum(s[key] for s in stats)
+
+    n_generated = int(total("n_generated"))
+    n_accepted = int(total("n_accepted"))
+    sigma, sigma_error = _combine_cross_sections(stats)
+    weighted_acceptance = total("sum_weights_accepted") / total("sum_weights_generated")
+    acceptance = n_accepted / n_generated
+    acceptance_error = float(np.sqrt(acceptance * (1.0 - acceptance) / n_generated))
+    return {
+        "process": "zjets",
+        "sqrt_s": settings.sqrt_s,
+        "cuts": settings.cuts(),
+        "generator": generator_string(),
+        "generator_versions": versions(),
+        "settings": settings.pythia_settings(),
+        "zjets_settings": settings.as_dict(),
+        "seed": seed,
+        "shard_size": shard_size,
+        "shard_seeds": list(shard_seeds),
+        "n_generated": n_generated,
+        "n_accepted": n_accepted,
+        "acceptance": acceptance,
+        "acceptance_error": acceptance_error,
+        "cut_flow": {
+            "generated": n_generated,
+            "rejected_muon_count": int(total("rejected_muon_count")),
+            "rejected_muon_charge": int(total("rejected_muon_charge")),
+            "rejected_no_jet": int(total("rejected_no_jet")),
+            "accepted": n_accepted,
+        },
+        "pythia_errors": int(total("pythia_errors")),
+        "cross_section_pb": sigma,
+        "cross_section_error_pb": sigma_error,
+        "accepted_cross_section_pb": sigma * weighted_acceptance,
+        "accepted_cross_section_error_pb": float(np.hypot(sigma_error * weighted_acceptance,
+                                                          sigma * acceptance_error)),
+        "momentum_units": "GeV",
+        "momentum_components": ["E", "px", "py", "pz"],
+        "object_names": list(ZJETS_OBJECTS),
+        "n_fixed_objects": 2,
+    }
