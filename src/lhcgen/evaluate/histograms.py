@@ -45,9 +45,10 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray,
     (Q,) float64
     """
     values, weights = _check_values_weights(values, weights)
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    abs_weights = np.abs(weights[order])
+    carries_weight = weights != 0  # zero-weight events must not pull the interpolation
+    order = np.argsort(values[carries_weight], kind="stable")
+    sorted_values = values[carries_weight][order]
+    abs_weights = np.abs(weights[carries_weight][order])
     cumulative = np.cumsum(abs_weights)
     total = cumulative[-1] if len(cumulative) else 0.0
     if not total > 0:

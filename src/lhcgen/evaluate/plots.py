@@ -25,6 +25,9 @@ REFERENCE = "truth-test"
 FIXED_COLOURS = (("truth-test", "black"), ("truth-train", "#7f7f7f"))
 MODEL_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 RATIO_RANGE = (0.8, 1.2)
+TEXT_SIZES = {"font.size": 13.0, "axes.labelsize": 15.0, "xtick.labelsize": 12.0,
+              "ytick.labelsize": 12.0, "legend.fontsize": 12.0}
+"""Smaller text than the CMS style's poster sizes, so labels fit a 6 x 7 inch figure."""
 LOG_SCALE_DYNAMIC_RANGE = 100.0
 """Use a log y axis in the top panel when the reference spans more than this factor."""
 
@@ -69,10 +72,10 @@ def three_panel(edges: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarra
     colours = _colours(list(curves))
     ref_density, ref_error = (np.asarray(a, dtype=np.float64) for a in curves[reference])
 
-    with matplotlib.style.context(mplhep.style.CMS):
+    with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
         fig = Figure(figsize=(6.0, 7.0))
         grid = fig.add_gridspec(3, 1, height_ratios=(3.0, 1.0, 1.0), hspace=0.07,
-                                left=0.17, right=0.96, top=0.94, bottom=0.09)
+                                left=0.16, right=0.96, top=0.95, bottom=0.09)
         top = fig.add_subplot(grid[0])
         middle = fig.add_subplot(grid[1], sharex=top)
         bottom = fig.add_subplot(grid[2], sharex=top)
@@ -107,11 +110,11 @@ def three_panel(edges: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarra
         else:
             top.set_ylim(bottom=0.0)
         top.set_ylabel("normalised")
-        top.legend(loc="best", fontsize="small")
+        top.legend(loc="best")
         if title:
-            top.set_title(title, fontsize="x-small", loc="left")
+            top.set_title(title, fontsize="small", loc="left")
         middle.set_ylim(*RATIO_RANGE)
-        middle.set_ylabel(r"$\frac{\mathrm{Model}}{\mathrm{Truth}}$")
+        middle.set_ylabel("Model/Truth")
         bottom.set_ylim(0.0, 1.15 * delta_max if delta_max > 0 else 1.0)
         bottom.set_ylabel(r"$\delta$ [%]")
         bottom.set_xlabel(label)
@@ -120,7 +123,7 @@ def three_panel(edges: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarra
             axis.tick_params(labelbottom=False)
             axis.set_xlabel("")
         for axis in (top, middle, bottom):
-            axis.yaxis.set_label_coords(-0.13, 0.5)
+            axis.yaxis.set_label_coords(-0.12, 0.5)
 
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=dpi)

@@ -1,0 +1,345 @@
+"""The event-generation report: per-observable histograms, chi^2/ndf and W1 against the floor.
+
+For every observable the generated sample is compared with a held-out truth sample
+(truth-test), and the same numbers for truth vs truth give the statistical floor
+(DESIGN.md, "Evaluation protocol"). A generator is as precise as the data allow where
+ratio = chi2/ndf(generated) / chi2/ndf(floor) is close to 1.
+
+Outputs in ``out_dir``: ``plots/<observable>.png``, ``metrics.json`` (no NaN: undefined
+figures are null) and a self-contained ``index.html``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from lhcgen import __version__
+from lhcgen.data.events import EventSample
+from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.histograms import binning, histogram, normalised
+from lhcgen.evaluate.metrics import chi2_ndf, wasserstein_1d
+from lhcgen.evaluate.plots import three_panel
+from lhcgen.io import write_text_atomic
+from lhcgen.physics.observables import Observable, zjets_observables
+
+MIN_EVENTS = 10
+N_BINS = 40
+RATIO_ALERT = 2.0
+FLOOR_TRAIN = "truth-train vs truth-test"
+FLOOR_HALVES = "truth-test split in halves"
+RATE_KEY = "events_per_second"
+"""Key of the sampling rate in the ``info`` dict, read by :func:`format_summary`."""
+PLOT_NAMES = {"truth_train": "truth-train", "truth_test": "truth-test",
+              "generated": "generated"}
+
+
+def _json_safe(value):
+    """A copy of ``value`` that json.dumps accepts, with NaN/inf turned into None."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _sample_summary(sample: EventSample) -> dict:
+    """Event count, total weight and events with NaN/inf momenta or weights of one sample."""
+    nonfinite = ~np.isfinite(sample.momenta).all(axis=(1, 2)) | ~np.isfinite(sample.weights)
+    out = {"n_events": len(sample), "sum_weights": float(np.nansum(sample.weights)),
+           "n_nonfinite_events": int(nonfinite.sum())}
+    for key in ("path", "file", "process", "generator"):
+        if key in sample.attrs:
+            out[key] = sample.attrs[key]
+    return out
+
+
+def _observable_values(observable: Observable,
+                       sample: EventSample) -> tuple[np.ndarray, np.ndarray, int]:
+    """Finite values and weights of one observable, and the count of non-finite ones left out.
+
+    Returns
+    -------
+    values : (M,) float64, weights : (M,) float64, n_nonfinite : int.
+    """
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        values, defined = observable.compute(sample)
+    values = np.asarray(values, dtype=np.float64)
+    weights = sample.weights[defined]
+    finite = np.isfinite(values) & np.isfinite(weights)
+    return values[finite], weights[finite], int((~finite).sum())
+
+
+def _floor_samples(truth_test: EventSample, truth_train: EventSample | None,
+                   seed: int) -> tuple[dict[str, EventSample], tuple[str, str], str]:
+    """The truth samples whose comparison gives the statistical floor, and its description."""
+    if truth_train is not None:
+        return {"truth_train": truth_train}, ("truth_train", "truth_test"), FLOOR_TRAIN
+    order = np.random.default_rng(seed).permutation(len(truth_test))
+    half = len(order) // 2
+    halves = {"truth_test_half_a": truth_test.subset(np.sort(order[:half])),
+              "truth_test_half_b": truth_test.subset(np.sort(order[half:]))}
+    return halves, ("truth_test_half_a", "truth_test_half_b"), FLOOR_HALVES
+
+
+def _compare(a: tuple, b: tuple, edges: np.ndarray) -> tuple[float, int, float]:
+    """chi^2/ndf, ndf and W1 of two (values, weights) pairs on common bin edges."""
+    chi2, ndf = chi2_ndf(*histogram(a[0], a[1], edges), *histogram(b[0], b[1], edges))
+    return chi2, ndf, wasserstein_1d(a[0], b[0], a[1], b[1])
+
+
+def _evaluate_observable(observable: Observable, samples: dict[str, EventSample],
+                         floor_pair: tuple[str, str], plot_dir: Path) -> dict:
+    """All figures of one observable, and its plot written to ``plot_dir``."""
+    data, nonfinite = {}, {}
+    for key, sample in samples.items():
+        values, weights, n_bad = _observable_values(observable, sample)
+        data[key] = (values, weights)
+        nonfinite[key] = n_bad
+    result = {"label": observable.label, "chi2_ndf": None, "ndf": None, "chi2_ndf_floor": None,
+              "ndf_floor": None, "ratio": None, "w1": None, "w1_floor": None,
+              "n_events": {k: len(v[0]) for k, v in data.items()}, "n_nonfinite": nonfinite,
+              "plot": None, "note": None}
+    notes = [f"{n} {key} value(s) NaN/inf, left out" for key, n in nonfinite.items() if n]
+    few = [f"{key} ({len(v[0])})" for key, v in data.items() if len(v[0]) < MIN_EVENTS]
+    if few:
+        result["note"] = "; ".join(notes + [f"fewer than {MIN_EVENTS} events in "
+                                            + ", ".join(few)])
+        return result
+    try:
+        edges = binning(*data["truth_test"], n_bins=N_BINS, discrete=observable.discrete,
+                        periodic=observable.periodic)
+        chi2, ndf, w1 = _compare(data["generated"], data["truth_test"], edges)
+        chi2_floor, ndf_floor, w1_floor = _compare(data[floor_pair[0]], data[floor_pair[1]],
+                                                   edges)
+        curves = {PLOT_NAMES[k]: normalised(*histogram(*data[k], edges), edges)
+                  for k in ("truth_train", "truth_test", "generated") if k in data}
+    except LhcgenError as exc:
+        result["note"] = "; ".join(notes + [str(exc)])
+        return result
+    ratio = chi2 / chi2_floor if chi2_floor > 0 else float("nan")
+    result.update(chi2_ndf=_finite_or_none(chi2), ndf=ndf,
+                  chi2_ndf_floor=_finite_or_none(chi2_floor), ndf_floor=ndf_floor,
+                  ratio=_finite_or_none(ratio), w1=w1, w1_floor=w1_floor)
+    if result["ratio"] is None:
+        notes.append("chi2/ndf undefined (fewer than two filled bins) or zero floor")
+    file_name = re.sub(r"[^A-Za-z0-9_.-]", "_", observable.name) + ".png"
+    title = (rf"$\chi^2$/ndf: generated {chi2:.2f}, floor {chi2_floor:.2f}, "
+             f"ratio {ratio:.2f}")
+    three_panel(edges, curves, observable.label, plot_dir / file_name, title=title)
+    result["plot"] = f"plots/{file_name}"
+    result["note"] = "; ".join(notes) or None
+    return result
+
+
+def _summary(per_observable: dict[str, dict], n_nonfinite_generated: int) -> dict:
+    ratios = {name: r["ratio"] for name, r in per_observable.items() if r["ratio"] is not None}
+    worst = max(ratios, key=ratios.get) if ratios else None
+    chi2 = [r["chi2_ndf"] for r in per_observable.values() if r["chi2_ndf"] is not None]
+    floor = [r["chi2_ndf_floor"] for r in per_observable.values()
+             if r["chi2_ndf_floor"] is not None]
+    return {"n_observables": len(per_observable), "n_evaluated": len(ratios),
+            "median_ratio": float(np.median(list(ratios.values()))) if ratios else None,
+            "worst_ratio": ratios[worst] if worst else None, "worst_observable": worst,
+            "n_ratio_above_alert": sum(r > RATIO_ALERT for r in ratios.values()),
+            "ratio_alert": RATIO_ALERT,
+            "median_chi2_ndf": float(np.median(chi2)) if chi2 else None,
+            "median_chi2_ndf_floor": float(np.median(floor)) if floor else None,
+            "n_nonfinite_generated_events": n_nonfinite_generated}
+
+
+def evaluate_events(generated: EventSample, truth_test: EventSample,
+                    out_dir: str | os.PathLike, truth_train: EventSample | None = None,
+                    observables: list[Observable] | None = None, info: dict | None = None,
+                    seed: int = 0) -> dict:
+    """Compare generated events with held-out truth, observable by observable; write a report.
+
+    Parameters
+    ----------
+    generated : the sample to judge (N_gen events).
+    truth_test : held-out truth (N_test events); it fixes every binning.
+    out_dir : folder for ``plots/``, ``metrics.json`` and ``index.html``.
+    truth_train : the training truth; truth-train vs truth-test is the statistical floor.
+        If None, the floor compares two random halves of truth_test (split with
+        ``np.random.default_rng(seed)``); its W1 floor then belongs to smaller samples.
+    observables : what to histogram; default :func:`zjets_observables` for truth_test's
+        object names.
+    info : sampling facts to record under "sampling" (e.g. ``events_per_second``, number of
+        function evaluations, batch size, device, invalid-event counts).
+    seed : seed of the half split.
+
+    Returns
+    -------
+    dict : the content of ``metrics.json``.
+    """
+    samples = {"generated": generated, "truth_test": truth_test}
+    if truth_train is not None:
+        samples["truth_train"] = truth_train
+    for key, sample in samples.items():
+        if len(sample) == 0:
+            raise LhcgenError(f"{key} sample contains no events")
+        if sample.momenta.shape[1] != truth_test.momenta.shape[1]:
+            raise LhcgenError(f"{key} sample has {sample.momenta.shape[1]} object slots, "
+                              f"truth-test has {truth_test.momenta.shape[1]}")
+    if observables is None:
+        names = truth_test.attrs.get("object_names")
+        observables = zjets_observables(tuple(names)) if names else zjets_observables()
+    floor_samples, floor_pair, floor = _floor_samples(truth_test, truth_train, seed)
+    histogrammed = {"generated": generated, "truth_test": truth_test, **floor_samples}
+
+    out_dir = Path(out_dir)
+    per_observable = {obs.name: _evaluate_observable(obs, histogrammed, floor_pair,
+                                                     out_dir / "plots")
+                      for obs in observables}
+    sample_summaries = {key: _sample_summary(sample) for key, sample in samples.items()}
+    metrics = _json_safe({
+        "lhcgen_version": __version__, "floor": floor, "seed": seed, "n_bins": N_BINS,
+        "min_events": MIN_EVENTS, "samples": sample_summaries, "sampling": dict(info or {}),
+        "summary": _summary(per_observable,
+                            sample_summaries["generated"]["n_nonfinite_events"]),
+        "observables": per_observable,
+    })
+    write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False))
+    write_text_atomic(out_dir / "index.html", render_html(metrics, out_dir))
+    return metrics
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+CSS = """body{font-family:sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#eee;cursor:pointer;user-select:none}th:hover{background:#ddd}
+td:first-child,th:first-child{text-align:left}tr.alert td{background:#fdd}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+figure{margin:0}figure img{width:100%}figcaption{font-size:0.9em;text-align:center}"""
+
+SORT_JS = """document.querySelectorAll('table.sortable th').forEach((th, col) => {
+  th.onclick = () => {
+    const body = th.closest('table').tBodies[0];
+    const asc = th.dataset.asc !== '1';
+    th.dataset.asc = asc ? '1' : '0';
+    const key = row => { const t = row.cells[col].textContent, x = parseFloat(t);
+                         return isNaN(x) ? t : x; };
+    const rows = [...body.rows].sort((p, q) => {
+      const a = key(p), b = key(q);
+      const c = typeof a === 'number' && typeof b === 'number'
+        ? a - b : String(a).localeCompare(String(b));
+      return asc ? c : -c;
+    });
+    rows.forEach(r => body.appendChild(r));
+  };
+});"""
+
+
+def _table(rows: list[list[str]], header: list[str], classes: list[str] | None = None,
+           sortable: bool = False) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for i, row in enumerate(rows):
+        css = f' class="{classes[i]}"' if classes and classes[i] else ""
+        body.append(f"<tr{css}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+    table_class = ' class="sortable"' if sortable else ""
+    return (f"<table{table_class}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
+            "</tbody></table>")
+
+
+def render_html(metrics: dict, out_dir: str | os.PathLike) -> str:
+    """A self-contained HTML page (inline CSS, PNGs as base64 data URIs) of ``metrics``."""
+    out_dir = Path(out_dir)
+    samples = metrics["samples"]
+    sample_rows = [[key, str(s.get("path", s.get("file", "(in memory)"))), str(s["n_events"]),
+                    _fmt(s["sum_weights"], 6), str(s["n_nonfinite_events"])]
+                   for key, s in samples.items()]
+    info_rows = [[key, value if isinstance(value, str) else json.dumps(value)]
+                 for key, value in metrics["sampling"].items()]
+    summary = metrics["summary"]
+    summary_rows = [[key, _fmt(value)] for key, value in summary.items()]
+    rows, classes, figures = [], [], []
+    for name, r in metrics["observables"].items():
+        rows.append([name, _fmt(r["chi2_ndf"]), _fmt(r["chi2_ndf_floor"]), _fmt(r["ratio"]),
+                     _fmt(r["w1"]), _fmt(r["w1_floor"]), _fmt(r["ndf"]),
+                     str(r["n_events"].get("generated")), str(r["n_events"].get("truth_test")),
+                     r["note"] or ""])
+        alert = r["ratio"] is not None and r["ratio"] > metrics["summary"]["ratio_alert"]
+        classes.append("alert" if alert else "")
+        if r["plot"]:
+            encoded = base64.b64encode((out_dir / r["plot"]).read_bytes()).decode("ascii")
+            figures.append(f'<figure><img alt="{html.escape(name)}" '
+                           f'src="data:image/png;base64,{encoded}">'
+                           f"<figcaption>{html.escape(name)}</figcaption></figure>")
+    header = ["observable", "χ²/ndf gen", "χ²/ndf floor", "ratio", "W1 gen", "W1 floor",
+              "ndf", "N gen", "N truth-test", "note"]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>lhcgen evaluation</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>lhcgen evaluation</h1><p>lhcgen {html.escape(str(metrics['lhcgen_version']))};"
+        f" floor: {html.escape(metrics['floor'])}; {metrics['n_bins']} bins per observable,"
+        " binning from truth-test.</p>",
+        "<h2>Samples</h2>",
+        _table(sample_rows, ["sample", "file", "events", "sum of weights", "NaN/inf events"]),
+        "<h2>Sampling</h2>",
+        _table(info_rows, ["quantity", "value"]) if info_rows else "<p>(none given)</p>",
+        "<h2>Summary</h2>", _table(summary_rows, ["quantity", "value"]),
+        f"<h2>Observables</h2><p>Rows with ratio &gt; {metrics['summary']['ratio_alert']} are "
+        "highlighted; click a column header to sort.</p>",
+        _table(rows, header, classes, sortable=True),
+        "<h2>Plots</h2><div class='grid'>", "".join(figures), "</div>",
+        f"<script>{SORT_JS}</script></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def format_summary(metrics: dict, simulator_rate: float | None = None) -> str:
+    """Plain-text table for the terminal: chi^2/ndf generated vs floor and their ratio.
+
+    The last lines give the sampling rate (``metrics["sampling"]["events_per_second"]``)
+    beside ``simulator_rate`` (events/s) and their ratio, when given.
+    """
+    per_observable = metrics["observables"]
+    width = max([len("observable")] + [len(name) for name in per_observable])
+    lines = [f"{'observable':<{width}}  {'chi2/ndf gen':>12}  {'floor':>8}  {'ratio':>7}"]
+    for name, r in per_observable.items():
+        flag = "  <--" if r["ratio"] is not None and r["ratio"] > RATIO_ALERT else ""
+        note = f"  ({r['note']})" if r["note"] else ""
+        lines.append(f"{name:<{width}}  {_fmt(r['chi2_ndf']):>12}  "
+                     f"{_fmt(r['chi2_ndf_floor']):>8}  {_fmt(r['ratio']):>7}{flag}{note}")
+    summary = metrics["summary"]
+    lines.append(f"floor: {metrics['floor']}; median ratio {_fmt(summary['median_ratio'])}, "
+                 f"worst {_fmt(summary['worst_ratio'])} ({summary['worst_observable'] or '-'})")
+    if summary.get("n_nonfinite_generated_events"):
+        lines.append(f"generated events with NaN/inf: {summary['n_nonfinite_generated_events']}")
+    rate = metrics.get("sampling", {}).get(RATE_KEY)
+    if rate is not None:
+        lines.append(f"sampling rate: {rate:.4g} events/s")
+    if simulator_rate is not None:
+        line = f"simulator rate: {simulator_rate:.4g} events/s"
+        if rate is not None and simulator_rate > 0:
+            line += f"; generator/simulator = {rate / simulator_rate:.3g}x"
+        lines.append(line)
+    return "\n".join(lines)
