@@ -23,6 +23,7 @@ def test_defaults_and_round_trip(tmp_path):
     ({"model": 3}, "'model' must be a section"),
     ({"data": {"val_fraction": 1.5}}, "val_fraction"),
     ({"model": {"net": "transformer", "hidden": 30, "heads": 4}}, "divisible"),
+    ({"sampling": {"solver": "rk45"}}, "'sampling.solver' must be one of euler"),
 ])
 def test_bad_configs_name_the_key(data, message):
     with pytest.raises(LhcgenError, match=message):

@@ -77,3 +77,13 @@ def test_failed_write_leaves_nothing(tmp_path, toy_sample, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_events(tmp_path / "events.h5", toy_sample)
     assert not list(tmp_path.iterdir())
+
+
+def test_written_files_have_the_usual_permissions(tmp_path, toy_sample):
+    import os
+
+    path = tmp_path / "events.h5"
+    write_events(path, toy_sample)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -49,7 +49,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def _no_progress(parser: argparse.ArgumentParser) -> None:
+    """--no-progress after the subcommand too (before it, it is the global option)."""
+    parser.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                        help="hide progress bars")
+
+
 def _runtime(parser: argparse.ArgumentParser) -> None:
+    _no_progress(parser)
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA if present, else CPU), cpu or cuda[:N]")
     parser.add_argument("--threads", type=positive_int, default=None,
@@ -79,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     zjets.add_argument("--shard-size", type=positive_int, default=1000,
                        help="accepted events per shard (part of the seed scheme)")
     zjets.add_argument("--out", required=True, help="output HDF5 file")
+    _no_progress(zjets)
 
     train = sub.add_parser("train", help="train a generator from a YAML config",
                            description="Train the generator of CONFIG; the run directory "
@@ -117,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="truth-train file for the statistical floor (default: the "
                                "training file recorded in the generated file)")
     evaluate.add_argument("--report", required=True, help="report directory")
+    _no_progress(evaluate)
 
     demo = sub.add_parser("demo", help="data, training, sampling and report in one go",
                           description="The README's first command: generate (or reuse) "

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from lhcgen.errors import LhcgenError
+from lhcgen.io import atomic_dir
 
 
 def _progress(args) -> bool:
@@ -121,18 +121,8 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None) -> d
         if info.get("events_per_second"):
             info["speedup_vs_simulator"] = (info["events_per_second"]
                                             / info["simulator_events_per_second"])
-    report_dir = Path(report_dir)
-    report_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{report_dir.name}.", dir=report_dir.parent))
-    try:
-        metrics = evaluate_events(generated, truth, tmp, truth_train=train, info=info)
-        if report_dir.exists():
-            shutil.rmtree(report_dir)
-        tmp.rename(report_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return metrics
+    with atomic_dir(report_dir) as tmp:
+        return evaluate_events(generated, truth, tmp, truth_train=train, info=info)
 
 
 def cmd_evaluate(args) -> int:

@@ -166,6 +166,11 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
     if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:
         raise LhcgenError("config: 'model.hidden' must be divisible by 'model.heads'")
+    from lhcgen.solvers import SOLVERS
+
+    if cfg.sampling.solver not in SOLVERS:
+        raise LhcgenError(f"config: 'sampling.solver' must be one of {', '.join(SOLVERS)}, "
+                          f"got {cfg.sampling.solver!r}")
     return cfg
 
 

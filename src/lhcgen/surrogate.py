@@ -100,7 +100,7 @@ class Surrogate:
         attrs = {
             "process": "zjets", "kind": "generated", "object_names": list(ZJETS_OBJECTS),
             "n_fixed_objects": 2, "generator": f"lhcgen {__version__} {self.cfg.model.name}",
-            "run_dir": str(self.run_dir.resolve()), "train_file": self._train_file(),
+            "run_dir": str(self.run_dir.resolve()), "train_file": self.train_file(),
             **{f"sampling_{k}": v for k, v in info.items()},
         }
         sample = EventSample(p_all, mask, mult_all, np.ones(len(p_all)), attrs)
@@ -109,7 +109,8 @@ class Surrogate:
         sample.attrs["cut_violations"] = violations
         return sample, info
 
-    def _train_file(self) -> str:
+    def train_file(self) -> str:
+        """The truth file the run was trained on (its truth-train for the floor)."""
         metrics = self.run_dir / METRICS_FILE
         if metrics.is_file():
             return json.loads(metrics.read_text()).get("train_file", "")

@@ -104,7 +104,8 @@ def validate_events(sample: EventSample, where: str) -> None:
     if np.any(sample.momenta[~sample.mask] != 0.0):
         raise LhcgenError(f"{where}: momenta must be zero where mask is false")
     n_fixed = sample.attrs.get("n_fixed_objects")
-    if n_fixed is not None and np.any(sample.mask.sum(axis=1) - int(n_fixed) != sample.multiplicity):
+    counted = sample.mask.sum(axis=1) - int(n_fixed or 0)
+    if n_fixed is not None and np.any(counted != sample.multiplicity):
         raise LhcgenError(f"{where}: multiplicity does not match the mask "
                           f"({int(n_fixed)} fixed objects plus one per counted object)")
     names = sample.attrs.get("object_names")

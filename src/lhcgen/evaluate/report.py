@@ -108,8 +108,8 @@ def _compare(a: tuple, b: tuple, edges: np.ndarray) -> tuple[float, int, float]:
 
 
 def _evaluate_observable(observable: Observable, samples: dict[str, EventSample],
-                         floor_pair: tuple[str, str], plot_dir: Path) -> dict:
-    """All figures of one observable, and its plot written to ``plot_dir``."""
+                         floor_pair: tuple[str, str], plot_dir: Path | None) -> dict:
+    """All figures of one observable, and its plot written to ``plot_dir`` (None: no plot)."""
     data, nonfinite = {}, {}
     for key, sample in samples.items():
         values, weights, n_bad = _observable_values(observable, sample)
@@ -142,11 +142,12 @@ def _evaluate_observable(observable: Observable, samples: dict[str, EventSample]
                   ratio=_finite_or_none(ratio), w1=w1, w1_floor=w1_floor)
     if result["ratio"] is None:
         notes.append("chi2/ndf undefined (fewer than two filled bins) or zero floor")
-    file_name = re.sub(r"[^A-Za-z0-9_.-]", "_", observable.name) + ".png"
-    title = (rf"$\chi^2$/ndf: generated {chi2:.2f}, floor {chi2_floor:.2f}, "
-             f"ratio {ratio:.2f}")
-    three_panel(edges, curves, observable.label, plot_dir / file_name, title=title)
-    result["plot"] = f"plots/{file_name}"
+    if plot_dir is not None:
+        file_name = re.sub(r"[^A-Za-z0-9_.-]", "_", observable.name) + ".png"
+        title = (rf"$\chi^2$/ndf: generated {chi2:.2f}, floor {chi2_floor:.2f}, "
+                 f"ratio {ratio:.2f}")
+        three_panel(edges, curves, observable.label, plot_dir / file_name, title=title)
+        result["plot"] = f"plots/{file_name}"
     result["note"] = "; ".join(notes) or None
     return result
 
@@ -168,7 +169,7 @@ def _summary(per_observable: dict[str, dict], n_nonfinite_generated: int) -> dic
 
 
 def evaluate_events(generated: EventSample, truth_test: EventSample,
-                    out_dir: str | os.PathLike, truth_train: EventSample | None = None,
+                    out_dir: str | os.PathLike | None, truth_train: EventSample | None = None,
                     observables: list[Observable] | None = None, info: dict | None = None,
                     seed: int = 0) -> dict:
     """Compare generated events with held-out truth, observable by observable; write a report.
@@ -177,7 +178,8 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     ----------
     generated : the sample to judge (N_gen events).
     truth_test : held-out truth (N_test events); it fixes every binning.
-    out_dir : folder for ``plots/``, ``metrics.json`` and ``index.html``.
+    out_dir : folder for ``plots/``, ``metrics.json`` and ``index.html``; None computes the
+        metrics without writing anything (for benchmarks and sweeps).
     truth_train : the training truth; truth-train vs truth-test is the statistical floor.
         If None, the floor compares two random halves of truth_test (split with
         ``np.random.default_rng(seed)``); its W1 floor then belongs to smaller samples.
@@ -206,9 +208,8 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     floor_samples, floor_pair, floor = _floor_samples(truth_test, truth_train, seed)
     histogrammed = {"generated": generated, "truth_test": truth_test, **floor_samples}
 
-    out_dir = Path(out_dir)
-    per_observable = {obs.name: _evaluate_observable(obs, histogrammed, floor_pair,
-                                                     out_dir / "plots")
+    plot_dir = None if out_dir is None else Path(out_dir) / "plots"
+    per_observable = {obs.name: _evaluate_observable(obs, histogrammed, floor_pair, plot_dir)
                       for obs in observables}
     sample_summaries = {key: _sample_summary(sample) for key, sample in samples.items()}
     metrics = _json_safe({
@@ -218,8 +219,11 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
                             sample_summaries["generated"]["n_nonfinite_events"]),
         "observables": per_observable,
     })
-    write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False))
-    write_text_atomic(out_dir / "index.html", render_html(metrics, out_dir))
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        write_text_atomic(out_dir / "metrics.json",
+                          json.dumps(metrics, indent=2, allow_nan=False))
+        write_text_atomic(out_dir / "index.html", render_html(metrics, out_dir))
     return metrics
 
 

@@ -33,14 +33,14 @@ def time_grid(steps: int, t_start: float = 1.0, t_end: float = 0.0) -> torch.Ten
 
 def euler(velocity: Velocity, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
     """x_{n+1} = x_n + h v(t_n, x_n). One evaluation per step, first order."""
-    for t0, t1 in zip(times[:-1], times[1:]):
+    for t0, t1 in zip(times[:-1], times[1:], strict=True):
         x = x + (t1 - t0).to(x.dtype) * velocity(t0, x)
     return x
 
 
 def midpoint(velocity: Velocity, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
     """Explicit midpoint rule. Two evaluations per step, second order."""
-    for t0, t1 in zip(times[:-1], times[1:]):
+    for t0, t1 in zip(times[:-1], times[1:], strict=True):
         h = (t1 - t0).to(x.dtype)
         x_half = x + 0.5 * h * velocity(t0, x)
         x = x + h * velocity(t0 + 0.5 * (t1 - t0), x_half)
@@ -49,7 +49,7 @@ def midpoint(velocity: Velocity, x: torch.Tensor, times: torch.Tensor) -> torch.
 
 def heun(velocity: Velocity, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
     """Heun's method (explicit trapezoid). Two evaluations per step, second order."""
-    for t0, t1 in zip(times[:-1], times[1:]):
+    for t0, t1 in zip(times[:-1], times[1:], strict=True):
         h = (t1 - t0).to(x.dtype)
         k1 = velocity(t0, x)
         k2 = velocity(t1, x + h * k1)
@@ -59,7 +59,7 @@ def heun(velocity: Velocity, x: torch.Tensor, times: torch.Tensor) -> torch.Tens
 
 def rk4(velocity: Velocity, x: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
     """Classical fourth-order Runge-Kutta. Four evaluations per step."""
-    for t0, t1 in zip(times[:-1], times[1:]):
+    for t0, t1 in zip(times[:-1], times[1:], strict=True):
         h = (t1 - t0).to(x.dtype)
         t_half = t0 + 0.5 * (t1 - t0)
         k1 = velocity(t0, x)
