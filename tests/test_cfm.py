@@ -21,6 +21,7 @@ def _data(n, seed=0):
     return Batch(x * dims, dims, mult, torch.ones(n))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("net", ["mlp", "transformer"])
 def test_loss_decreases_and_samples_follow_the_condition(net):
     torch.manual_seed(0)

@@ -183,6 +183,7 @@ def test_bad_training_file(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_data_command_writes_a_valid_file(tmp_path, capsys):
     out = tmp_path / "z.h5"
     assert main(["--no-progress", "data", "zjets", "--events", "12", "--seed", "4",
@@ -191,3 +192,21 @@ def test_data_command_writes_a_valid_file(tmp_path, capsys):
     assert len(sample) == 12 and sample.attrs["process"] == "zjets"
     assert sample.attrs["accepted_events_per_second"] > 0
     assert "wrote 12 events" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_and_reuses_its_data(tmp_path, capsys):
+    cfg = tmp_path / "demo.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    argv = ["--no-progress", "demo", "--config", str(cfg), "--workdir", str(tmp_path / "w"),
+            "--train-events", "400", "--test-events", "200", "--sample-events", "600",
+            "--workers", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "generating 400 train events" in out and "chi2/ndf gen" in out
+    assert "simulator rate" in out and "generator/simulator" in out
+    metrics = json.loads((tmp_path / "w" / "report" / "metrics.json").read_text())
+    assert metrics["floor"] == "truth-train vs truth-test"
+    assert metrics["samples"]["generated"]["n_events"] <= 600
+    assert main(argv) == 0
+    assert "reusing train data" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import torch
 
 from lhcgen.config import PreprocessingConfig
 from lhcgen.errors import LhcgenError
+from lhcgen.transforms.bounded import ArcTanh
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
 from lhcgen.transforms.log_scaling import log_mass, log_pt_shift
 from lhcgen.transforms.standardize import Standardize
@@ -74,6 +75,7 @@ def test_pt_eta_phi_m_jacobian_massive_and_massless():
     (log_pt_shift([0, 1, 2], 20.0, 0.1), [(s, 0) for s in range(3)]),
     (log_mass([1, 2], 0.1), [(1, 3), (2, 3)]),
     (RelativePhi([0.0, math.pi, 0.0]), [(s, 2) for s in range(3)]),
+    (ArcTanh(1, 1, 4.0), [(1, 1)]),
 ])
 def test_elementwise_jacobians_and_round_trip(transform, coords):
     x = ToPtEtaPhiM(0).forward(_momenta(), torch.ones(6, 3, dtype=torch.bool))[0]
@@ -99,9 +101,11 @@ def test_standardize_fit_round_trip_and_jacobian():
     torch.testing.assert_close(logdet, -torch.log(t.std).sum().expand(500))
 
 
-@pytest.mark.parametrize("coordinates", ["muons", "dimuon"])
-def test_zjets_chain_round_trip(toy_sample, coordinates):
-    pp = ZJetsPreprocessing(PreprocessingConfig(muon_coordinates=coordinates))
+@pytest.mark.parametrize("options", [{"muon_coordinates": "muons"},
+                                     {"muon_coordinates": "muons", "muon_eta_max": 2.5},
+                                     {"muon_coordinates": "dimuon"}])
+def test_zjets_chain_round_trip(toy_sample, options):
+    pp = ZJetsPreprocessing(PreprocessingConfig(**options))
     pp.fit(toy_sample)
     enc = pp.encode(toy_sample)
     assert enc.x.shape == (len(toy_sample), 17)

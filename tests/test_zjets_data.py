@@ -32,6 +32,8 @@ from lhcgen.data.zjets import (
 from lhcgen.errors import LhcgenError
 from lhcgen.physics.fourvectors import delta_r, eta, mass, pt
 
+pytestmark = pytest.mark.slow
+
 MUON_MASS = 0.1056584
 
 

@@ -104,11 +104,16 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None) -> d
     if generated.momenta.shape[1] != truth.momenta.shape[1]:
         raise LhcgenError(f"{generated_path} has {generated.momenta.shape[1]} object slots but "
                           f"{truth_path} has {truth.momenta.shape[1]}: different schema")
-    train_path = train_path or generated.attrs.get("train_file") or None
+    first_events = 0
+    if not train_path:
+        train_path = generated.attrs.get("train_file") or None
+        first_events = int(generated.attrs.get("train_max_events") or 0)
     if train_path and not Path(train_path).is_file():
         raise LhcgenError(f"{train_path}: the truth-train file for the floor is missing; "
                           "pass --train FILE")
     train = read_events(train_path) if train_path else None
+    if train is not None and first_events:
+        train = train.subset(slice(0, first_events))  # the events the model was trained on
     info = {k.removeprefix("sampling_"): v for k, v in generated.attrs.items()
             if k.startswith("sampling_")}
     info["cut_violations"] = generated.attrs.get("cut_violations")

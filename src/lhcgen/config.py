@@ -37,6 +37,9 @@ class PreprocessingConfig:
     pt_min: float = 20.0
     """The pT cut of every object in GeV: pT -> log(pT - pt_min + pt_epsilon)."""
     pt_epsilon: float = 0.1
+    muon_eta_max: float = 0.0
+    """With "muons": muon eta -> arctanh(eta / muon_eta_max), so generated muons stay inside
+    the acceptance |eta| < muon_eta_max (the data's cut is 2.5); 0 leaves eta as it is."""
     mass_epsilon: float = 0.1
     """Jet mass -> log(m + mass_epsilon) in GeV."""
     muon_mass: float = 0.1056583755
@@ -162,6 +165,8 @@ def config_from_dict(data: dict) -> RunConfig:
     cfg = _build(RunConfig, data)
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
+    if cfg.preprocessing.muon_eta_max < 0:
+        raise LhcgenError("config: 'preprocessing.muon_eta_max' must not be negative")
     if not 0.0 <= cfg.training.ema_decay < 1.0:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
     if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:

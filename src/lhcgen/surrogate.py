@@ -101,6 +101,7 @@ class Surrogate:
             "process": "zjets", "kind": "generated", "object_names": list(ZJETS_OBJECTS),
             "n_fixed_objects": 2, "generator": f"lhcgen {__version__} {self.cfg.model.name}",
             "run_dir": str(self.run_dir.resolve()), "train_file": self.train_file(),
+            "train_max_events": self.cfg.data.max_events,
             **{f"sampling_{k}": v for k, v in info.items()},
         }
         sample = EventSample(p_all, mask, mult_all, np.ones(len(p_all)), attrs)

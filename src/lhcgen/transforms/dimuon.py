@@ -92,23 +92,3 @@ class DimuonSystem(Transform):
         x[:, 1] = torch.where(swap, k1, k2)
         x[:, :2, 3] = self.muon_mass
         return x
-
-
-class ArcTanh(Transform):
-    """One feature of one slot in (-1, 1) -> arctanh, so generated values stay in range.
-
-    log|det| = -log(1 - c^2)."""
-
-    def __init__(self, slot: int, feature: int, margin: float = 1e-12):
-        self.slot, self.feature, self.margin = slot, feature, margin
-
-    def forward(self, x, mask):
-        c = x[:, self.slot, self.feature].clamp(-1 + self.margin, 1 - self.margin)
-        y = x.clone()
-        y[:, self.slot, self.feature] = torch.atanh(c)
-        return y, -torch.log1p(-(c**2))
-
-    def inverse(self, y, mask, generator=None):
-        x = y.clone()
-        x[:, self.slot, self.feature] = torch.tanh(y[:, self.slot, self.feature])
-        return x

@@ -3,7 +3,8 @@
 muon_coordinates = "muons" (arXiv:2305.10475):
 momenta (N, 5, 4) --ToPtEtaPhiM--> (pT, eta, phi, m) --RelativePhi--> phi relative to mu1
 (mu2 measured from the back-to-back direction) --log pT shift--> log(pT - pT_min + eps)
---log mass--> jets' log(m + eps) --Flatten--> 17 coordinates (muon masses and phi_mu1
+--arctanh(eta / eta_max)--> muon eta unbounded (muon_eta_max > 0) --log mass--> jets'
+log(m + eps) --Flatten--> 17 coordinates (muon masses and phi_mu1
 dropped; padded jets zero) --Standardize--> the network's coordinates.
 
 muon_coordinates = "dimuon": after ToPtEtaPhiM the muons become the pair's (pT, eta, phi,
@@ -24,7 +25,8 @@ from lhcgen.config import PreprocessingConfig
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.transforms.base import Chain, Transform
-from lhcgen.transforms.dimuon import ArcTanh, DimuonSystem
+from lhcgen.transforms.bounded import ArcTanh
+from lhcgen.transforms.dimuon import DimuonSystem
 from lhcgen.transforms.flatten import Flatten
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
 from lhcgen.transforms.log_scaling import PT as PT_FEATURE
@@ -89,6 +91,8 @@ class ZJetsPreprocessing:
             fixed = {(0, MASS): cfg.muon_mass, (1, MASS): cfg.muon_mass}
             steps += [RelativePhi([0.0, math.pi] + [0.0] * MAX_JETS),
                       log_pt_shift(list(range(n_slots)), cfg.pt_min, cfg.pt_epsilon)]
+            if cfg.muon_eta_max:
+                steps += [ArcTanh(muon, ETA, cfg.muon_eta_max) for muon in range(N_MUONS)]
         self.flatten = Flatten(zjets_layout(cfg.muon_coordinates), n_slots, fixed=fixed,
                                uniform_phi=[0])
         self.standardize = Standardize(self.flatten.dims_mask)
