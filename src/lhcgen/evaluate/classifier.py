@@ -1,0 +1,367 @@
+"""Training of the truth-vs-generated classifier D(x), a plain function of arrays.
+
+The classifier is the reference MLP of the classifier test (DESIGN.md; arXiv:2305.16774):
+``layers`` hidden layers of ``hidden`` units with ReLU and dropout, one logit out, trained
+with Adam on binary cross-entropy. Each event's loss weight is its Monte Carlo weight times a
+class-balance factor (each class carries the same total weight), so that for any sample
+sizes D estimates p_truth / (p_truth + p_gen) and w = D / (1 - D) the density ratio
+(likelihood-ratio trick, arXiv:1506.02169). Features are standardised with mean and standard
+deviation of the training split only. Early stopping watches the weighted validation loss
+and restores the best epoch's parameters. With a fixed seed, training is deterministic on the
+CPU: all torch randomness runs in a forked RNG state seeded from ``settings.seed``, so the
+caller's global torch RNG is left untouched.
+
+Labels: 1 = truth, 0 = generated.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.two_sample import apply_platt, class_balanced, fit_platt
+
+MIN_EVENTS_PER_SPLIT = 20
+"""Fewest events of each class in each of the train / validation / test (or fold) splits."""
+
+RECALIBRATIONS = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """Configuration of the classifier test; defaults are the reference setup (3 x 256,
+    dropout 0.1).
+
+    Attributes:
+        hidden, layers, dropout: width, number of hidden layers and dropout of the MLP.
+        lr, batch_size, max_epochs, patience: Adam learning rate, minibatch size, epoch limit,
+            epochs without a better validation loss before stopping.
+        val_fraction, test_fraction: per class, the shares of events for validation (early
+            stopping and recalibration) and for the test (all reported figures).
+        seed: seed of splits, initialisation, shuffling, dropout and bootstrap.
+        weight_clip: weights w = D / (1 - D) are clipped to [1 / weight_clip, weight_clip].
+        device: torch device for training ("cpu", "cuda", "cuda:1", ...).
+        n_bootstrap: bootstrap replicas of the AUC error.
+        folds: number of cross-fitting folds for per-event weights of the whole sample.
+        recalibration: "auto" (Platt scaling when the validation split shows significant
+            miscalibration), "always" or "never".
+        n_extreme: extreme-weight events listed at each end.
+    """
+
+    hidden: int = 256
+    layers: int = 3
+    dropout: float = 0.1
+    lr: float = 1e-3
+    batch_size: int = 1024
+    max_epochs: int = 100
+    patience: int = 10
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    seed: int = 0
+    weight_clip: float = 100.0
+    device: str = "cpu"
+    n_bootstrap: int = 100
+    folds: int = 5
+    recalibration: str = "auto"
+    n_extreme: int = 10
+
+    def __post_init__(self) -> None:
+        positive = ("hidden", "layers", "batch_size", "max_epochs", "patience", "n_bootstrap",
+                    "n_extreme")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise LhcgenError(f"classifier setting {name} must be at least 1, "
+                                  f"got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise LhcgenError(f"classifier dropout must be in [0, 1), got {self.dropout}")
+        if not self.lr > 0:
+            raise LhcgenError(f"classifier lr must be positive, got {self.lr}")
+        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 1):
+            raise LhcgenError("classifier val_fraction and test_fraction must be in (0, 1) "
+                              f"with a sum below 1, got {self.val_fraction} and "
+                              f"{self.test_fraction}")
+        if not self.weight_clip > 1:
+            raise LhcgenError(f"classifier weight_clip must be larger than 1, "
+                              f"got {self.weight_clip}")
+        if self.folds < 2:
+            raise LhcgenError(f"classifier folds must be at least 2, got {self.folds}")
+        if self.recalibration not in RECALIBRATIONS:
+            raise LhcgenError(f"classifier recalibration must be one of {RECALIBRATIONS}, "
+                              f"got {self.recalibration!r}")
+
+
+def build_classifier(n_features: int, settings: ClassifierSettings) -> nn.Sequential:
+    """MLP (N, n_features) -> (N, 1) logits: [Linear, ReLU, Dropout] x layers, Linear."""
+    parts: list[nn.Module] = []
+    width = n_features
+    for _ in range(settings.layers):
+        parts += [nn.Linear(width, settings.hidden), nn.ReLU(), nn.Dropout(settings.dropout)]
+        width = settings.hidden
+    parts.append(nn.Linear(width, 1))
+    return nn.Sequential(*parts)
+
+
+@dataclass
+class TrainedClassifier:
+    """A trained classifier with its standardisation, training history and recalibration.
+
+    Attributes:
+        net: the MLP in eval mode, on the CPU.
+        mean, scale: (F,) float64 standardisation of the training split.
+        history: per epoch {"epoch", "train_loss", "val_loss"} (class-balanced weighted BCE).
+        best_epoch: epoch whose parameters were kept (1-based).
+        platt: Platt-scaling fit on the validation split (:func:`fit_platt`), None if not done.
+    """
+
+    net: nn.Sequential
+    mean: np.ndarray
+    scale: np.ndarray
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    platt: dict | None = None
+
+    def raw_logits(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """(N, F) float64 features -> (N,) float64 logits of D, before recalibration."""
+        x = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(x), batch_size):
+                chunk = torch.as_tensor(x[start:start + batch_size], dtype=torch.float32)
+                out.append(self.net(chunk)[:, 0].double().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """(N,) float64 logits of D after the recalibration chosen on the validation split."""
+        return apply_platt(self.raw_logits(x), self.platt)
+
+
+def _standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    return mean, np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+
+
+def _weighted_bce(net: nn.Module, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+                  batch_size: int) -> float:
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            end = start + batch_size
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                net(x[start:end])[:, 0], y[start:end], weight=w[start:end], reduction="sum")
+            total += float(loss)
+    return total / float(w.sum())
+
+
+def _rng_devices(device: torch.device) -> list[int]:
+    if device.type == "cuda":
+        return [device.index if device.index is not None else torch.cuda.current_device()]
+    return []
+
+
+def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                   train: np.ndarray, val: np.ndarray,
+                   settings: ClassifierSettings) -> TrainedClassifier:
+    """Train D on ``x[train]`` with early stopping on ``x[val]``; recalibrate on ``x[val]``.
+
+    Parameters
+    ----------
+    x : (N, F) float64 features (e.g. :func:`network_inputs` of both samples, stacked).
+    labels : (N,) 0 (generated) / 1 (truth).
+    weights : (N,) float64 Monte Carlo weights; the class balance is applied here, separately
+        on the training and on the validation events.
+    train, val : integer index arrays into the N events (disjoint).
+    settings : :class:`ClassifierSettings`.
+
+    Returns
+    -------
+    TrainedClassifier (its net on the CPU, in eval mode), with ``platt`` set per
+    ``settings.recalibration``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(labels).astype(np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise LhcgenError("classifier inputs contain NaN or inf")
+    try:
+        device = torch.device(settings.device)
+    except RuntimeError as exc:
+        raise LhcgenError(f"unknown torch device {settings.device!r} ({exc})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LhcgenError(f"device {settings.device!r} asked for, but CUDA is not available")
+    mean, scale = _standardisation(x[train])
+
+    def tensors(index: np.ndarray) -> tuple[torch.Tensor, ...]:
+        balanced = class_balanced(labels[index], weights[index])
+        return (torch.as_tensor((x[index] - mean) / scale, dtype=torch.float32, device=device),
+                torch.as_tensor(labels[index], dtype=torch.float32, device=device),
+                torch.as_tensor(balanced, dtype=torch.float32, device=device))
+
+    x_train, y_train, w_train = tensors(train)
+    x_val, y_val, w_val = tensors(val)
+    history: list[dict] = []
+    with torch.random.fork_rng(devices=_rng_devices(device)):
+        torch.manual_seed(settings.seed)
+        net = build_classifier(x.shape[1], settings).to(device)
+        optimiser = torch.optim.Adam(net.parameters(), lr=settings.lr)
+        shuffle = torch.Generator().manual_seed(settings.seed + 1)
+        best_loss, best_state, best_epoch, waited = math.inf, None, 0, 0
+        for epoch in range(1, settings.max_epochs + 1):
+            net.train()
+            order = torch.randperm(len(x_train), generator=shuffle).to(device)
+            summed = 0.0
+            for start in range(0, len(order), settings.batch_size):
+                batch = order[start:start + settings.batch_size]
+                loss = nn.functional.binary_cross_entropy_with_logits(
+                    net(x_train[batch])[:, 0], y_train[batch], weight=w_train[batch],
+                    reduction="sum") / w_train[batch].sum()
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                summed += float(loss.detach()) * len(batch)
+            net.eval()
+            val_loss = _weighted_bce(net, x_val, y_val, w_val, 65536)
+            history.append({"epoch": epoch, "train_loss": summed / len(order),
+                            "val_loss": val_loss})
+            if not math.isfinite(val_loss):
+                raise LhcgenError(f"classifier validation loss became {val_loss} in epoch "
+                                  f"{epoch}; lower the learning rate")
+            if val_loss < best_loss:
+                best_loss, best_epoch, waited = val_loss, epoch, 0
+                best_state = copy.deepcopy(net.state_dict())
+            else:
+                waited += 1
+                if waited >= settings.patience:
+                    break
+    net.load_state_dict(best_state)
+    trained = TrainedClassifier(net.cpu().eval(), mean, scale, history, best_epoch)
+    if settings.recalibration != "never":
+        platt = fit_platt(labels[val], trained.raw_logits(x[val]), weights[val])
+        if settings.recalibration == "always":
+            platt["apply"] = platt["a"] > 0
+        trained.platt = platt
+    return trained
+
+
+def split_sizes(n: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
+    """Sizes of consecutive splits of ``n`` events: round(n f) for each fraction, the first
+    split taking the remainder."""
+    rest = [int(round(n * f)) for f in fractions[1:]]
+    return (n - sum(rest), *rest)
+
+
+def minimum_events(fractions: tuple[float, ...]) -> int:
+    """Smallest class size whose every split (see :func:`split_sizes`) has enough events."""
+    n = MIN_EVENTS_PER_SPLIT * len(fractions)
+    while min(split_sizes(n, fractions)) < MIN_EVENTS_PER_SPLIT:
+        n += 1
+    return n
+
+
+def check_class_size(n: int, name: str, fractions: tuple[float, ...], what: str) -> None:
+    """Raise a one-line LhcgenError when ``n`` events cannot be split as ``fractions``."""
+    needed = minimum_events(fractions)
+    if n < needed:
+        raise LhcgenError(f"the {name} sample has {n} events, too few to split: {what} needs "
+                          f"at least {needed} ({MIN_EVENTS_PER_SPLIT} in each split)")
+
+
+def three_way_split(labels: np.ndarray, settings: ClassifierSettings,
+                    names: tuple[str, str] = ("generated", "truth")
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random train / validation / test index arrays, drawn for each class separately.
+
+    Parameters
+    ----------
+    labels : (N,) 0/1.
+    settings : fractions and seed (``np.random.default_rng(settings.seed)``).
+    names : how the classes 0 and 1 are called in errors.
+
+    Returns
+    -------
+    train, val, test : sorted int64 index arrays that partition range(N).
+    """
+    labels = np.asarray(labels).astype(bool)
+    fractions = (1 - settings.val_fraction - settings.test_fraction, settings.val_fraction,
+                 settings.test_fraction)
+    rng = np.random.default_rng(settings.seed)
+    parts: list[list[np.ndarray]] = [[], [], []]
+    for cls, name in zip((~labels, labels), names, strict=True):
+        index = np.flatnonzero(cls)
+        check_class_size(len(index), name, fractions,
+                         f"a train/validation/test split with fractions {fractions[0]:.2g}/"
+                         f"{fractions[1]:.2g}/{fractions[2]:.2g}")
+        index = rng.permutation(index)
+        bounds = np.cumsum(split_sizes(len(index), fractions))[:-1]
+        for part, chunk in zip(parts, np.split(index, bounds), strict=True):
+            part.append(chunk)
+    train, val, test = (np.sort(np.concatenate(p)) for p in parts)
+    return train, val, test
+
+
+def cross_fitted_logits(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                        settings: ClassifierSettings,
+                        names: tuple[str, str] = ("generated", "truth")
+                        ) -> tuple[np.ndarray, list[dict]]:
+    """Out-of-fold logits for every event (k-fold cross-fitting, k = ``settings.folds``).
+
+    Each class is split at random into k folds. For fold i a classifier is trained on the
+    other k - 1 folds (their ``val_fraction`` share, per class, for early stopping and
+    recalibration; ``test_fraction`` is not used) and predicts fold i only. So every event's
+    prediction comes from a classifier that never saw it: the per-event weights of a whole
+    sample carry no overfitting bias, at the price of k trainings on (k - 1) / k of the data.
+
+    Parameters
+    ----------
+    x : (N, F) float64; labels : (N,) 0/1; weights : (N,) float64 Monte Carlo weights.
+    settings : :class:`ClassifierSettings`; fold i trains with seed ``settings.seed + i``.
+    names : how classes 0 and 1 are called in errors.
+
+    Returns
+    -------
+    logits : (N,) float64 recalibrated out-of-fold logits.
+    folds : per fold {"fold", "n_train", "n_val", "n_predicted", "best_epoch", "val_loss",
+        "platt"}.
+    """
+    labels = np.asarray(labels).astype(bool)
+    k = settings.folds
+    rng = np.random.default_rng(settings.seed)
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    held_out_share = 1.0 / k
+    for cls, name in zip((~labels, labels), names, strict=True):
+        index = np.flatnonzero(cls)
+        rest = 1 - held_out_share
+        check_class_size(len(index), name,
+                         (rest * (1 - settings.val_fraction), rest * settings.val_fraction,
+                          held_out_share),
+                         f"{k}-fold cross-fitting with validation fraction "
+                         f"{settings.val_fraction:.2g}")
+        fold_of[rng.permutation(index)] = np.arange(len(index)) % k
+    logits = np.empty(len(labels))
+    records = []
+    for fold in range(k):
+        held_out = np.flatnonzero(fold_of == fold)
+        rest = np.flatnonzero(fold_of != fold)
+        fold_settings = replace(settings, seed=settings.seed + fold)
+        inner_rng = np.random.default_rng(fold_settings.seed)
+        train_parts, val_parts = [], []
+        for cls in (~labels[rest], labels[rest]):
+            index = inner_rng.permutation(rest[cls])
+            n_val = int(round(len(index) * settings.val_fraction))
+            val_parts.append(index[:n_val])
+            train_parts.append(index[n_val:])
+        train, val = np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
+        trained = fit_classifier(x, labels, weights, train, val, fold_settings)
+        logits[held_out] = trained.logits(x[held_out])
+        records.append({"fold": fold, "n_train": len(train), "n_val": len(val),
+                        "n_predicted": len(held_out), "best_epoch": trained.best_epoch,
+                        "val_loss": trained.history[trained.best_epoch - 1]["val_loss"],
+                        "platt": trained.platt})
+    return logits, records
