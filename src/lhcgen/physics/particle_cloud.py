@@ -1,0 +1,57 @@
+"""Jet kinematics from a particle cloud in relative coordinates (the JetNet convention).
+
+Particles are (Delta eta, Delta phi, pT_rel) relative to the jet, treated as massless, as
+``jetnet.utils.jet_features`` (v0.2.5) does; the jet is the sum of their four-vectors, so
+its mass is in units of the jet pT (the "relative jet mass" of JetNet's W1m,
+Kansal et al., arXiv:2106.11535).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lhcgen.errors import LhcgenError
+
+
+def cloud_four_momentum(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Sum of the massless four-vectors of each jet's particles.
+
+    Parameters
+    ----------
+    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
+    mask : (N, P) bool or None; masked-out particles do not count (None: all count).
+
+    Returns
+    -------
+    (N, 4) float64, (E, px, py, pz) with E_i = pT_i cosh(eta_i), pz_i = pT_i sinh(eta_i).
+    """
+    particles = np.asarray(particles, dtype=np.float64)
+    if particles.ndim != 3 or particles.shape[-1] < 3:
+        raise LhcgenError(f"particles must have shape (N, P, 3), got {particles.shape}")
+    eta, phi, pt = particles[..., 0], particles[..., 1], particles[..., 2]
+    if mask is not None:
+        if np.shape(mask) != pt.shape:
+            raise LhcgenError(f"mask shape {np.shape(mask)} does not match particles "
+                              f"{pt.shape}")
+        pt = pt * np.asarray(mask, dtype=bool)
+    return np.stack([(pt * np.cosh(eta)).sum(axis=1), (pt * np.cos(phi)).sum(axis=1),
+                     (pt * np.sin(phi)).sum(axis=1), (pt * np.sinh(eta)).sum(axis=1)],
+                    axis=-1)
+
+
+def relative_jet_mass(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Invariant mass of the summed massless particles, sqrt(max(E^2 - |p|^2, 0)).
+
+    Parameters
+    ----------
+    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
+    mask : (N, P) bool or None.
+
+    Returns
+    -------
+    (N,) float64, >= 0 (rounding can make E^2 - |p|^2 slightly negative for one-particle
+    jets: such jets get 0, as jetnet's ``nan_to_num`` of the square root gave).
+    """
+    p = cloud_four_momentum(particles, mask)
+    mass2 = p[:, 0] ** 2 - p[:, 1] ** 2 - p[:, 2] ** 2 - p[:, 3] ** 2
+    return np.sqrt(np.maximum(mass2, 0.0))
