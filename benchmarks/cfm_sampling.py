@@ -46,6 +46,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=20000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rerender", default=None, metavar="JSON",
+                   help="only recompute the speed-ups of an earlier result against the "
+                        "current --simulator-json and rewrite its .md and .png")
+    p.add_argument("--solvers", default="euler,midpoint,rk4,dopri5",
+                   help="comma-separated solver families to sweep")
     p.add_argument("--simulator-json", default="benchmarks/results/pythia_throughput.json",
                    help="pythia_throughput.py results (steady-state simulator rate)")
     p.add_argument("--out-dir", default="benchmarks/results")
@@ -55,22 +60,23 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.rerender:
+        rerender(Path(args.rerender), Path(args.simulator_json))
+        return
     torch.set_num_threads(args.threads)
     surrogate = Surrogate.load(args.run, torch.device("cpu"))
     truth = read_events(args.truth)
     train = read_events(args.train or surrogate.train_file())
     n = args.events or len(truth)
     simulator_rates = {"truth_file_end_to_end": float(truth.attrs["accepted_events_per_second"])}
-    if Path(args.simulator_json).is_file():
-        runs = json.loads(Path(args.simulator_json).read_text())["runs"]
-        two = [r for r in runs if r["workers"] == truth.attrs.get("workers", 2)]
-        if two:
-            simulator_rates["pythia_throughput_pipeline"] = two[0]["total"][
-                "pipeline_accepted_per_s"]
+    steady = steady_state_rate(Path(args.simulator_json), truth.attrs.get("workers", 2))
+    if steady is not None:
+        simulator_rates["pythia_throughput_pipeline"] = steady
     simulator = max(simulator_rates.values())
     surrogate.generate(min(n, 2000), "euler", 2, args.batch_size, progress=False)  # warm-up
     rows = []
-    for solver, steps in SWEEP:
+    families = args.solvers.split(",")
+    for solver, steps in [point for point in SWEEP if point[0] in families]:
         started = time.perf_counter()
         sample, info = surrogate.generate(n, solver, steps, args.batch_size, args.seed,
                                           progress=False)
@@ -107,6 +113,31 @@ def main() -> None:
     write_text_atomic(out / f"{args.name}.json", json.dumps(result, indent=2))
     write_text_atomic(out / f"{args.name}.md", markdown(result))
     plot(rows, out / f"{args.name}.png")
+
+
+def steady_state_rate(simulator_json: Path, workers: int) -> float | None:
+    """Accepted events/s of the lhcgen Pythia pipeline on ``workers`` processes."""
+    if not simulator_json.is_file():
+        return None
+    runs = json.loads(simulator_json.read_text())["runs"]
+    match = [r for r in runs if r["workers"] == workers]
+    return match[0]["total"]["pipeline_accepted_per_s"] if match else None
+
+
+def rerender(path: Path, simulator_json: Path) -> None:
+    result = json.loads(path.read_text())
+    rates = {"truth_file_end_to_end": result["simulator_rates_considered"][
+        "truth_file_end_to_end"]}
+    steady = steady_state_rate(simulator_json, result["simulator_workers"] or 2)
+    if steady is not None:
+        rates["pythia_throughput_pipeline"] = steady
+    result["simulator_rates_considered"] = rates
+    result["simulator_accepted_events_per_second"] = simulator = max(rates.values())
+    for row in result["points"]:
+        row["speedup_vs_simulator"] = round(row["events_per_second"] / simulator, 1)
+    write_text_atomic(path, json.dumps(result, indent=2))
+    write_text_atomic(path.with_suffix(".md"), markdown(result))
+    plot(result["points"], path.with_suffix(".png"))
 
 
 def markdown(result: dict) -> str:
