@@ -14,7 +14,14 @@ from lhcgen.transforms.log_scaling import log_mass, log_pt_shift
 from lhcgen.transforms.standardize import Standardize
 from lhcgen.transforms.zjets import ZJetsPreprocessing, object_mask
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """Physics transforms are float64; set it for this module only, then restore."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def _momenta(n=6, slots=3, seed=0):
