@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.two_sample import apply_platt, class_balanced, fit_platt
@@ -105,7 +106,7 @@ def build_classifier(n_features: int, settings: ClassifierSettings) -> nn.Sequen
         parts += [nn.Linear(width, settings.hidden), nn.ReLU(), nn.Dropout(settings.dropout)]
         width = settings.hidden
     parts.append(nn.Linear(width, 1))
-    return nn.Sequential(*parts)
+    return nn.Sequential(*parts).to(torch.float32)  # inputs are float32 whatever the default
 
 
 @dataclass
@@ -167,8 +168,8 @@ def _rng_devices(device: torch.device) -> list[int]:
 
 
 def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-                   train: np.ndarray, val: np.ndarray,
-                   settings: ClassifierSettings) -> TrainedClassifier:
+                   train: np.ndarray, val: np.ndarray, settings: ClassifierSettings,
+                   progress: bool = False, desc: str = "classifier") -> TrainedClassifier:
     """Train D on ``x[train]`` with early stopping on ``x[val]``; recalibrate on ``x[val]``.
 
     Parameters
@@ -179,6 +180,7 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
         on the training and on the validation events.
     train, val : integer index arrays into the N events (disjoint).
     settings : :class:`ClassifierSettings`.
+    progress : show a progress bar over the epochs (tqdm, on stderr), labelled ``desc``.
 
     Returns
     -------
@@ -213,6 +215,8 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
         optimiser = torch.optim.Adam(net.parameters(), lr=settings.lr)
         shuffle = torch.Generator().manual_seed(settings.seed + 1)
         best_loss, best_state, best_epoch, waited = math.inf, None, 0, 0
+        bar = tqdm(total=settings.max_epochs, desc=desc, unit="epoch", disable=not progress,
+                   leave=False, dynamic_ncols=True)
         for epoch in range(1, settings.max_epochs + 1):
             net.train()
             order = torch.randperm(len(x_train), generator=shuffle).to(device)
@@ -230,7 +234,10 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
             val_loss = _weighted_bce(net, x_val, y_val, w_val, 65536)
             history.append({"epoch": epoch, "train_loss": summed / len(order),
                             "val_loss": val_loss})
+            bar.update()
+            bar.set_postfix(val_loss=f"{val_loss:.5f}", best=f"{min(best_loss, val_loss):.5f}")
             if not math.isfinite(val_loss):
+                bar.close()
                 raise LhcgenError(f"classifier validation loss became {val_loss} in epoch "
                                   f"{epoch}; lower the learning rate")
             if val_loss < best_loss:
@@ -240,6 +247,7 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
                 waited += 1
                 if waited >= settings.patience:
                     break
+        bar.close()
     net.load_state_dict(best_state)
     trained = TrainedClassifier(net.cpu().eval(), mean, scale, history, best_epoch)
     if settings.recalibration != "never":
@@ -306,10 +314,25 @@ def three_way_split(labels: np.ndarray, settings: ClassifierSettings,
     return train, val, test
 
 
+def check_cross_fit_sizes(labels: np.ndarray, settings: ClassifierSettings,
+                          names: tuple[str, str] = ("generated", "truth")) -> None:
+    """Raise a one-line LhcgenError when a class is too small for ``settings.folds``-fold
+    cross-fitting (each fold's train, validation and held-out share need enough events)."""
+    labels = np.asarray(labels).astype(bool)
+    held_out_share = 1.0 / settings.folds
+    rest = 1 - held_out_share
+    for cls, name in zip((~labels, labels), names, strict=True):
+        check_class_size(int(cls.sum()), name,
+                         (rest * (1 - settings.val_fraction), rest * settings.val_fraction,
+                          held_out_share),
+                         f"{settings.folds}-fold cross-fitting with validation fraction "
+                         f"{settings.val_fraction:.2g}")
+
+
 def cross_fitted_logits(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
                         settings: ClassifierSettings,
-                        names: tuple[str, str] = ("generated", "truth")
-                        ) -> tuple[np.ndarray, list[dict]]:
+                        names: tuple[str, str] = ("generated", "truth"),
+                        progress: bool = False) -> tuple[np.ndarray, list[dict]]:
     """Out-of-fold logits for every event (k-fold cross-fitting, k = ``settings.folds``).
 
     Each class is split at random into k folds. For fold i a classifier is trained on the
@@ -323,6 +346,7 @@ def cross_fitted_logits(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
     x : (N, F) float64; labels : (N,) 0/1; weights : (N,) float64 Monte Carlo weights.
     settings : :class:`ClassifierSettings`; fold i trains with seed ``settings.seed + i``.
     names : how classes 0 and 1 are called in errors.
+    progress : a progress bar over the epochs of each fold's training.
 
     Returns
     -------
@@ -332,17 +356,11 @@ def cross_fitted_logits(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
     """
     labels = np.asarray(labels).astype(bool)
     k = settings.folds
+    check_cross_fit_sizes(labels, settings, names)
     rng = np.random.default_rng(settings.seed)
     fold_of = np.empty(len(labels), dtype=np.int64)
-    held_out_share = 1.0 / k
-    for cls, name in zip((~labels, labels), names, strict=True):
+    for cls in (~labels, labels):
         index = np.flatnonzero(cls)
-        rest = 1 - held_out_share
-        check_class_size(len(index), name,
-                         (rest * (1 - settings.val_fraction), rest * settings.val_fraction,
-                          held_out_share),
-                         f"{k}-fold cross-fitting with validation fraction "
-                         f"{settings.val_fraction:.2g}")
         fold_of[rng.permutation(index)] = np.arange(len(index)) % k
     logits = np.empty(len(labels))
     records = []
@@ -358,7 +376,8 @@ def cross_fitted_logits(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
             val_parts.append(index[:n_val])
             train_parts.append(index[n_val:])
         train, val = np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
-        trained = fit_classifier(x, labels, weights, train, val, fold_settings)
+        trained = fit_classifier(x, labels, weights, train, val, fold_settings, progress,
+                                 f"classifier fold {fold + 1}/{k}")
         logits[held_out] = trained.logits(x[held_out])
         records.append({"fold": fold, "n_train": len(train), "n_val": len(val),
                         "n_predicted": len(held_out), "best_epoch": trained.best_epoch,

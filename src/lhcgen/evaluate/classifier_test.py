@@ -180,7 +180,7 @@ def _json_safe(value):
 
 def classifier_test(generated: EventSample, truth: EventSample,
                     settings: ClassifierSettings | None = None,
-                    out_dir: str | os.PathLike | None = None) -> dict:
+                    out_dir: str | os.PathLike | None = None, progress: bool = False) -> dict:
     """Train the truth-vs-generated classifier and evaluate it on held-out events.
 
     Parameters
@@ -193,6 +193,7 @@ def classifier_test(generated: EventSample, truth: EventSample,
         ``classifier_weights_linear.png``, ``classifier_weights_log.png``,
         ``classifier_calibration.png`` and ``reweighted_<observable>.png``; the returned dict
         names them relative to ``out_dir``. metrics.json and the HTML page are the caller's.
+    progress : show a progress bar over the training epochs.
 
     Returns
     -------
@@ -216,7 +217,7 @@ def classifier_test(generated: EventSample, truth: EventSample,
     train, val, test = three_way_split(labels, settings)
     start = time.perf_counter()
     inputs = network_inputs(features)
-    trained = fit_classifier(inputs, labels, mc_weights, train, val, settings)
+    trained = fit_classifier(inputs, labels, mc_weights, train, val, settings, progress)
     seconds = time.perf_counter() - start
 
     raw = trained.raw_logits(inputs[test])
@@ -299,8 +300,8 @@ def _split_counts(cls: np.ndarray, train: np.ndarray, val: np.ndarray,
 
 
 def generated_event_weights(generated: EventSample, truth: EventSample,
-                            settings: ClassifierSettings | None = None
-                            ) -> tuple[np.ndarray, dict]:
+                            settings: ClassifierSettings | None = None,
+                            progress: bool = False) -> tuple[np.ndarray, dict]:
     """Cross-fitted classifier weights w = D / (1 - D) for every generated event.
 
     Uses ``settings.folds``-fold cross-fitting (:func:`cross_fitted_logits`): each event's
@@ -311,6 +312,7 @@ def generated_event_weights(generated: EventSample, truth: EventSample,
     ----------
     generated : N_gen events; truth : truth events of the same schema and process.
     settings : as for :func:`classifier_test`.
+    progress : a progress bar over each fold's training epochs.
 
     Returns
     -------
@@ -320,7 +322,8 @@ def generated_event_weights(generated: EventSample, truth: EventSample,
     """
     settings = ClassifierSettings() if settings is None else settings
     features, labels, mc_weights, _ = _design(generated, truth)
-    logits, folds = cross_fitted_logits(network_inputs(features), labels, mc_weights, settings)
+    logits, folds = cross_fitted_logits(network_inputs(features), labels, mc_weights, settings,
+                                        progress=progress)
     weights, record = likelihood_ratio_weights(expit(logits[labels == 0]), settings.weight_clip)
     reweighted = generated.weights * weights
     info = {**record, "method": f"{settings.folds}-fold cross-fitting",

@@ -314,9 +314,19 @@ def render_html(metrics: dict, out_dir: str | os.PathLike) -> str:
         "highlighted; click a column header to sort.</p>",
         _table(rows, header, classes, sortable=True),
         "<h2>Plots</h2><div class='grid'>", "".join(figures), "</div>",
+        _classifier_section(metrics, out_dir),
         f"<script>{SORT_JS}</script></body></html>",
     ]
     return "\n".join(parts)
+
+
+def _classifier_section(metrics: dict, out_dir: Path) -> str:
+    """The classifier test's section (``lhcgen evaluate --classifier``), or nothing."""
+    if "classifier" not in metrics:
+        return ""
+    from lhcgen.evaluate.classifier_report import render_classifier_section
+
+    return render_classifier_section(metrics["classifier"], out_dir)
 
 
 def format_summary(metrics: dict, simulator_rate: float | None = None) -> str:
