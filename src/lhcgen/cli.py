@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from lhcgen import __version__
+from lhcgen import __version__, commands_classify, commands_jets
 from lhcgen.errors import LhcgenError
 
 EPILOG = """typical session:
@@ -19,6 +19,7 @@ EPILOG = """typical session:
   lhcgen train configs/demo.yaml --out runs/demo
   lhcgen sample runs/demo -n 100000 --out runs/demo/generated.h5
   lhcgen evaluate runs/demo/generated.h5 --truth data/test.h5 --report runs/demo/report
+  lhcgen classify runs/demo/generated.h5 --truth data/test.h5 --report runs/demo/classifier
 """
 
 
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accepted events per shard (part of the seed scheme)")
     zjets.add_argument("--out", required=True, help="output HDF5 file")
     _no_progress(zjets)
+    commands_jets.add_jet_data_parsers(data_sub, positive_int, non_negative_int,
+                                       _no_progress)
 
     train = sub.add_parser("train", help="train a generator from a YAML config",
                            description="Train the generator of CONFIG; the run directory "
@@ -125,7 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="truth-train file for the statistical floor (default: the "
                                "training file recorded in the generated file)")
     evaluate.add_argument("--report", required=True, help="report directory")
+    evaluate.add_argument("--classifier", action="store_true",
+                          help="add the classifier test (see `lhcgen classify`; its options "
+                               "below apply)")
     _no_progress(evaluate)
+    commands_classify.add_classifier_options(evaluate)
+    evaluate.add_argument("--device", default="cpu",
+                          help="torch device of the classifier: auto, cpu or cuda[:N]")
+    evaluate.add_argument("--threads", type=positive_int, default=None,
+                          help="CPU threads for torch (default: all cores)")
+    commands_classify.add_classify_parser(sub, _runtime)
+    commands_jets.add_metrics_parser(sub, positive_int, non_negative_int)
 
     demo = sub.add_parser("demo", help="data, training, sampling and report in one go",
                           description="The README's first command: generate (or reuse) "

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import time
 from pathlib import Path
 
+from lhcgen import commands_jets
+from lhcgen.commands_classify import (
+    add_classifier_section,
+    check_classifier_inputs,
+    cmd_classify,
+    evaluate_classifier_settings,
+    print_classifier,
+)
 from lhcgen.errors import LhcgenError
 from lhcgen.io import atomic_dir
 
@@ -33,6 +40,8 @@ def make_zjets(n_events: int, seed: int, workers: int, shard_size: int, out: str
 
 
 def cmd_data(args) -> int:
+    if args.process != "zjets":
+        return commands_jets.cmd_data(args)
     attrs = make_zjets(args.events, args.seed, args.workers, args.shard_size, args.out,
                        _progress(args))
     print(f"wrote {args.events} events to {args.out} in {attrs['generation_seconds']:.1f} s "
@@ -90,8 +99,12 @@ def _print_sampling(info: dict, out) -> None:
               f"({detail})")
 
 
-def evaluate_files(generated_path, truth_path, report_dir, train_path=None) -> dict:
-    """Compare a generated file with truth; write the report directory atomically."""
+def evaluate_files(generated_path, truth_path, report_dir, train_path=None, classifier=None,
+                   progress=False) -> dict:
+    """Compare a generated file with truth; write the report directory atomically.
+
+    ``classifier`` (ClassifierSettings or None) adds the classifier test under "classifier".
+    """
     from lhcgen.data.hdf5 import read_events
     from lhcgen.evaluate.report import evaluate_events
 
@@ -126,16 +139,23 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None) -> d
         if info.get("events_per_second"):
             info["speedup_vs_simulator"] = (info["events_per_second"]
                                             / info["simulator_events_per_second"])
+    if classifier is not None:
+        check_classifier_inputs(generated, truth, classifier, where="classifier: ")
     with atomic_dir(report_dir) as tmp:
-        return evaluate_events(generated, truth, tmp, truth_train=train, info=info)
+        metrics = evaluate_events(generated, truth, tmp, truth_train=train, info=info)
+        if classifier is not None:
+            add_classifier_section(metrics, generated, truth, tmp, classifier, progress)
+        return metrics
 
 
 def cmd_evaluate(args) -> int:
     from lhcgen.evaluate.report import format_summary
 
-    metrics = evaluate_files(args.generated, args.truth, args.report, args.train)
+    metrics = evaluate_files(args.generated, args.truth, args.report, args.train,
+                             evaluate_classifier_settings(args), _progress(args))
     sampling = metrics.get("sampling", {})
     print(format_summary(metrics, sampling.get("simulator_events_per_second")))
+    print_classifier(metrics)
     print(f"report: {Path(args.report) / 'index.html'}")
     return 0
 
@@ -187,12 +207,12 @@ def cmd_demo(args) -> int:
     print(format_summary(metrics, sampling.get("simulator_events_per_second")))
     print(f"[demo] trained {train_metrics['parameters']:,} parameters in "
           f"{train_metrics['training_seconds']:.0f} s; report: {work / 'report' / 'index.html'}")
-    print(json.dumps(metrics.get("summary", {}), indent=1))
     return 0
 
 
 COMMANDS = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample,
-            "evaluate": cmd_evaluate, "demo": cmd_demo}
+            "evaluate": cmd_evaluate, "demo": cmd_demo, "classify": cmd_classify,
+            "metrics": commands_jets.cmd_metrics}
 
 
 def run(args) -> int:

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import queue
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,9 +72,14 @@ def _init_worker(progress_queue: Any) -> None:
     _worker_sink = _WorkerSink(progress_queue)
 
 
-def _run_shard(task: tuple[ZJetsSettings, int, int]) -> tuple[EventSample, dict]:
-    settings, n_accepted, seed = task
-    return generate_shard(settings, n_accepted, seed, _worker_sink)
+ShardTask = tuple[Callable[..., tuple[Any, dict]], Any, int, int]
+"""(shard function, settings, number to accept, Pythia seed); the function is called as
+``fn(settings, n_accepted, seed, progress_sink)`` and returns (sample, stats)."""
+
+
+def _run_shard(task: ShardTask) -> tuple[Any, dict]:
+    shard_fn, settings, n_accepted, seed = task
+    return shard_fn(settings, n_accepted, seed, _worker_sink)
 
 
 class _BarSink:
@@ -86,14 +92,22 @@ class _BarSink:
         self.bar.update(n)
 
 
-def _run_in_process(tasks: list[tuple[ZJetsSettings, int, int]], bar: tqdm
-                    ) -> list[tuple[EventSample, dict]]:
+def _run_in_process(tasks: list[ShardTask], bar: tqdm) -> list[tuple[Any, dict]]:
     sink = _BarSink(bar)
-    return [generate_shard(settings, n, seed, sink) for settings, n, seed in tasks]
+    return [shard_fn(settings, n, seed, sink) for shard_fn, settings, n, seed in tasks]
 
 
-def _run_in_pool(tasks: list[tuple[ZJetsSettings, int, int]], workers: int, bar: tqdm
-                 ) -> list[tuple[EventSample, dict]]:
+def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm) -> list[tuple[Any, dict]]:
+    """Run shard tasks in this process (one worker or one task) or in a spawn pool, in order.
+
+    The shard function must be a module-level function (spawn pickles it by name).
+    """
+    if workers == 1 or len(tasks) == 1:
+        return _run_in_process(tasks, bar)
+    return _run_in_pool(tasks, int(workers), bar)
+
+
+def _run_in_pool(tasks: list[ShardTask], workers: int, bar: tqdm) -> list[tuple[Any, dict]]:
     context = multiprocessing.get_context("spawn")
     progress_queue = context.Queue()
     pool = context.Pool(min(workers, len(tasks)), initializer=_init_worker,
@@ -137,13 +151,13 @@ def _worker_pids(pool: Any) -> set[int]:
     return {process.pid for process in getattr(pool, "_pool", [])}
 
 
-def _raise_shard_error(k: int, task: tuple[ZJetsSettings, int, int], result: Any) -> None:
+def _raise_shard_error(k: int, task: ShardTask, result: Any) -> None:
     try:
         result.get()
     except LhcgenError as exc:
-        raise LhcgenError(f"shard {k} (Pythia seed {task[2]}) failed: {exc}") from exc
+        raise LhcgenError(f"shard {k} (Pythia seed {task[-1]}) failed: {exc}") from exc
     except Exception as exc:
-        raise LhcgenError(f"shard {k} (Pythia seed {task[2]}) failed: "
+        raise LhcgenError(f"shard {k} (Pythia seed {task[-1]}) failed: "
                           f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -178,13 +192,11 @@ def generate_zjets(n_events: int, seed: int, workers: int = 1, shard_size: int =
 
     sizes = shard_sizes(int(n_events), int(shard_size))
     seeds = [pythia_seed(int(seed), k) for k in range(len(sizes))]
-    tasks = [(settings, n, s) for n, s in zip(sizes, seeds, strict=True)]
+    tasks: list[ShardTask] = [(generate_shard, settings, n, s)
+                              for n, s in zip(sizes, seeds, strict=True)]
     with tqdm(total=int(n_events), unit="ev", desc="Z(mumu)+jets", disable=not progress,
               dynamic_ncols=True) as bar:
-        if workers == 1 or len(tasks) == 1:
-            results = _run_in_process(tasks, bar)
-        else:
-            results = _run_in_pool(tasks, int(workers), bar)
+        results = run_shards(tasks, int(workers), bar)
 
     samples = [sample for sample, _ in results]
     stats = [shard_stats for _, shard_stats in results]
