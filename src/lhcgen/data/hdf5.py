@@ -60,16 +60,20 @@ def write_events(path: str | os.PathLike, sample: EventSample) -> None:
                 f.attrs[key] = _encode_attr(value)
 
 
-def read_events(path: str | os.PathLike) -> EventSample:
-    """Read and validate an event file; raise LhcgenError naming any problem."""
-    path = Path(path)
+def open_hdf5(path: Path) -> h5py.File:
+    """Open an HDF5 file for reading; a missing or unreadable file is a one-line error."""
     if not path.exists():
         raise LhcgenError(f"{path}: no such file")
     try:
-        f = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as exc:
         raise LhcgenError(f"{path}: not a readable HDF5 file ({exc.__class__.__name__})") from None
-    with f:
+
+
+def read_events(path: str | os.PathLike) -> EventSample:
+    """Read and validate an event file; raise LhcgenError naming any problem."""
+    path = Path(path)
+    with open_hdf5(path) as f:
         missing = [k for k in REQUIRED if k not in f]
         if missing:
             raise LhcgenError(f"{path}: wrong schema, missing dataset(s) {', '.join(missing)} "

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from lhcgen import __version__
-from lhcgen.data.hdf5 import SCHEMA_VERSION, _decode_attr, _encode_attr
+from lhcgen.data.hdf5 import SCHEMA_VERSION, _decode_attr, _encode_attr, open_hdf5
 from lhcgen.data.jets import JET_TYPES, JetCloudSample
 from lhcgen.errors import LhcgenError
 from lhcgen.io import atomic_path
@@ -42,13 +42,7 @@ def write_jets(path: str | os.PathLike, sample: JetCloudSample) -> None:
 def read_jets(path: str | os.PathLike) -> JetCloudSample:
     """Read and validate a jet file; raise LhcgenError naming any problem."""
     path = Path(path)
-    if not path.exists():
-        raise LhcgenError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise LhcgenError(f"{path}: not a readable HDF5 file ({exc.__class__.__name__})") from None
-    with f:
+    with open_hdf5(path) as f:
         missing = [k for k in REQUIRED if k not in f]
         if missing:
             hint = " (a JetNet file? use `lhcgen data import-jetnet`)" \

@@ -17,9 +17,9 @@ import os
 import re
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from lhcgen.data.hdf5 import open_hdf5
 from lhcgen.data.jets import JET_FEATURES, JET_TYPES, PARTICLE_FEATURES, JetCloudSample
 from lhcgen.errors import LhcgenError
 
@@ -39,13 +39,7 @@ def read_jetnet(path: str | os.PathLike, jet_type: str | None = None) -> JetClou
                           f"names files g.hdf5, t150.hdf5, ...); pass --type")
     if jet_type not in JET_TYPES:
         raise LhcgenError(f"unknown jet type {jet_type!r}; choose one of {', '.join(JET_TYPES)}")
-    if not path.exists():
-        raise LhcgenError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise LhcgenError(f"{path}: not a readable HDF5 file ({exc.__class__.__name__})") from None
-    with f:
+    with open_hdf5(path) as f:
         missing = [k for k in ("particle_features", "jet_features") if k not in f]
         if missing:
             raise LhcgenError(f"{path}: not in JetNet's layout, missing dataset(s) "

@@ -21,7 +21,6 @@ factor), the AUC, the calibration curves and every histogram.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import time
@@ -59,6 +58,7 @@ from lhcgen.evaluate.two_sample import (
     roc_auc_with_error,
     weight_histograms,
 )
+from lhcgen.io import json_safe
 from lhcgen.physics.observables import Observable, zjets_observables
 
 N_BINS = 40
@@ -159,23 +159,6 @@ def _reweighted_histograms(truth_test: EventSample, gen_test: EventSample,
             three_panel(edges, curves, observable.label, plot_dir / file_name, title=title)
             entry["plot"] = f"plots/{file_name}"
     return out
-
-
-def _json_safe(value):
-    """A copy of ``value`` for json.dumps(allow_nan=False): arrays to lists, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def classifier_test(generated: EventSample, truth: EventSample,
@@ -290,7 +273,7 @@ def classifier_test(generated: EventSample, truth: EventSample,
                                                         plot_dir),
         "plots": plots,
     }
-    return _json_safe(result)
+    return json_safe(result)
 
 
 def _split_counts(cls: np.ndarray, train: np.ndarray, val: np.ndarray,
@@ -330,4 +313,4 @@ def generated_event_weights(generated: EventSample, truth: EventSample,
             "effective_sample_size": effective_sample_size(reweighted),
             "mean": float(reweighted.sum() / generated.weights.sum()),
             "folds": folds, "settings": asdict(settings)}
-    return weights, _json_safe(info)
+    return weights, json_safe(info)

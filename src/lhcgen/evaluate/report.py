@@ -27,7 +27,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.histograms import binning, histogram, normalised
 from lhcgen.evaluate.metrics import chi2_ndf, wasserstein_1d
 from lhcgen.evaluate.plots import three_panel
-from lhcgen.io import write_text_atomic
+from lhcgen.io import json_safe, write_text_atomic
 from lhcgen.physics.observables import Observable, zjets_observables
 
 MIN_EVENTS = 10
@@ -39,23 +39,6 @@ RATE_KEY = "events_per_second"
 """Key of the sampling rate in the ``info`` dict, read by :func:`format_summary`."""
 PLOT_NAMES = {"truth_train": "truth-train", "truth_test": "truth-test",
               "generated": "generated"}
-
-
-def _json_safe(value):
-    """A copy of ``value`` that json.dumps accepts, with NaN/inf turned into None."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -212,7 +195,7 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     per_observable = {obs.name: _evaluate_observable(obs, histogrammed, floor_pair, plot_dir)
                       for obs in observables}
     sample_summaries = {key: _sample_summary(sample) for key, sample in samples.items()}
-    metrics = _json_safe({
+    metrics = json_safe({
         "lhcgen_version": __version__, "floor": floor, "seed": seed, "n_bins": N_BINS,
         "min_events": MIN_EVENTS, "samples": sample_summaries, "sampling": dict(info or {}),
         "summary": _summary(per_observable,
