@@ -11,6 +11,7 @@ import yaml
 
 from lhcgen.cli import main
 from lhcgen.data.hdf5 import read_events, write_events
+from tests.cli_helpers import one_line_error
 from tests.toys import toy_zjets
 
 TINY = {
@@ -30,15 +31,6 @@ def workspace(tmp_path_factory):
     assert main(["--no-progress", "train", str(root / "tiny.yaml"), "--out",
                  str(root / "run")]) == 0
     return root
-
-
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def test_help_explains_commands(capsys):
@@ -90,7 +82,7 @@ def test_single_multiplicity_and_untrained_one(workspace, capsys):
     bad = workspace / "five_jets.h5"
     assert main(["--no-progress", "sample", str(workspace / "run"), "-n", "100", "--out",
                  str(bad), "--multiplicity", "5"]) == 1
-    _one_line_error(capsys, "multiplicity [5] was not in the training data")
+    one_line_error(capsys, "multiplicity [5] was not in the training data")
     assert not bad.exists()
 
 
@@ -98,7 +90,7 @@ def test_unknown_solver(workspace, capsys):
     out = workspace / "x.h5"
     assert main(["sample", str(workspace / "run"), "-n", "10", "--out", str(out),
                  "--solver", "leapfrog"]) == 1
-    _one_line_error(capsys, "unknown solver 'leapfrog'")
+    one_line_error(capsys, "unknown solver 'leapfrog'")
     assert not out.exists()
 
 
@@ -112,7 +104,7 @@ def test_non_positive_counts(argv, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    _one_line_error(capsys, "must be a positive integer")
+    one_line_error(capsys, "must be a positive integer")
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -120,12 +112,12 @@ def test_run_directory_without_checkpoint(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["sample", str(tmp_path / "empty"), "-n", "10", "--out",
                  str(tmp_path / "x.h5")]) == 1
-    _one_line_error(capsys, "not a run directory")
+    one_line_error(capsys, "not a run directory")
     run = tmp_path / "nockpt"
     run.mkdir()
     (run / "config.yaml").write_text(yaml.safe_dump(TINY))
     assert main(["sample", str(run), "-n", "10", "--out", str(tmp_path / "x.h5")]) == 1
-    _one_line_error(capsys, "no checkpoint found")
+    one_line_error(capsys, "no checkpoint found")
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -137,7 +129,7 @@ def test_bad_config(tmp_path, capsys, config, needle):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 1
-    _one_line_error(capsys, needle)
+    one_line_error(capsys, needle)
     assert not (tmp_path / "run").exists()
 
 
@@ -168,7 +160,7 @@ def test_bad_truth_files(workspace, tmp_path, capsys, make, needle):
     report = tmp_path / "report"
     assert main(["evaluate", str(workspace / "test.h5"), "--truth", str(bad), "--report",
                  str(report), "--train", str(workspace / "train.h5")]) == 1
-    _one_line_error(capsys, "bad.h5", needle)
+    one_line_error(capsys, "bad.h5", needle)
     assert not report.exists()
     assert [p.name for p in tmp_path.iterdir()] == (["bad.h5"] if make else [])
 
@@ -179,7 +171,7 @@ def test_bad_training_file(tmp_path, capsys):
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(dict(TINY, data={"train": str(bad)})))
     assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 1
-    _one_line_error(capsys, "NaN or inf")
+    one_line_error(capsys, "NaN or inf")
     assert not (tmp_path / "run").exists()
 
 

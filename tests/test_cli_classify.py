@@ -14,6 +14,7 @@ from lhcgen.commands_classify import evaluate_classifier_settings
 from lhcgen.data.events import EventSample
 from lhcgen.data.hdf5 import read_events, write_events
 from lhcgen.evaluate.classifier_weights_file import DATASET, INFO_ATTR
+from tests.cli_helpers import one_line_error
 from tests.toys import toy_zjets
 
 TINY = ["--hidden", "16", "--layers", "1", "--dropout", "0", "--lr", "0.01", "--epochs", "8",
@@ -37,15 +38,6 @@ def classified(tmp_path_factory):
             str(root / "truth.h5"), "--report", str(root / "report"), "--write-weights",
             str(root / "gen_weighted.h5"), *TINY]
     return root, main(argv)
-
-
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 def test_classify_writes_report_weights_and_summary(classified, capsys):
@@ -171,7 +163,7 @@ def test_bad_inputs_are_one_line_and_leave_nothing(tmp_path, capsys, make, needl
     assert main(["--no-progress", "classify", str(tmp_path / "gen.h5"), "--truth",
                  str(tmp_path / "truth.h5"), "--report", str(tmp_path / "report"),
                  "--write-weights", str(tmp_path / "w.h5"), *TINY]) == 1
-    _one_line_error(capsys, *needles)
+    one_line_error(capsys, *needles)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
@@ -183,7 +175,7 @@ def test_too_small_for_cross_fitting_fails_before_training(tmp_path, capsys):
             str(tmp_path / "truth.h5"), "--report", str(tmp_path / "report"),
             *TINY, "--folds", "5"]
     assert main([*argv, "--write-weights", str(tmp_path / "w.h5")]) == 1
-    _one_line_error(capsys, "generated sample has 110 events", "5-fold cross-fitting")
+    one_line_error(capsys, "generated sample has 110 events", "5-fold cross-fitting")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.h5", "truth.h5"]
 
 
@@ -193,7 +185,7 @@ def test_evaluate_classifier_bad_input_leaves_no_report(tmp_path, capsys):
     assert main(["--no-progress", "evaluate", str(tmp_path / "gen.h5"), "--truth",
                  str(tmp_path / "truth.h5"), "--report", str(tmp_path / "report"),
                  "--classifier", *TINY]) == 1
-    _one_line_error(capsys, "classifier:", "too few to split")
+    one_line_error(capsys, "classifier:", "too few to split")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.h5", "truth.h5"]
 
 
@@ -210,7 +202,7 @@ def test_bad_option_values(tmp_path, capsys, option, value, needle):
         main(["classify", "g.h5", "--truth", "t.h5", "--report", str(tmp_path / "r"),
               option, value])
     assert exit_info.value.code == 2
-    _one_line_error(capsys, needle)
+    one_line_error(capsys, needle)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -219,5 +211,5 @@ def test_unknown_device(tmp_path, capsys):
     write_events(tmp_path / "truth.h5", toy_zjets(300, seed=2))
     assert main(["classify", str(tmp_path / "gen.h5"), "--truth", str(tmp_path / "truth.h5"),
                  "--report", str(tmp_path / "report"), *TINY, "--device", "tpu"]) == 1
-    _one_line_error(capsys, "unknown device 'tpu'")
+    one_line_error(capsys, "unknown device 'tpu'")
     assert not (tmp_path / "report").exists()

@@ -9,20 +9,12 @@ import pytest
 
 from lhcgen.cli import main
 from lhcgen.data.jet_hdf5 import read_jets, write_jets
+from tests.cli_helpers import one_line_error
 from tests.test_jets_data import toy_jets, write_jetnet_file
 
 SMALL = ["--seed", "3", "--w1-samples", "100", "--w1-batches", "2", "--fpd-min-samples", "40",
          "--fpd-max-samples", "100", "--fpd-points", "3", "--fpd-batches", "2",
          "--kpd-batch-size", "50", "--kpd-batches", "2"]
-
-
-def _one_line_error(capsys, *needles):
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-    return err
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +64,14 @@ def test_metrics_jets_without_truth_2_splits_the_truth_and_writes_plots(files, c
 def test_metrics_jets_rejects_files_with_different_particle_counts(files, capsys):
     assert main(["metrics", "jets", str(files / "p150.h5"), "--truth", str(files / "truth.h5"),
                  "--json", str(files / "x.json"), *SMALL]) == 1
-    _one_line_error(capsys, "150 particles", "30", "same particle count")
+    one_line_error(capsys, "150 particles", "30", "same particle count")
     assert not (files / "x.json").exists()
 
 
 def test_metrics_jets_says_which_sample_size_is_needed(files, capsys):
     assert main(["metrics", "jets", str(files / "truth2.h5"), "--truth",
                  str(files / "truth.h5"), "--json", str(files / "x.json")]) == 1
-    _one_line_error(capsys, "200 jets", "--w1-samples needs 50000")
+    one_line_error(capsys, "200 jets", "--w1-samples needs 50000")
 
 
 def test_unknown_type_or_particle_count_is_a_usage_error(tmp_path, capsys):
@@ -88,7 +80,7 @@ def test_unknown_type_or_particle_count_is_a_usage_error(tmp_path, capsys):
         with pytest.raises(SystemExit) as info:
             main(["data", "jets", *argv, "--jets", "5", "--out", str(tmp_path / "j.h5")])
         assert info.value.code == 2
-        _one_line_error(capsys, needle)
+        one_line_error(capsys, needle)
 
 
 def test_import_jetnet_command(tmp_path, capsys):
@@ -99,7 +91,7 @@ def test_import_jetnet_command(tmp_path, capsys):
     assert sample.attrs["type"] == "q" and sample.n_particles == 150
     assert main(["data", "import-jetnet", str(tmp_path / "missing.hdf5"), "--type", "g",
                  "--out", str(tmp_path / "x.h5")]) == 1
-    _one_line_error(capsys, "no such file")
+    one_line_error(capsys, "no such file")
 
 
 @pytest.mark.slow
@@ -116,8 +108,8 @@ def test_data_jets_command_writes_a_valid_file(tmp_path, capsys):
 def test_metrics_jets_on_a_missing_or_event_file_is_one_line(files, tmp_path, capsys):
     assert main(["metrics", "jets", str(tmp_path / "none.h5"), "--truth",
                  str(files / "truth.h5"), "--json", str(tmp_path / "x.json"), *SMALL]) == 1
-    _one_line_error(capsys, "no such file")
+    one_line_error(capsys, "no such file")
     write_jetnet_file(tmp_path / "t.hdf5")
     assert main(["metrics", "jets", str(tmp_path / "t.hdf5"), "--truth",
                  str(files / "truth.h5"), "--json", str(tmp_path / "x.json"), *SMALL]) == 1
-    _one_line_error(capsys, "import-jetnet")
+    one_line_error(capsys, "import-jetnet")

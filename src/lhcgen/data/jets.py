@@ -28,10 +28,10 @@ import fastjet
 import numpy as np
 import pythia8mc
 
+from lhcgen.data.pythia import start_pythia
 from lhcgen.data.zjets import (
     MB_TO_PB,
     NEUTRINO_IDS,
-    PYTHIA_SEED_MAX,
     ProgressSink,
     silence_fastjet_banner,
 )
@@ -136,18 +136,7 @@ class JetSettings:
 
 def make_pythia(settings: JetSettings, seed: int) -> pythia8mc.Pythia:
     """A silent, initialised Pythia for ``settings.jet_type`` with ``seed`` in 1..900000000."""
-    if not 1 <= seed <= PYTHIA_SEED_MAX:
-        raise LhcgenError(f"Pythia seed must be in 1..{PYTHIA_SEED_MAX}, got {seed}")
-    pythia = pythia8mc.Pythia("", False)
-    lines = [*settings.pythia_settings(), "Random:setSeed = on", f"Random:seed = {seed}",
-             "Next:numberCount = 0", "Print:quiet = on"]
-    for line in lines:
-        if not pythia.readString(line):
-            raise LhcgenError(f"Pythia rejected the setting '{line}'")
-    if not pythia.init():
-        raise LhcgenError(f"Pythia initialisation failed for the {settings.jet_type} jet "
-                          "settings")
-    return pythia
+    return start_pythia(settings.pythia_settings(), seed, f"{settings.jet_type} jet")
 
 
 @dataclass

@@ -33,13 +33,12 @@ import numpy as np
 import pythia8mc
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
+from lhcgen.data.pythia import PYTHIA_SEED_MAX, start_pythia
 from lhcgen.errors import LhcgenError
 
 MB_TO_PB = 1.0e9
 """Pythia quotes cross sections in mb; the event files use pb."""
 
-PYTHIA_SEED_MAX = 900_000_000
-"""Largest value of Pythia's ``Random:seed`` (0 means 'seed from the clock', avoided)."""
 
 NEUTRINO_IDS = (12, 14, 16)
 
@@ -187,17 +186,7 @@ def silence_fastjet_banner() -> None:
 
 def make_pythia(settings: ZJetsSettings, seed: int) -> pythia8mc.Pythia:
     """A silent, initialised Pythia for the Z+jets process with ``seed`` in 1..900000000."""
-    if not 1 <= seed <= PYTHIA_SEED_MAX:
-        raise LhcgenError(f"Pythia seed must be in 1..{PYTHIA_SEED_MAX}, got {seed}")
-    pythia = pythia8mc.Pythia("", False)
-    lines = [*settings.pythia_settings(), "Random:setSeed = on", f"Random:seed = {seed}",
-             "Next:numberCount = 0", "Print:quiet = on"]
-    for line in lines:
-        if not pythia.readString(line):
-            raise LhcgenError(f"Pythia rejected the setting '{line}'")
-    if not pythia.init():
-        raise LhcgenError("Pythia initialisation failed for the Z+jets settings")
-    return pythia
+    return start_pythia(settings.pythia_settings(), seed, "Z+jets")
 
 
 @dataclass

@@ -1,0 +1,28 @@
+"""Starting a silent, seeded Pythia 8 instance from a list of setting strings."""
+
+from __future__ import annotations
+
+import pythia8mc
+
+from lhcgen.errors import LhcgenError
+
+PYTHIA_SEED_MAX = 900_000_000
+"""Pythia accepts Random:seed in 1..900000000."""
+
+
+def start_pythia(settings: list[str], seed: int, what: str) -> pythia8mc.Pythia:
+    """An initialised Pythia for the process ``what`` with ``seed`` in 1..900000000.
+
+    Every rejected setting and a failed initialisation are one-line LhcgenErrors.
+    """
+    if not 1 <= seed <= PYTHIA_SEED_MAX:
+        raise LhcgenError(f"Pythia seed must be in 1..{PYTHIA_SEED_MAX}, got {seed}")
+    pythia = pythia8mc.Pythia("", False)
+    lines = [*settings, "Random:setSeed = on", f"Random:seed = {seed}",
+             "Next:numberCount = 0", "Print:quiet = on"]
+    for line in lines:
+        if not pythia.readString(line):
+            raise LhcgenError(f"Pythia rejected the setting '{line}'")
+    if not pythia.init():
+        raise LhcgenError(f"Pythia initialisation failed for the {what} settings")
+    return pythia
