@@ -71,4 +71,4 @@ def test_untrained_multiplicity_is_an_error():
 
 def test_unknown_model_name():
     with pytest.raises(LhcgenError, match="unknown model"):
-        build_generator(ModelConfig(name="inn"), 4, LAYOUT, [1])
+        build_generator(ModelConfig(name="gan"), 4, LAYOUT, [1])

@@ -23,7 +23,12 @@ def test_defaults_and_round_trip(tmp_path):
     ({"model": 3}, "'model' must be a section"),
     ({"data": {"val_fraction": 1.5}}, "val_fraction"),
     ({"model": {"net": "transformer", "hidden": 30, "heads": 4}}, "divisible"),
-    ({"sampling": {"solver": "rk45"}}, "'sampling.solver' must be one of euler"),
+    ({"sampling": {"solver": "rk45"}}, "unknown solver 'rk45' for model 'cfm'"),
+    ({"model": {"name": "inn"}, "sampling": {"solver": "ddim"}}, "takes no solver"),
+    ({"model": {"name": "ddpm"}, "sampling": {"solver": "midpoint"}}, "unknown solver 'midpoint' for model 'ddpm'"),
+    ({"model": {"name": "gan"}}, "'model.name' must be one of"),
+    ({"model": {"inn": {"bins": 0}}}, "'model.inn.bins' must be positive"),
+    ({"model": {"inn": {"splines": 3}}}, "unknown key 'model.inn.splines'"),
 ])
 def test_bad_configs_name_the_key(data, message):
     with pytest.raises(LhcgenError, match=message):

@@ -47,9 +47,58 @@ class PreprocessingConfig:
 
 
 @dataclass(frozen=True)
+class INNConfig:
+    coupling: Literal["affine", "spline"] = "spline"
+    """Coupling transform: affine (RealNVP/Glow with soft-clamped scales) or monotonic
+    rational-quadratic splines (Durkan et al., arXiv:1906.04032)."""
+    couplings: int = 12
+    """Coupling blocks; the coordinates are permuted (fixed random) between blocks."""
+    subnet_layers: int = 2
+    """Hidden layers of each coupling's subnetwork (width model.hidden)."""
+    bins: int = 10
+    """Spline bins (spline coupling)."""
+    tail_bound: float = 4.0
+    """Splines act on [-B, B] and are the identity outside (spline coupling)."""
+    clamp: float = 2.0
+    """Soft clamp of the affine log-scales: s -> clamp * tanh(s / clamp) (affine coupling)."""
+
+
+@dataclass(frozen=True)
+class DDPMConfig:
+    timesteps: int = 1000
+    """Diffusion steps T of the training chain."""
+    schedule: Literal["linear", "cosine"] = "cosine"
+    """Variance schedule: linear betas (Ho et al.) or the cosine alpha-bar (Nichol & Dhariwal)."""
+    beta_start: float = 1e-4
+    """First beta of the linear schedule."""
+    beta_end: float = 0.02
+    """Last beta of the linear schedule."""
+
+
+@dataclass(frozen=True)
+class JetGPTConfig:
+    components: int = 16
+    """Mixture components of every one-dimensional conditional."""
+
+
+@dataclass(frozen=True)
+class BayesianConfig:
+    enabled: bool = False
+    """Replace the network's linear layers by variational Bayesian ones (nets/bayesian.py);
+    the loss gains KL(q || prior) / N_train and sampling can draw network weights."""
+    prior_std: float = 1.0
+    """Standard deviation of the Gaussian prior on every weight and bias."""
+    init_log_variance: float = -9.0
+    """Initial log-variance of the weight posteriors."""
+
+
+@dataclass(frozen=True)
 class ModelConfig:
-    name: Literal["cfm"] = "cfm"
+    name: Literal["cfm", "inn", "ddpm", "jetgpt"] = "cfm"
+    """Generator (models/): conditional flow matching, a coupling-block INN, a DDPM or the
+    autoregressive transformer JetGPT."""
     net: Literal["mlp", "transformer"] = "mlp"
+    """Network of CFM and DDPM (the INN uses MLP subnetworks, JetGPT its own transformer)."""
     hidden: int = 256
     """Width of the MLP, or the token dimension of the transformer."""
     blocks: int = 4
@@ -57,6 +106,10 @@ class ModelConfig:
     heads: int = 4
     time_embedding: int = 32
     dropout: float = 0.0
+    inn: INNConfig = field(default_factory=INNConfig)
+    ddpm: DDPMConfig = field(default_factory=DDPMConfig)
+    jetgpt: JetGPTConfig = field(default_factory=JetGPTConfig)
+    bayesian: BayesianConfig = field(default_factory=BayesianConfig)
 
 
 @dataclass(frozen=True)
@@ -76,8 +129,11 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    solver: str = "midpoint"
-    steps: int = 8
+    solver: str = ""
+    """Sampler of the model ("": its default; CFM: an ODE solver, DDPM: ancestral or ddim;
+    the INN and JetGPT sample in one pass and take none)."""
+    steps: int = 0
+    """Solver steps (0: the model's default)."""
     batch_size: int = 20000
 
 
@@ -96,7 +152,10 @@ class RunConfig:
 POSITIVE = {
     "training.batch_size", "training.epochs", "training.lr", "training.checkpoint_every",
     "model.hidden", "model.blocks", "model.heads", "model.time_embedding",
-    "sampling.steps", "sampling.batch_size", "preprocessing.pt_epsilon",
+    "sampling.batch_size", "preprocessing.pt_epsilon", "model.inn.couplings",
+    "model.inn.subnet_layers", "model.inn.bins", "model.inn.tail_bound", "model.inn.clamp",
+    "model.ddpm.timesteps", "model.ddpm.beta_start", "model.ddpm.beta_end",
+    "model.jetgpt.components", "model.bayesian.prior_std",
     "preprocessing.mass_epsilon",
 }
 
@@ -171,11 +230,15 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
     if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:
         raise LhcgenError("config: 'model.hidden' must be divisible by 'model.heads'")
-    from lhcgen.solvers import SOLVERS
+    if cfg.sampling.steps < 0:
+        raise LhcgenError("config: 'sampling.steps' must not be negative (0: the model's "
+                          "default)")
+    if not cfg.model.ddpm.beta_start < cfg.model.ddpm.beta_end < 1:
+        raise LhcgenError("config: need 0 < 'model.ddpm.beta_start' < 'model.ddpm.beta_end' < 1")
+    from lhcgen.models.registry import check_sampler
 
-    if cfg.sampling.solver not in SOLVERS:
-        raise LhcgenError(f"config: 'sampling.solver' must be one of {', '.join(SOLVERS)}, "
-                          f"got {cfg.sampling.solver!r}")
+    check_sampler(cfg.model.name, cfg.sampling.solver or None, cfg.sampling.steps or None,
+                  where="config: 'sampling.solver': ")
     return cfg
 
 

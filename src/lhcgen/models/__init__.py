@@ -1,29 +1,34 @@
-"""Generative models: each combines a network with a loss and a sampling rule."""
+"""Generative models: each combines a network with a loss and a sampling rule.
+
+One file per generator; each exposes ``build(cfg, dim, layout_slots, multiplicities)``.
+With ``model.bayesian.enabled`` the linear layers of the built network become variational
+Bayesian layers (nets/bayesian.py).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Generator
-from lhcgen.models.cfm import ConditionalFlowMatching
-from lhcgen.nets.mlp import ResidualMLP
-from lhcgen.nets.transformer import ObjectTransformer
+from lhcgen.models.registry import MODEL_NAMES
 
-MODELS = ("cfm",)
+MODELS = MODEL_NAMES
 
 
 def build_generator(cfg: ModelConfig, dim: int, layout_slots: list[int],
                     multiplicities: list[int]) -> Generator:
     """Build the generator named in the config for D = ``dim`` coordinates."""
-    if cfg.name != "cfm":
+    if cfg.name not in MODELS:
         raise LhcgenError(f"unknown model '{cfg.name}' (available: {', '.join(MODELS)})")
-    context = ConditionalFlowMatching.context_dim(cfg.time_embedding, len(multiplicities))
-    if cfg.net == "mlp":
-        net = ResidualMLP(dim, context, cfg.hidden, cfg.blocks, cfg.dropout)
-    else:
-        net = ObjectTransformer(layout_slots, context, cfg.hidden, cfg.blocks, cfg.heads,
-                                cfg.dropout)
-    return ConditionalFlowMatching(net, dim, multiplicities, cfg.time_embedding)
+    module = importlib.import_module(f"lhcgen.models.{cfg.name}")
+    model = module.build(cfg, dim, layout_slots, multiplicities)
+    if cfg.bayesian.enabled:
+        from lhcgen.nets.bayesian import bayesianize
+
+        bayesianize(model, cfg.bayesian.prior_std, cfg.bayesian.init_log_variance)
+    return model
 
 
-__all__ = ["Batch", "Generator", "ConditionalFlowMatching", "build_generator", "MODELS"]
+__all__ = ["Batch", "Generator", "build_generator", "MODELS"]

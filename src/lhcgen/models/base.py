@@ -32,8 +32,13 @@ class Generator(nn.Module):
     """A conditional generative model of (N, D) vectors given the jet multiplicity.
 
     ``loss(batch)`` is the training objective (a scalar); ``sample(multiplicity, dims_mask,
-    ...)`` returns (x, info) with info holding at least the number of function evaluations.
+    ...)`` returns (x, info) with info holding at least "nfe", the number of network
+    evaluations. Models with a tractable density set ``has_density`` and implement
+    ``log_prob(batch)``: log p(x | multiplicity) over the coordinates that exist (those of
+    ``dims_mask``), in network coordinates, per event, float64.
     """
+
+    has_density = False
 
     def __init__(self, multiplicities: list[int]):
         super().__init__()
@@ -63,3 +68,7 @@ class Generator(nn.Module):
     def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
                generator: torch.Generator | None = None, **options) -> tuple[torch.Tensor, dict]:
         raise NotImplementedError
+
+    def log_prob(self, batch: Batch, generator: torch.Generator | None = None,
+                 **options) -> torch.Tensor:
+        raise LhcgenError(f"{type(self).__name__} has no tractable density")

@@ -9,8 +9,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lhcgen.config import ModelConfig
 from lhcgen.models.base import Batch, Generator
 from lhcgen.nets.embeddings import FourierTimeEmbedding
+from lhcgen.nets.mlp import ResidualMLP
+from lhcgen.nets.transformer import ObjectTransformer
 from lhcgen.solvers import integrate
 
 
@@ -65,3 +68,14 @@ class ConditionalFlowMatching(Generator):
 
         x0, nfe = integrate(solver, field, x1, steps, **options)
         return x0, {"solver": solver, "steps": steps, "nfe": nfe}
+
+
+def build(cfg: ModelConfig, dim: int, layout_slots: list[int],
+          multiplicities: list[int]) -> ConditionalFlowMatching:
+    context = ConditionalFlowMatching.context_dim(cfg.time_embedding, len(multiplicities))
+    if cfg.net == "mlp":
+        net = ResidualMLP(dim, context, cfg.hidden, cfg.blocks, cfg.dropout)
+    else:
+        net = ObjectTransformer(layout_slots, context, cfg.hidden, cfg.blocks, cfg.heads,
+                                cfg.dropout)
+    return ConditionalFlowMatching(net, dim, multiplicities, cfg.time_embedding)
