@@ -5,9 +5,9 @@ import torch
 
 from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
-from lhcgen.models import Batch, build_generator
+from lhcgen.models import Batch, Coordinates, build_generator
 
-LAYOUT = [0, 0, 1, 1]
+COORDS = Coordinates.plain([0, 0, 1, 1])
 
 
 def _data(n, seed=0):
@@ -26,7 +26,7 @@ def _data(n, seed=0):
 def test_loss_decreases_and_samples_follow_the_condition(net):
     torch.manual_seed(0)
     cfg = ModelConfig(net=net, hidden=32, blocks=2, heads=2, time_embedding=8)
-    model = build_generator(cfg, 4, LAYOUT, [1, 2])
+    model = build_generator(cfg, COORDS, [1, 2])
     data = _data(4000)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(1)
@@ -55,7 +55,7 @@ def test_loss_decreases_and_samples_follow_the_condition(net):
 
 
 def test_sampling_is_deterministic_with_a_seed():
-    model = build_generator(ModelConfig(hidden=16, blocks=1), 4, LAYOUT, [1, 2])
+    model = build_generator(ModelConfig(hidden=16, blocks=1), COORDS, [1, 2])
     mult = torch.tensor([1, 2, 2])
     dims = torch.ones(3, 4, dtype=torch.bool)
     a, _ = model.sample(mult, dims, torch.Generator().manual_seed(7), "euler", 3)
@@ -64,11 +64,11 @@ def test_sampling_is_deterministic_with_a_seed():
 
 
 def test_untrained_multiplicity_is_an_error():
-    model = build_generator(ModelConfig(hidden=16, blocks=1), 4, LAYOUT, [1, 2])
+    model = build_generator(ModelConfig(hidden=16, blocks=1), COORDS, [1, 2])
     with pytest.raises(LhcgenError, match=r"multiplicity \[4\] was not in the training data"):
         model.sample(torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
 
 
 def test_unknown_model_name():
     with pytest.raises(LhcgenError, match="unknown model"):
-        build_generator(ModelConfig(name="gan"), 4, LAYOUT, [1])
+        build_generator(ModelConfig(name="gan"), COORDS, [1])

@@ -41,8 +41,7 @@ class Surrogate:
         state = load_checkpoint(run_dir, device)
         preprocessing = ZJetsPreprocessing(cfg.preprocessing)
         preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
-        model = build_generator(cfg.model, preprocessing.dim,
-                                [s for s, _ in preprocessing.flatten.layout],
+        model = build_generator(cfg.model, preprocessing.coordinates(),
                                 preprocessing.multiplicities)
         model.load_state_dict(state["ema"]["model"])
         model.to(device).eval()

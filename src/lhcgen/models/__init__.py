@@ -1,6 +1,6 @@
 """Generative models: each combines a network with a loss and a sampling rule.
 
-One file per generator; each exposes ``build(cfg, dim, layout_slots, multiplicities)``.
+One file per generator; each exposes ``build(cfg, coordinates, multiplicities)``.
 With ``model.bayesian.enabled`` the linear layers of the built network become variational
 Bayesian layers (nets/bayesian.py).
 """
@@ -11,19 +11,19 @@ import importlib
 
 from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
-from lhcgen.models.base import Batch, Generator
+from lhcgen.models.base import Batch, Coordinates, Generator
 from lhcgen.models.registry import MODEL_NAMES
 
 MODELS = MODEL_NAMES
 
 
-def build_generator(cfg: ModelConfig, dim: int, layout_slots: list[int],
+def build_generator(cfg: ModelConfig, coordinates: Coordinates,
                     multiplicities: list[int]) -> Generator:
-    """Build the generator named in the config for D = ``dim`` coordinates."""
+    """Build the generator named in the config for the network's ``coordinates``."""
     if cfg.name not in MODELS:
         raise LhcgenError(f"unknown model '{cfg.name}' (available: {', '.join(MODELS)})")
     module = importlib.import_module(f"lhcgen.models.{cfg.name}")
-    model = module.build(cfg, dim, layout_slots, multiplicities)
+    model = module.build(cfg, coordinates, multiplicities)
     if cfg.bayesian.enabled:
         from lhcgen.nets.bayesian import bayesianize
 
@@ -31,4 +31,4 @@ def build_generator(cfg: ModelConfig, dim: int, layout_slots: list[int],
     return model
 
 
-__all__ = ["Batch", "Generator", "build_generator", "MODELS"]
+__all__ = ["Batch", "Coordinates", "Generator", "build_generator", "MODELS"]

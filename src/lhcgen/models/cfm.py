@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from lhcgen.config import ModelConfig
-from lhcgen.models.base import Batch, Generator
+from lhcgen.models.base import Batch, Coordinates, Generator
 from lhcgen.nets.embeddings import FourierTimeEmbedding
 from lhcgen.nets.mlp import ResidualMLP
 from lhcgen.nets.transformer import ObjectTransformer
@@ -70,8 +70,9 @@ class ConditionalFlowMatching(Generator):
         return x0, {"solver": solver, "steps": steps, "nfe": nfe}
 
 
-def build(cfg: ModelConfig, dim: int, layout_slots: list[int],
+def build(cfg: ModelConfig, coordinates: Coordinates,
           multiplicities: list[int]) -> ConditionalFlowMatching:
+    dim, layout_slots = coordinates.dim, list(coordinates.slots)
     context = ConditionalFlowMatching.context_dim(cfg.time_embedding, len(multiplicities))
     if cfg.net == "mlp":
         net = ResidualMLP(dim, context, cfg.hidden, cfg.blocks, cfg.dropout)

@@ -91,9 +91,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     val = to_batch(preprocessing.encode(sample.subset(val_idx))) if len(val_idx) else None
 
     torch.manual_seed(cfg.training.seed)
-    model = build_generator(cfg.model, preprocessing.dim,
-                            [s for s, _ in preprocessing.flatten.layout],
-                            preprocessing.multiplicities)
+    model = build_generator(cfg.model, preprocessing.coordinates(),
+                                preprocessing.multiplicities)
     n_params = sum(p.numel() for p in model.parameters())
     with graceful_interrupt() as ctrl_c:
         stop = should_stop or ctrl_c

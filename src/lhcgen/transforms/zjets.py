@@ -24,6 +24,7 @@ import torch
 from lhcgen.config import PreprocessingConfig
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
+from lhcgen.models.base import Coordinates
 from lhcgen.transforms.base import Chain, Transform
 from lhcgen.transforms.bounded import ArcTanh
 from lhcgen.transforms.dimuon import DimuonSystem
@@ -104,6 +105,16 @@ class ZJetsPreprocessing:
     @property
     def dim(self) -> int:
         return self.flatten.dim
+
+    def coordinates(self) -> Coordinates:
+        """The network coordinates: object slots, and the period of each azimuthal angle
+        (2 pi over its standardisation scale; needs a fitted or loaded state)."""
+        std = self.standardize.std
+        if std is None:
+            raise LhcgenError("the preprocessing is not fitted")
+        periods = tuple(2 * math.pi / float(std[i]) if feature == PHI else None
+                        for i, (_, feature) in enumerate(self.flatten.layout))
+        return Coordinates(tuple(s for s, _ in self.flatten.layout), periods)
 
     def _check(self, sample: EventSample) -> None:
         if sample.momenta.shape[1] != N_MUONS + MAX_JETS:
