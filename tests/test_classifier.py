@@ -28,8 +28,6 @@ from lhcgen.physics.fourvectors import from_pt_eta_phi_m, to_pt_eta_phi_m
 from lhcgen.physics.observables import m_mumu
 from tests.toys import toy_zjets
 
-torch.set_num_threads(1)
-
 SMALL = ClassifierSettings(hidden=32, layers=2, dropout=0.0, batch_size=256, max_epochs=40,
                            patience=5, n_bootstrap=50, folds=3)
 

@@ -65,11 +65,21 @@ class Generator(nn.Module):
     """
 
     has_density = False
+    name = ""
+    """The registry name (models/registry.py) of the model's sampler table."""
 
     def __init__(self, multiplicities: list[int]):
         super().__init__()
         self.multiplicities = list(multiplicities)
         self.register_buffer("_lookup", self._make_lookup(self.multiplicities))
+
+    def resolve_sampler(self, solver: str | None,
+                        steps: int | None) -> tuple[str | None, int | None]:
+        """The solver and steps ``sample`` will use, defaults filled in; one clear error if
+        they do not apply. Models whose limits depend on their own settings override this."""
+        from lhcgen.models.registry import resolve_sampler
+
+        return resolve_sampler(self.name, solver, steps)
 
     @staticmethod
     def _make_lookup(values: list[int]) -> torch.Tensor:
@@ -79,7 +89,7 @@ class Generator(nn.Module):
 
     def condition_index(self, multiplicity: torch.Tensor) -> torch.Tensor:
         """Multiplicity values -> 0..K-1; a value the model was not trained on is an error."""
-        m = multiplicity.long()
+        m = multiplicity.long().to(self._lookup.device)
         known = (m >= 0) & (m < len(self._lookup))
         index = torch.where(known, self._lookup[m.clamp(0, len(self._lookup) - 1)], -1)
         if (index < 0).any():
