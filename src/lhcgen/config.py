@@ -73,6 +73,10 @@ class DDPMConfig:
     """First beta of the linear schedule."""
     beta_end: float = 0.02
     """Last beta of the linear schedule."""
+    parameterization: Literal["v", "eps"] = "v"
+    """How the network output makes eps (the loss is the eps-MSE either way): "eps" is the
+    plain output (Ho et al.); "v" adds the skip connection that keeps x_0 bounded at high
+    noise (models/ddpm.py explains why it is the default)."""
 
 
 @dataclass(frozen=True)
