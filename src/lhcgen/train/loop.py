@@ -1,4 +1,8 @@
-"""The training loop: batches, AdamW, LR schedule, EMA, validation, checkpoints, resume."""
+"""The training loop: batches, AdamW, LR schedule, EMA, validation, checkpoints, resume.
+
+A Bayesian network (nets/bayesian.py) is trained on the ELBO: the model's loss plus
+KL(q || prior) / N_train; the validation loss is the data term alone (at the posterior means).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from tqdm.auto import tqdm
 from lhcgen.config import TrainingConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Generator
+from lhcgen.nets.bayesian import is_bayesian, kl_divergence
 from lhcgen.train.checkpoint import save_checkpoint
 from lhcgen.train.ema import EMA
 from lhcgen.train.schedule import make_scheduler
@@ -91,6 +96,18 @@ def evaluate_loss(model: Generator, data: Batch, batch_size: int, device: torch.
     return total / weight
 
 
+def _parameter_groups(model: Generator, weight_decay: float) -> list[dict]:
+    """AdamW groups: weight decay on everything but the Bayesian log-variances, which the KL
+    term regularises (decaying them to 0 would pull every weight's variance towards 1)."""
+    decayed, log_vars = [], []
+    for name, parameter in model.named_parameters():
+        (log_vars if name.endswith("_log_var") else decayed).append(parameter)
+    groups = [{"params": decayed, "weight_decay": weight_decay}]
+    if log_vars:
+        groups.append({"params": log_vars, "weight_decay": 0.0})
+    return groups
+
+
 def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         run_dir: Path, device: torch.device, resume_state: dict | None = None,
         progress: bool = True, extra_state: dict | None = None,
@@ -101,9 +118,10 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
     written and Interrupted is raised, so `--resume` continues exactly where it stopped.
     """
     model.to(device)
+    bayesian = is_bayesian(model)
     steps_per_epoch = math.ceil(len(train.x) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW(_parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
     scheduler = make_scheduler(optimizer, total, cfg.warmup_steps, cfg.schedule)
     ema = EMA(model, cfg.ema_decay)
     step, elapsed, val_loss = 0, 0.0, None
@@ -137,6 +155,9 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
                     continue
                 gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
                 loss = model.loss(batch.to(device), generator=gen)
+                if bayesian:  # the ELBO: data term + KL(q || prior) / N_train
+                    kl = kl_divergence(model)
+                    loss = loss + kl / len(train.x)
                 if not torch.isfinite(loss):
                     raise LhcgenError(f"training diverged: loss is {float(loss)} at step {step}; "
                                       "lower training.lr or raise training.grad_clip")
@@ -160,6 +181,7 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
                 val_loss = evaluate_loss(ema.model, val, 4 * cfg.batch_size, device)
             record = {"step": step, "epoch": epoch + 1, "train_loss": running,
                       "val_loss": val_loss, "lr": scheduler.get_last_lr()[0],
+                      **({"kl": float(kl.detach())} if bayesian else {}),
                       "seconds": elapsed + time.perf_counter() - started}
             log.write(json.dumps(record) + "\n")
             log.flush()
