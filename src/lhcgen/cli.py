@@ -109,9 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="events to generate")
     sample.add_argument("--out", required=True, help="output HDF5 file")
     sample.add_argument("--solver", default=None,
-                        help="euler, midpoint, heun, rk4 or dopri5 (default: the config's)")
+                        help="CFM: euler, midpoint, heun, rk4 or dopri5; DDPM: ancestral or "
+                             "ddim; the INN and JetGPT take none (default: the config's, "
+                             "else the model's)")
     sample.add_argument("--steps", type=positive_int, default=None,
-                        help="solver steps (fixed-step solvers; default: the config's)")
+                        help="solver steps (fixed-step ODE solvers, DDPM; default: the "
+                             "config's, else the model's: CFM 8, DDIM 50, ancestral T)")
+    sample.add_argument("--weight-draws", type=positive_int, default=0, metavar="K",
+                        help="Bayesian generators: draw K networks from the weight posterior "
+                             "and write N events of each (K x N in all, with a weight_draw "
+                             "column); `lhcgen evaluate` shows the band they span")
+    sample.add_argument("--no-kv-cache", action="store_true",
+                        help="JetGPT: recompute the whole prefix at every step instead of "
+                             "using the key/value cache (for timing; same samples)")
     sample.add_argument("--batch-size", type=positive_int, default=None)
     sample.add_argument("--multiplicity", type=positive_int, default=None,
                         help="generate only this jet multiplicity (default: as in training)")
@@ -133,8 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
                                "below apply)")
     _no_progress(evaluate)
     commands_classify.add_classifier_options(evaluate)
+    evaluate.add_argument("--run", default=None, metavar="RUN_DIR",
+                          help="run whose model scores the truth events for the test NLL "
+                               "(default: the run recorded in the generated file)")
+    evaluate.add_argument("--no-nll", action="store_true",
+                          help="skip the test-set negative log-likelihood (computed by "
+                               "default where the model has a density: CFM, INN, JetGPT)")
+    evaluate.add_argument("--nll-events", type=positive_int, default=10000,
+                          help="truth events scored for the NLL (the first N; default 10000)")
+    evaluate.add_argument("--nll-trace", choices=("exact", "hutchinson"), default="exact",
+                          help="CFM: divergence along the ODE exactly or by Hutchinson's "
+                               "estimator (default exact)")
+    evaluate.add_argument("--nll-steps", type=positive_int, default=16,
+                          help="CFM: RK4 steps of the likelihood ODE (default 16)")
     evaluate.add_argument("--device", default="cpu",
-                          help="torch device of the classifier: auto, cpu or cuda[:N]")
+                          help="torch device of the classifier and the NLL: auto, cpu or "
+                               "cuda[:N]")
     evaluate.add_argument("--threads", type=positive_int, default=None,
                           help="CPU threads for torch (default: all cores)")
     commands_classify.add_classify_parser(sub, _runtime)

@@ -64,13 +64,20 @@ def cmd_train(args) -> int:
 
 
 def sample_to_file(run_dir, n, out, device, solver=None, steps=None, batch_size=None,
-                   seed=0, multiplicity=None, progress=True) -> dict:
+                   seed=0, multiplicity=None, progress=True, weight_draws=0,
+                   kv_cache=True) -> dict:
     from lhcgen.data.hdf5 import write_events
     from lhcgen.surrogate import Surrogate
 
     surrogate = Surrogate.load(run_dir, device)
+    options = {}
+    if not kv_cache:
+        if surrogate.cfg.model.name != "jetgpt":
+            raise LhcgenError(f"--no-kv-cache applies to JetGPT only; {run_dir} holds model "
+                              f"'{surrogate.cfg.model.name}'")
+        options["kv_cache"] = False
     sample, info = surrogate.generate(n, solver, steps, batch_size, seed, multiplicity,
-                                      progress)
+                                      progress, weight_draws, **options)
     write_events(out, sample)
     return info
 
@@ -80,15 +87,19 @@ def cmd_sample(args) -> int:
 
     info = sample_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                           args.solver, args.steps, args.batch_size, args.seed,
-                          args.multiplicity, _progress(args))
+                          args.multiplicity, _progress(args), args.weight_draws,
+                          not args.no_kv_cache)
     _print_sampling(info, args.out)
     return 0
 
 
 def _print_sampling(info: dict, out) -> None:
-    print(f"wrote {info['n_written']} events to {out}: {info['events_per_second']:.0f} events/s "
-          f"({info['solver']}, {info['nfe']} function evaluations, batch {info['batch_size']}, "
-          f"{info['threads']} threads, {info['device']})")
+    sampler = f"{info['solver']}, " if info["solver"] else ""
+    draws = (f" from {info['weight_draws']} weight draws" if info.get("weight_draws") else "")
+    print(f"wrote {info['n_written']} events{draws} to {out}: "
+          f"{info['events_per_second']:.0f} events/s ({info['model']}, {sampler}{info['nfe']} "
+          f"network evaluations, batch {info['batch_size']}, {info['threads']} threads, "
+          f"{info['device']})")
     if info["n_nonfinite"]:
         print(f"warning: {info['n_nonfinite']} of {info['n_requested']} generated events were "
               "non-finite and were not written")
@@ -100,10 +111,11 @@ def _print_sampling(info: dict, out) -> None:
 
 
 def evaluate_files(generated_path, truth_path, report_dir, train_path=None, classifier=None,
-                   progress=False) -> dict:
+                   progress=False, nll=None) -> dict:
     """Compare a generated file with truth; write the report directory atomically.
 
-    ``classifier`` (ClassifierSettings or None) adds the classifier test under "classifier".
+    ``classifier`` (ClassifierSettings or None) adds the classifier test under "classifier";
+    ``nll`` (NLLSettings or None) the test-set likelihood of the run under "likelihood".
     """
     from lhcgen.data.hdf5 import read_events
     from lhcgen.evaluate.report import evaluate_events
@@ -141,18 +153,66 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None, clas
                                             / info["simulator_events_per_second"])
     if classifier is not None:
         check_classifier_inputs(generated, truth, classifier, where="classifier: ")
+    likelihood = None
+    if nll is not None:
+        likelihood = run_nll(nll, generated.attrs.get("run_dir"), truth, progress)
     with atomic_dir(report_dir) as tmp:
-        metrics = evaluate_events(generated, truth, tmp, truth_train=train, info=info)
+        metrics = evaluate_events(generated, truth, tmp, truth_train=train, info=info,
+                                  likelihood=likelihood)
         if classifier is not None:
             add_classifier_section(metrics, generated, truth, tmp, classifier, progress)
         return metrics
 
 
+@dataclasses.dataclass(frozen=True)
+class NLLSettings:
+    run_dir: str | None = None
+    """Run whose model is scored (default: the run recorded in the generated file)."""
+    events: int = 10000
+    trace: str = "exact"
+    steps: int = 16
+    device: str = "cpu"
+    required: bool = False
+    """True: a model without a density or a missing run is an error, not a note."""
+
+
+def run_nll(settings: NLLSettings, recorded_run: str | None, truth, progress: bool) -> dict:
+    """The test NLL of the run (evaluate/likelihood.py), or a note saying why there is none."""
+    from lhcgen.evaluate.likelihood import heldout_nll
+    from lhcgen.surrogate import Surrogate
+    from lhcgen.train.run import resolve_device
+
+    run_dir = settings.run_dir or recorded_run
+    if not run_dir or not Path(run_dir).is_dir():
+        message = (f"run directory {run_dir!r} not found; pass --run RUN_DIR" if run_dir else
+                   "the generated file names no run directory; pass --run RUN_DIR")
+        if settings.required:
+            raise LhcgenError(f"test NLL: {message}")
+        return {"note": message}
+    surrogate = Surrogate.load(run_dir, resolve_device(settings.device))
+    if not surrogate.model.has_density:
+        message = f"model '{surrogate.cfg.model.name}' has no tractable density"
+        if settings.required:
+            raise LhcgenError(f"test NLL: {message}")
+        return {"note": message}
+    options = {}
+    if surrogate.cfg.model.name == "cfm":
+        options = {"solver": "rk4", "steps": settings.steps, "trace": settings.trace}
+    result = heldout_nll(surrogate, truth, settings.events, progress=progress, **options)
+    result["run_dir"] = str(run_dir)
+    result["model"] = surrogate.cfg.model.name
+    return result
+
+
 def cmd_evaluate(args) -> int:
     from lhcgen.evaluate.report import format_summary
 
+    nll = None
+    if not args.no_nll:
+        nll = NLLSettings(args.run, args.nll_events, args.nll_trace, args.nll_steps,
+                          args.device, required=args.run is not None)
     metrics = evaluate_files(args.generated, args.truth, args.report, args.train,
-                             evaluate_classifier_settings(args), _progress(args))
+                             evaluate_classifier_settings(args), _progress(args), nll)
     sampling = metrics.get("sampling", {})
     print(format_summary(metrics, sampling.get("simulator_events_per_second")))
     print_classifier(metrics)

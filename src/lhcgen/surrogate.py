@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from lhcgen.config import RunConfig
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator, build_generator
+from lhcgen.models.registry import check_sampler
+from lhcgen.nets.bayesian import is_bayesian, weight_draw
 from lhcgen.physics.cuts import cut_violations
-from lhcgen.solvers import check_solver
 from lhcgen.train.checkpoint import load_checkpoint
 from lhcgen.train.run import METRICS_FILE, PREPROCESSING_FILE, load_run_config
 from lhcgen.transforms.zjets import ZJetsPreprocessing, object_mask
@@ -47,42 +49,85 @@ class Surrogate:
         model.to(device).eval()
         return cls(run_dir, cfg, preprocessing, model, device)
 
+    def sampler(self, solver: str | None = None,
+                steps: int | None = None) -> tuple[str | None, int | None]:
+        """The solver and steps to use: the given ones, else the config's, else the model's
+        defaults; one clear error if they do not apply to this model."""
+        check_sampler(self.cfg.model.name, solver, steps)
+        return self.model.resolve_sampler(solver or self.cfg.sampling.solver or None,
+                                          steps or self.cfg.sampling.steps or None)
+
+    def _draw(self, n: int, solver, steps, batch_size: int, gen: torch.Generator,
+              multiplicity: int | None, options: dict, bar) -> tuple[list, list, dict]:
+        """``n`` events from the current network, in batches; returns finite momenta,
+        multiplicities and counts."""
+        momenta, mults = [], []
+        counts = {"nfe": 0, "n_nonfinite": 0, "network_seconds": 0.0}
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            if multiplicity is None:
+                mult = self.preprocessing.sample_multiplicity(size, gen)
+            else:
+                mult = torch.full((size,), multiplicity, dtype=torch.long)
+            dims_mask = self.preprocessing.flatten.dims_mask(object_mask(mult))
+            t0 = time.perf_counter()
+            x, info = self.model.sample(mult, dims_mask, generator=gen, solver=solver,
+                                        steps=steps, **options)
+            counts["network_seconds"] += time.perf_counter() - t0
+            counts["nfe"] = max(counts["nfe"], info["nfe"])
+            p = self.preprocessing.decode(x.cpu(), mult, gen)
+            finite = np.isfinite(p).all(axis=(1, 2))
+            counts["n_nonfinite"] += int((~finite).sum())
+            momenta.append(p[finite])
+            mults.append(mult.numpy()[finite])
+            bar.update(size)
+        return momenta, mults, counts
+
     def generate(self, n: int, solver: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, seed: int = 0,
-                 multiplicity: int | None = None,
-                 progress: bool = True) -> tuple[EventSample, dict]:
+                 multiplicity: int | None = None, progress: bool = True,
+                 weight_draws: int = 0, **options) -> tuple[EventSample, dict]:
         """Sample ``n`` events. Non-finite events are removed and counted; events that fail
-        a cut are kept and counted. Returns (events, info)."""
+        a cut are kept and counted. Returns (events, info).
+
+        ``weight_draws`` = K > 0 (Bayesian generators only) draws K networks from the weight
+        posterior and samples ``n`` events from each; ``weight_draw`` records which.
+        ``options`` go to the model's sampler (JetGPT: ``kv_cache``).
+        """
         if n <= 0:
             raise LhcgenError(f"the number of events must be positive, got {n}")
-        solver = solver or self.cfg.sampling.solver
-        steps = steps or self.cfg.sampling.steps
+        if weight_draws < 0:
+            raise LhcgenError(f"--weight-draws must be positive, got {weight_draws}")
+        if weight_draws and not is_bayesian(self.model):
+            raise LhcgenError(f"--weight-draws needs a Bayesian generator, but {self.run_dir} "
+                              "was trained without one (set model.bayesian.enabled: true)")
+        solver, steps = self.sampler(solver, steps)
         batch_size = batch_size or self.cfg.sampling.batch_size
-        check_solver(solver, steps)
+        if multiplicity is not None:
+            self.model.condition_index(torch.tensor([multiplicity]))
         gen = torch.Generator().manual_seed(seed)
-        momenta, mults, nfe = [], [], 0
-        n_nonfinite, network_seconds = 0, 0.0
+        label = f"{solver}, {steps} steps" if solver else self.cfg.model.name
+        draws = max(weight_draws, 1)
+        momenta, mults, draw_index = [], [], []
+        counts = {"nfe": 0, "n_nonfinite": 0, "network_seconds": 0.0}
         started = time.perf_counter()
-        with tqdm(total=n, desc=f"sampling ({solver}, {steps} steps)", unit="ev",
+        with tqdm(total=n * draws, desc=f"sampling ({label})", unit="ev",
                   disable=not progress, dynamic_ncols=True) as bar:
-            for start in range(0, n, batch_size):
-                size = min(batch_size, n - start)
-                if multiplicity is None:
-                    mult = self.preprocessing.sample_multiplicity(size, gen)
+            for k in range(draws):
+                if weight_draws:
+                    draw_gen = torch.Generator().manual_seed(seed * 1_000_003 + k)
+                    context = weight_draw(self.model, draw_gen)
                 else:
-                    mult = torch.full((size,), multiplicity, dtype=torch.long)
-                dims_mask = self.preprocessing.flatten.dims_mask(object_mask(mult))
-                t0 = time.perf_counter()
-                x, info = self.model.sample(mult, dims_mask, generator=gen, solver=solver,
-                                            steps=steps)
-                network_seconds += time.perf_counter() - t0
-                nfe = max(nfe, info["nfe"])
-                p = self.preprocessing.decode(x.cpu(), mult, gen)
-                finite = np.isfinite(p).all(axis=(1, 2))
-                n_nonfinite += int((~finite).sum())
-                momenta.append(p[finite])
-                mults.append(mult.numpy()[finite])
-                bar.update(size)
+                    context = contextlib.nullcontext()
+                with context:
+                    p, m, c = self._draw(n, solver, steps, batch_size, gen, multiplicity,
+                                         options, bar)
+                momenta += p
+                mults += m
+                draw_index += [np.full(len(x), k) for x in m]
+                counts["nfe"] = max(counts["nfe"], c["nfe"])
+                counts["n_nonfinite"] += c["n_nonfinite"]
+                counts["network_seconds"] += c["network_seconds"]
         seconds = time.perf_counter() - started
         mult_all = np.concatenate(mults)
         p_all = np.concatenate(momenta)
@@ -90,11 +135,13 @@ class Surrogate:
         if len(p_all) == 0:
             raise LhcgenError("every generated event was non-finite; the model is broken")
         info = {
-            "solver": solver, "steps": steps, "nfe": nfe, "batch_size": batch_size,
-            "n_requested": n, "n_written": int(len(p_all)), "n_nonfinite": n_nonfinite,
-            "seconds": round(seconds, 4), "events_per_second": n / seconds,
-            "network_seconds": round(network_seconds, 4), "device": str(self.device),
-            "threads": torch.get_num_threads(), "seed": seed,
+            "model": self.cfg.model.name, "solver": solver, "steps": steps,
+            "nfe": counts["nfe"], "batch_size": batch_size, "n_requested": n * draws,
+            "n_written": int(len(p_all)), "n_nonfinite": counts["n_nonfinite"],
+            "seconds": round(seconds, 4), "events_per_second": n * draws / seconds,
+            "network_seconds": round(counts["network_seconds"], 4),
+            "device": str(self.device), "threads": torch.get_num_threads(), "seed": seed,
+            **{k: v for k, v in options.items() if isinstance(v, (bool, int, float, str))},
         }
         attrs = {
             "process": "zjets", "kind": "generated", "object_names": list(ZJETS_OBJECTS),
@@ -103,7 +150,11 @@ class Surrogate:
             "train_max_events": self.cfg.data.max_events,
             **{f"sampling_{k}": v for k, v in info.items()},
         }
-        sample = EventSample(p_all, mask, mult_all, np.ones(len(p_all)), attrs)
+        if weight_draws:
+            attrs["weight_draws"] = weight_draws
+            info["weight_draws"] = weight_draws
+        sample = EventSample(p_all, mask, mult_all, np.ones(len(p_all)), attrs,
+                             np.concatenate(draw_index) if weight_draws else None)
         violations = cut_violations(sample)
         info["cut_violations"] = violations
         sample.attrs["cut_violations"] = violations

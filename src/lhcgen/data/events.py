@@ -22,6 +22,8 @@ class EventSample:
         multiplicity: (N,) int, the number of jets (Z+jets) or objects in the event.
         weights: (N,) float64 Monte Carlo event weights.
         attrs: file attributes (process, sqrt_s, cuts, generator, seeds, ...).
+        weight_draw: (N,) int or None; for samples of a Bayesian generator, the index of the
+            network-weight draw that made each event (0..K-1).
     """
 
     momenta: np.ndarray
@@ -29,6 +31,7 @@ class EventSample:
     multiplicity: np.ndarray
     weights: np.ndarray
     attrs: dict = field(default_factory=dict)
+    weight_draw: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.momenta = np.asarray(self.momenta, dtype=np.float64)
@@ -41,8 +44,10 @@ class EventSample:
         if self.mask.shape != self.momenta.shape[:2]:
             raise LhcgenError(f"mask shape {self.mask.shape} does not match momenta "
                               f"{self.momenta.shape[:2]}")
-        for name in ("multiplicity", "weights"):
-            if getattr(self, name).shape != (n,):
+        if self.weight_draw is not None:
+            self.weight_draw = np.asarray(self.weight_draw, dtype=np.int64)
+        for name in ("multiplicity", "weights", "weight_draw"):
+            if getattr(self, name) is not None and getattr(self, name).shape != (n,):
                 raise LhcgenError(f"{name} must have shape ({n},), "
                                   f"got {getattr(self, name).shape}")
 
@@ -58,8 +63,9 @@ class EventSample:
 
     def subset(self, index: np.ndarray) -> EventSample:
         """Events selected by an index or boolean array; attributes are shared."""
+        draw = None if self.weight_draw is None else self.weight_draw[index]
         return EventSample(self.momenta[index], self.mask[index], self.multiplicity[index],
-                           self.weights[index], dict(self.attrs))
+                           self.weights[index], dict(self.attrs), draw)
 
     @staticmethod
     def concatenate(samples: list[EventSample], attrs: dict | None = None) -> EventSample:
@@ -71,4 +77,6 @@ class EventSample:
             np.concatenate([s.multiplicity for s in samples]),
             np.concatenate([s.weights for s in samples]),
             dict(samples[0].attrs if attrs is None else attrs),
+            None if any(s.weight_draw is None for s in samples)
+            else np.concatenate([s.weight_draw for s in samples]),
         )

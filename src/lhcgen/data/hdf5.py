@@ -53,6 +53,8 @@ def write_events(path: str | os.PathLike, sample: EventSample) -> None:
             f.create_dataset("mask", data=sample.mask, compression="gzip")
             f.create_dataset("multiplicity", data=sample.multiplicity.astype(np.int32))
             f.create_dataset("weights", data=sample.weights)
+            if sample.weight_draw is not None:
+                f.create_dataset("weight_draw", data=sample.weight_draw.astype(np.int32))
             attrs = dict(sample.attrs)
             attrs.update(n_events=len(sample), lhcgen_version=__version__,
                          schema_version=SCHEMA_VERSION)
@@ -83,11 +85,12 @@ def read_events(path: str | os.PathLike) -> EventSample:
             mask = f["mask"][()]
             multiplicity = f["multiplicity"][()]
             weights = f["weights"][()] if "weights" in f else np.ones(len(momenta))
+            weight_draw = f["weight_draw"][()] if "weight_draw" in f else None
             attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
         except (OSError, ValueError, KeyError) as exc:
             raise LhcgenError(f"{path}: corrupt HDF5 data ({exc})") from None
     try:
-        sample = EventSample(momenta, mask, multiplicity, weights, attrs)
+        sample = EventSample(momenta, mask, multiplicity, weights, attrs, weight_draw)
     except LhcgenError as exc:
         raise LhcgenError(f"{path}: wrong schema, {exc}") from None
     validate_events(sample, str(path))
@@ -105,6 +108,8 @@ def validate_events(sample: EventSample, where: str) -> None:
                           f"{n_events} event(s); regenerate the file or remove those events")
     if not np.isfinite(sample.weights).all():
         raise LhcgenError(f"{where}: weights contain NaN or inf")
+    if sample.weight_draw is not None and np.any(sample.weight_draw < 0):
+        raise LhcgenError(f"{where}: weight_draw must be non-negative draw indices")
     if np.any(sample.momenta[~sample.mask] != 0.0):
         raise LhcgenError(f"{where}: momenta must be zero where mask is false")
     n_fixed = sample.attrs.get("n_fixed_objects")

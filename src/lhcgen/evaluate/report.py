@@ -24,6 +24,7 @@ import numpy as np
 from lhcgen import __version__
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.bayesian_band import band_coverage, draw_band, summarise_coverage
 from lhcgen.evaluate.histograms import binning, histogram, normalised
 from lhcgen.evaluate.metrics import chi2_ndf, wasserstein_1d
 from lhcgen.evaluate.plots import three_panel
@@ -39,6 +40,8 @@ RATE_KEY = "events_per_second"
 """Key of the sampling rate in the ``info`` dict, read by :func:`format_summary`."""
 PLOT_NAMES = {"truth_train": "truth-train", "truth_test": "truth-test",
               "generated": "generated"}
+BAND_NAME = "weight draws (mean ± std)"
+"""Curve of a Bayesian generator's band (``lhcgen sample --weight-draws``)."""
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -56,20 +59,22 @@ def _sample_summary(sample: EventSample) -> dict:
     return out
 
 
-def _observable_values(observable: Observable,
-                       sample: EventSample) -> tuple[np.ndarray, np.ndarray, int]:
+def _observable_values(observable: Observable, sample: EventSample
+                       ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Finite values and weights of one observable, and the count of non-finite ones left out.
 
     Returns
     -------
-    values : (M,) float64, weights : (M,) float64, n_nonfinite : int.
+    values : (M,) float64, weights : (M,) float64, n_nonfinite : int,
+    events : (M,) int, the index in ``sample`` of each value's event.
     """
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         values, defined = observable.compute(sample)
     values = np.asarray(values, dtype=np.float64)
     weights = sample.weights[defined]
+    events = np.arange(len(sample))[defined]
     finite = np.isfinite(values) & np.isfinite(weights)
-    return values[finite], weights[finite], int((~finite).sum())
+    return values[finite], weights[finite], int((~finite).sum()), events[finite]
 
 
 def _floor_samples(truth_test: EventSample, truth_train: EventSample | None,
@@ -95,9 +100,11 @@ def _evaluate_observable(observable: Observable, samples: dict[str, EventSample]
     """All figures of one observable, and its plot written to ``plot_dir`` (None: no plot)."""
     data, nonfinite = {}, {}
     for key, sample in samples.items():
-        values, weights, n_bad = _observable_values(observable, sample)
+        values, weights, n_bad, events = _observable_values(observable, sample)
         data[key] = (values, weights)
         nonfinite[key] = n_bad
+        if key == "generated" and sample.weight_draw is not None:
+            generated_draws = sample.weight_draw[events]
     result = {"label": observable.label, "chi2_ndf": None, "ndf": None, "chi2_ndf_floor": None,
               "ndf_floor": None, "ratio": None, "w1": None, "w1_floor": None,
               "n_events": {k: len(v[0]) for k, v in data.items()}, "n_nonfinite": nonfinite,
@@ -116,6 +123,12 @@ def _evaluate_observable(observable: Observable, samples: dict[str, EventSample]
                                                    edges)
         curves = {PLOT_NAMES[k]: normalised(*histogram(*data[k], edges), edges)
                   for k in ("truth_train", "truth_test", "generated") if k in data}
+        if samples["generated"].weight_draw is not None:
+            n_draws = int(samples["generated"].attrs.get("weight_draws")
+                          or samples["generated"].weight_draw.max() + 1)
+            band = draw_band(*data["generated"], generated_draws, n_draws, edges)
+            curves[BAND_NAME] = (band["mean"], band["std"])
+            result["bayesian_band"] = band_coverage(band, *curves["truth-test"])
     except LhcgenError as exc:
         result["note"] = "; ".join(notes + [str(exc)])
         return result
@@ -154,7 +167,7 @@ def _summary(per_observable: dict[str, dict], n_nonfinite_generated: int) -> dic
 def evaluate_events(generated: EventSample, truth_test: EventSample,
                     out_dir: str | os.PathLike | None, truth_train: EventSample | None = None,
                     observables: list[Observable] | None = None, info: dict | None = None,
-                    seed: int = 0) -> dict:
+                    seed: int = 0, likelihood: dict | None = None) -> dict:
     """Compare generated events with held-out truth, observable by observable; write a report.
 
     Parameters
@@ -171,6 +184,7 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     info : sampling facts to record under "sampling" (e.g. ``events_per_second``, number of
         function evaluations, batch size, device, invalid-event counts).
     seed : seed of the half split.
+    likelihood : the test-set NLL (evaluate/likelihood.py) to record under "likelihood".
 
     Returns
     -------
@@ -202,6 +216,12 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
                             sample_summaries["generated"]["n_nonfinite_events"]),
         "observables": per_observable,
     })
+    if likelihood:
+        metrics["likelihood"] = json_safe(likelihood)
+    bands = {name: r["bayesian_band"] for name, r in per_observable.items()
+             if r.get("bayesian_band")}
+    if bands:
+        metrics["bayesian_band"] = json_safe(summarise_coverage(bands))
     if out_dir is not None:
         out_dir = Path(out_dir)
         write_text_atomic(out_dir / "metrics.json",
@@ -296,11 +316,52 @@ def render_html(metrics: dict, out_dir: str | os.PathLike) -> str:
         f"<h2>Observables</h2><p>Rows with ratio &gt; {metrics['summary']['ratio_alert']} are "
         "highlighted; click a column header to sort.</p>",
         _table(rows, header, classes, sortable=True),
+        _likelihood_section(metrics), _band_section(metrics),
         "<h2>Plots</h2><div class='grid'>", "".join(figures), "</div>",
         _classifier_section(metrics, out_dir),
         f"<script>{SORT_JS}</script></body></html>",
     ]
     return "\n".join(parts)
+
+
+def _likelihood_section(metrics: dict) -> str:
+    """Test-set NLL in physical coordinates (evaluate/likelihood.py), if computed."""
+    nll = metrics.get("likelihood")
+    if not nll:
+        return ""
+    if "nll" not in nll:
+        return f"<h2>Test-set likelihood</h2><p>Not computed: {html.escape(nll['note'])}.</p>"
+    rows = [["all", _fmt(nll["nll"], 5), _fmt(nll["error"], 2), str(nll["events"]), "-"]]
+    rows += [[key, _fmt(r["nll_given_n"], 5), _fmt(r["error"], 2), str(r["events"]),
+              str(r["dimension"])] for key, r in nll["per_multiplicity"].items()]
+    return ("<h2>Test-set likelihood</h2>"
+            f"<p>{html.escape(nll['units'])}. Per multiplicity: -log p(event | n jets). "
+            f"Options: {html.escape(json.dumps(nll['options']))}; {nll['seconds']} s.</p>"
+            + _table(rows, ["events", "NLL", "± (stat)", "N", "dimension"]))
+
+
+def _band_section(metrics: dict) -> str:
+    """Coverage of a Bayesian generator's band (evaluate/bayesian_band.py), if present."""
+    band = metrics.get("bayesian_band")
+    if not band:
+        return ""
+    rows = [[name, str(r["bayesian_band"]["bins_considered"]),
+             _fmt(r["bayesian_band"]["within_1sigma"]), _fmt(r["bayesian_band"]["within_2sigma"]),
+             _fmt(r["bayesian_band"]["within_1sigma_combined"]),
+             _fmt(r["bayesian_band"]["median_band_over_stat"])]
+            for name, r in metrics["observables"].items() if r.get("bayesian_band")]
+    rows.append(["all (bin-weighted)", str(band["bins_considered"]),
+                 _fmt(band["within_1sigma"]), _fmt(band["within_2sigma"]),
+                 _fmt(band["within_1sigma_combined"]), _fmt(band["median_band_over_stat"])])
+    return ("<h2>Bayesian uncertainty band</h2><p>Per bin, mean ± std of the unit-area "
+            "densities of the network-weight draws (the plots' band). Coverage: the fraction "
+            "of bins where |band mean − truth| is within 1σ (2σ) of the band, over bins where "
+            "the truth's statistical error is below half the band (statistics allow; a "
+            "calibrated band gives about 0.68 and 0.95); 'combined' adds the truth error in "
+            "quadrature, over all filled bins. 'band / stat' compares the band with one draw's "
+            "statistical error.</p>"
+            + _table(rows, ["observable", "bins", "within 1σ", "within 2σ",
+                            "within 1σ combined", "band / stat"]))
 
 
 def _classifier_section(metrics: dict, out_dir: Path) -> str:
@@ -331,6 +392,17 @@ def format_summary(metrics: dict, simulator_rate: float | None = None) -> str:
                  f"worst {_fmt(summary['worst_ratio'])} ({summary['worst_observable'] or '-'})")
     if summary.get("n_nonfinite_generated_events"):
         lines.append(f"generated events with NaN/inf: {summary['n_nonfinite_generated_events']}")
+    nll = metrics.get("likelihood")
+    if nll and "note" in nll:
+        lines.append(f"test NLL: not computed ({nll['note']})")
+    elif nll:
+        lines.append(f"test NLL: {nll['nll']:.4f} ± {nll['error']:.4f} nats/event "
+                     f"({nll['events']} events)")
+    band = metrics.get("bayesian_band")
+    if band:
+        lines.append(f"Bayesian band ({band['bins_considered']} bins where statistics allow):"
+                     f" covers the deviation from truth in {_fmt(band['within_1sigma'])} of "
+                     f"bins at 1 sigma, {_fmt(band['within_2sigma'])} at 2 sigma")
     rate = metrics.get("sampling", {}).get(RATE_KEY)
     if rate is not None:
         lines.append(f"sampling rate: {rate:.4g} events/s")

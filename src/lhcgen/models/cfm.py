@@ -1,7 +1,8 @@
 """Conditional flow matching (Lipman et al., arXiv:2210.02747) with the straight-line path.
 
 x_t = (1 - t) x_data + t eps, target velocity v = eps - x_data, MSE loss over the
-coordinates that exist. Sampling integrates dx/dt = v(x, t) from t = 1 (noise) to t = 0.
+coordinates that exist. Sampling integrates dx/dt = v(x, t) from t = 1 (noise) to t = 0;
+the log-density integrates the divergence of v from t = 0 to 1 (solvers/likelihood.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lhcgen.nets.embeddings import FourierTimeEmbedding
 from lhcgen.nets.mlp import ResidualMLP
 from lhcgen.nets.transformer import ObjectTransformer
 from lhcgen.solvers import integrate
+from lhcgen.solvers.likelihood import ode_log_prob
 
 
 class ConditionalFlowMatching(Generator):
@@ -23,6 +25,9 @@ class ConditionalFlowMatching(Generator):
     ``net`` maps (x (N, D), context (N, C), dims_mask) -> (N, D), with C = time_embedding +
     number of multiplicities (one-hot).
     """
+
+    has_density = True
+    name = "cfm"
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int],
                  time_embedding: int = 32):
@@ -68,6 +73,21 @@ class ConditionalFlowMatching(Generator):
 
         x0, nfe = integrate(solver, field, x1, steps, **options)
         return x0, {"solver": solver, "steps": steps, "nfe": nfe}
+
+    def log_prob(self, batch: Batch, generator: torch.Generator | None = None,
+                 solver: str = "rk4", steps: int = 16, trace: str = "exact",
+                 **options) -> torch.Tensor:
+        """log p(x | multiplicity) through the ODE (solvers/likelihood.py), float64."""
+        device = batch.x.device
+        condition = self.condition_index(batch.multiplicity).to(device)
+        dims_mask = batch.dims_mask.to(device)
+        n = len(batch.x)
+
+        def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+            return self.velocity(x, t.to(x.dtype).expand(n), condition, dims_mask)
+
+        logp, _ = ode_log_prob(field, batch.x, dims_mask, solver, steps, trace, generator)
+        return logp.double()
 
 
 def build(cfg: ModelConfig, coordinates: Coordinates,

@@ -44,7 +44,9 @@ class Encoded:
     """Events in network coordinates.
 
     x: (N, D) float64; mask: (N, P) object mask; dims_mask: (N, D); multiplicity: (N,);
-    weights: (N,); logdet: (N,) log|det d x / d physical| (physical = pT, eta, phi, m).
+    weights: (N,); logdet: (N,) log|det dx / d(momenta)| from (px, py, pz) of each muon and
+    (E, px, py, pz) of each jet (evaluate/likelihood.py removes the first step to quote
+    densities per (pT, eta, phi, m)).
     """
 
     x: torch.Tensor
