@@ -45,6 +45,8 @@ full: data
 bench: $(STAMP)
 	$(BIN)/python benchmarks/pythia_throughput.py
 	$(BIN)/python benchmarks/cfm_sampling.py --run runs/cfm --truth data/zjets_test.h5
+	$(BIN)/python benchmarks/event_generators.py --minutes 6 --classifier
+	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 
 clean:
 	rm -rf demo_output .pytest_cache

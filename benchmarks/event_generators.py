@@ -108,7 +108,7 @@ def per_multiplicity(generated, truth, train) -> dict:
     return out
 
 
-def kv_cache_rates(surrogate: Surrogate, n: int = 20000) -> dict:
+def kv_cache_rates(surrogate: Surrogate, n: int = 5000) -> dict:
     rates = {}
     for cache in (True, False):
         _, info = surrogate.generate(n, seed=5, progress=False, kv_cache=cache)
