@@ -69,14 +69,28 @@ AWAY_FROM_STEP = 70.0
 
 
 def distorted_jets(sample: EventSample, factor: float = JET_SCALE,
-                   pt_min: float = JET_PT_MIN) -> EventSample:
-    """The same events with every jet above ``pt_min`` GeV scaled by ``factor`` (E and p)."""
+                   pt_min: float = JET_PT_MIN, smooth: bool = False) -> EventSample:
+    """The same events with every jet above ``pt_min`` GeV scaled (E and p).
+
+    step (default): by ``factor``, which leaves no jet in (pt_min, factor pt_min].
+    smooth: by 1 + (factor - 1) min(1, (pT - pt_min) / pt_min), a continuous, monotonic
+    map (jets stay pT-ordered), so the density ratio is finite and smooth everywhere.
+    """
     jets = np.zeros(sample.mask.shape, dtype=bool)
     names = sample.object_names
     jets[:, [i for i, n in enumerate(names) if n.startswith("j")]] = True
-    scaled = jets & sample.mask & (pt(sample.momenta) > pt_min)
-    momenta = np.where(scaled[..., None], factor * sample.momenta, sample.momenta)
-    attrs = dict(sample.attrs, distortion=f"jets with pT > {pt_min} GeV scaled by {factor}")
+    jet_pt = pt(sample.momenta)
+    scaled = jets & sample.mask & (jet_pt > pt_min)
+    if smooth:
+        ramp = np.clip((jet_pt - pt_min) / pt_min, 0.0, 1.0)
+        scale = 1.0 + (factor - 1.0) * ramp
+        how = (f"jets with pT > {pt_min} GeV scaled by 1 + {factor - 1:g} min(1, "
+               f"(pT - {pt_min:g}) / {pt_min:g})")
+    else:
+        scale = np.full(jet_pt.shape, factor)
+        how = f"jets with pT > {pt_min} GeV scaled by {factor}"
+    momenta = np.where(scaled[..., None], scale[..., None] * sample.momenta, sample.momenta)
+    attrs = dict(sample.attrs, distortion=how)
     return EventSample(momenta, sample.mask, sample.multiplicity, sample.weights, attrs)
 
 
@@ -295,7 +309,7 @@ def markdown(result: dict) -> str:
                          f"{r['median_relative_error_bulk']:.3f} | "
                          f"{r['q84_relative_error_bulk']:.3f} | "
                          f"{r['best_epoch']}/{r['epochs']} |")
-    if "jet_pt_recovery_cross_fitted" in result:
+    if "jet_pt_recovery_cross_fitted" in result and result.get("distortion") == "step":
         lines += ["", "The distortion makes the density ratio a step at 50 GeV (with a scale s "
                   "no distorted jet has pT in (50, 50 s] GeV, where the true weight is "
                   "infinite); a smooth classifier cannot follow a step, so the reweighted "
@@ -318,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gaussian-events", type=int, default=50000)
     parser.add_argument("--gaussian-dims", default="2,5,10")
     parser.add_argument("--gaussian-shift", type=float, default=0.3)
+    parser.add_argument("--distortion", choices=("step", "smooth"), default="step",
+                        help="(b) step: jets above 50 GeV x scale; smooth: a continuous ramp "
+                             "to the scale at 100 GeV")
+    parser.add_argument("--scale", type=float, default=JET_SCALE, help="(b) the jet scale")
     parser.add_argument("--strong-scale", type=float, default=1.10,
                         help="(b') an extra, stronger jet scale; 0 skips it")
     parser.add_argument("--no-cross-fit", action="store_true",
@@ -351,11 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     if "a" in args.checks:
         checks["truth_vs_truth"] = run_test("a", train, test, settings, plots, cross_fit)
     if "b" in args.checks:
-        scales = [("", JET_SCALE)] + ([("_strong", args.strong_scale)]
-                                      if args.strong_scale else [])
+        scales = [("", args.scale)] + ([("_strong", args.strong_scale)]
+                                       if args.strong_scale else [])
+        result["distortion"] = args.distortion
         for suffix, scale in scales:
             key = "truth_vs_distorted" + suffix
-            distorted = distorted_jets(train, scale)
+            distorted = distorted_jets(train, scale, smooth=args.distortion == "smooth")
             n_scaled = int(np.sum(np.any(distorted.momenta != train.momenta, axis=(1, 2))))
             checks[key] = run_test("b" + suffix, distorted, test, settings, plots, cross_fit)
             checks[key]["distortion"] = distorted.attrs["distortion"]
