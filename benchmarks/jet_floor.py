@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -123,6 +124,12 @@ def _pm(entry: dict) -> str:
     return f"{entry['value']:.3g} ± {entry['error']:.2g}"
 
 
+def _pull(entry: dict, floor: dict) -> float:
+    """(value - floor) in units of both errors added in quadrature."""
+    error = math.hypot(entry["error"], floor["error"])
+    return (entry["value"] - floor["value"]) / error if error > 0 else float("nan")
+
+
 def render(result: dict) -> str:
     m = result["machine"]
     lines = [f"# JetNet-style jets ({result['particles']} particles): samples, the "
@@ -147,8 +154,9 @@ def render(result: dict) -> str:
               "## Floor and distortions", "",
               "Floor: sample a against the independent sample b. Each distortion is applied "
               "to sample b and compared with sample a, so it includes the floor's "
-              "statistical noise. ×floor = value / floor value ('-' where the floor is 0, as "
-              "jetnet's FPD extrapolation gives when it is negative).", ""]
+              "statistical noise. ×floor = value / floor value ('-' where the floor is not "
+              "positive: KPD is an unbiased estimate and FPD an extrapolation, both can be "
+              "below 0), and in brackets (value − floor) / (their errors in quadrature).", ""]
     header = "| type | metric | floor | " + " | ".join(
         f"{name} ({DISTORTIONS[name][0]}) | ×floor" for name in DISTORTIONS) + " |"
     lines += [header, "| --- | --- | ---: |" + " ---: | ---: |" * len(DISTORTIONS)]
@@ -159,7 +167,7 @@ def render(result: dict) -> str:
             for name in DISTORTIONS:
                 d = r["metrics"][name][metric]
                 ratio = f"{d['value'] / floor['value']:.1f}" if floor["value"] > 0 else "-"
-                cells.append(f" {_pm(d)} | {ratio} |")
+                cells.append(f" {_pm(d)} | {ratio} ({_pull(d, floor):.1f}σ) |")
             lines.append("".join(cells))
     lines += ["", "Metric time per type (5 samples' EFPs, 4 comparisons): " + ", ".join(
         f"{r['type']} {r['metric_seconds']:.0f} s" for r in result["types"]) + "."]
@@ -181,6 +189,8 @@ def main() -> None:
     p.add_argument("--data-dir", default="data/jets")
     p.add_argument("--out-dir", default="benchmarks/results")
     p.add_argument("--name", default=None, help="default: jet_floor_<particles>")
+    p.add_argument("--render-only", action="store_true",
+                   help="rewrite the markdown from the JSON, compute nothing")
     args = p.parse_args()
     settings = JetMetricSettings(w1_num_eval_samples=args.w1_samples,
                                  fpd_min_samples=args.fpd_min_samples,
@@ -188,6 +198,11 @@ def main() -> None:
                                  kpd_batch_size=args.kpd_batch_size)
     name = args.name or f"jet_floor_{args.particles}"
     out = Path(args.out_dir) / f"{name}.json"
+    if args.render_only:
+        if not out.is_file():
+            sys.exit(f"error: {out} does not exist: run the benchmark first")
+        write_text_atomic(out.with_suffix(".md"), render(json.loads(out.read_text())))
+        return
     result = {"machine": machine_info(), "command": "python " + " ".join(sys.argv),
               "particles": args.particles, "settings": settings.as_dict(),
               "metric_seed": args.metric_seed,
