@@ -45,6 +45,7 @@ from lhcgen.io import write_text_atomic  # noqa: E402
 from lhcgen.surrogate import Surrogate  # noqa: E402
 from lhcgen.train.run import train_run  # noqa: E402
 from machine import machine_info  # noqa: E402
+from rerender import rerender  # noqa: E402
 
 MODELS = {"cfm": "configs/zjets_cfm.yaml", "inn": "configs/zjets_inn.yaml",
           "ddpm": "configs/zjets_ddpm.yaml", "jetgpt": "configs/zjets_jetgpt.yaml",
@@ -270,9 +271,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     out = Path(args.out_dir) / f"{args.name}.json"
     if args.render_only:
-        if not out.is_file():
-            sys.exit(f"error: {out} does not exist: run the benchmark first")
-        write_text_atomic(out.with_suffix(".md"), render(json.loads(out.read_text())))
+        rerender(out, render)
         return
     train, truth = read_events(args.train), read_events(args.test)
     rates = {"truth_file_end_to_end": float(truth.attrs["accepted_events_per_second"])}

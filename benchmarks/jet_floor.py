@@ -36,6 +36,7 @@ from lhcgen.data.jets import JetSettings  # noqa: E402
 from lhcgen.evaluate.jet_metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import write_text_atomic  # noqa: E402
 from machine import machine_info  # noqa: E402
+from rerender import rerender  # noqa: E402
 
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd")
 
@@ -199,9 +200,7 @@ def main() -> None:
     name = args.name or f"jet_floor_{args.particles}"
     out = Path(args.out_dir) / f"{name}.json"
     if args.render_only:
-        if not out.is_file():
-            sys.exit(f"error: {out} does not exist: run the benchmark first")
-        write_text_atomic(out.with_suffix(".md"), render(json.loads(out.read_text())))
+        rerender(out, render)
         return
     result = {"machine": machine_info(), "command": "python " + " ".join(sys.argv),
               "particles": args.particles, "settings": settings.as_dict(),

@@ -1,0 +1,17 @@
+"""Rewrite a benchmark's markdown table from its committed JSON (``--render-only``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from lhcgen.io import write_text_atomic
+
+
+def rerender(json_path: Path, render: Callable[[dict], str]) -> None:
+    """Write ``json_path`` with suffix .md from ``render(json)``; one line if it is missing."""
+    if not json_path.is_file():
+        sys.exit(f"error: {json_path} does not exist: run the benchmark first")
+    write_text_atomic(json_path.with_suffix(".md"), render(json.loads(json_path.read_text())))
