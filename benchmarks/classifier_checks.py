@@ -10,7 +10,8 @@
     statistical floor. (a) and (b) use the same seed and sample sizes, hence the same
     train/validation/test split: (a)'s raw chi^2/ndf of an observable is the floor of (b),
     on the same events and bins, and (a)'s reweighted chi^2/ndf is the floor of a reweighted
-    sample.
+    sample. ``--distortion smooth --scale S`` scales jets by 1 + (S - 1) min(1, (pT - 50) /
+    50) instead: a continuous map with a finite density ratio that reweighting can undo.
 (c) a known density ratio: generated ~ N(0, 1), truth ~ N(shift, 1) in d dimensions, where
     p_truth / p_gen = exp(shift sum x - d shift^2 / 2); median relative error of the learned
     weights on generated test events in the bulk (true ratio between its 5 % and 95 %
