@@ -32,7 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.jet_hdf5 import read_jets, write_jets  # noqa: E402
 from lhcgen.data.jet_run import generate_jets  # noqa: E402
-from lhcgen.data.jets import JetSettings  # noqa: E402
+from lhcgen.data.jets import JET_TYPES, JetSettings  # noqa: E402
 from lhcgen.evaluate.jet_metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import write_text_atomic  # noqa: E402
 from machine import machine_info  # noqa: E402
@@ -96,7 +96,7 @@ def run_type(jet_type: str, args, settings: JetMetricSettings) -> dict:
     b, attrs_b, reused_b = sample_file(data / f"{jet_type}{args.particles}_b.h5", jet_type,
                                        args.particles, args.jets, args.seed + 1, args.workers)
     generation = [{"file": f"{jet_type}{args.particles}_{tag}.h5", "seed": int(at["seed"]),
-                   "jets": int(at["n_jets"]) if "n_jets" in at else len(s),
+                   "jets": len(s),
                    "seconds": float(at["generation_seconds"]),
                    "jets_per_second": float(at["accepted_jets_per_second"]),
                    "workers": int(at["workers"]), "reused": reused}
@@ -193,6 +193,10 @@ def main() -> None:
     p.add_argument("--render-only", action="store_true",
                    help="rewrite the markdown from the JSON, compute nothing")
     args = p.parse_args()
+    unknown = sorted(set(args.types) - set(JET_TYPES))
+    if unknown:
+        p.error(f"unknown jet type(s) {', '.join(unknown)} in --types; choose from "
+                f"{''.join(JET_TYPES)}")
     settings = JetMetricSettings(w1_num_eval_samples=args.w1_samples,
                                  fpd_min_samples=args.fpd_min_samples,
                                  fpd_max_samples=args.fpd_max_samples,
