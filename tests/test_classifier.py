@@ -1,8 +1,10 @@
-"""Classifier training, the whole classifier test and cross-fitted weights, on known densities.
+"""MLP training, the whole classifier test and cross-fitted weights, on known densities.
 
-Small MLPs and a few thousand events keep every test at a few seconds on one thread.
+Small MLPs and a few thousand events keep every test at a few seconds on one thread. The
+judges, the cross-fitting and the AUC statistics have their own tests (test_judges.py).
 """
 
+import dataclasses
 import json
 
 import h5py
@@ -14,22 +16,30 @@ from scipy.special import expit
 from lhcgen.data.events import EventSample
 from lhcgen.data.hdf5 import read_events, write_events
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import (
-    ClassifierSettings,
-    cross_fitted_logits,
-    fit_classifier,
-    three_way_split,
-)
+from lhcgen.evaluate.classifier import ClassifierSettings, fit_classifier
 from lhcgen.evaluate.classifier_features import PAD_VALUE, classifier_features, network_inputs
 from lhcgen.evaluate.classifier_test import classifier_test, generated_event_weights
 from lhcgen.evaluate.classifier_weights_file import DATASET, INFO_ATTR, write_weighted_copy
+from lhcgen.evaluate.cross_fit import cross_fit
 from lhcgen.evaluate.two_sample import likelihood_ratio_weights, roc_auc_with_error
 from lhcgen.physics.fourvectors import from_pt_eta_phi_m, to_pt_eta_phi_m
 from lhcgen.physics.observables import m_mumu
 from tests.toys import toy_zjets
 
 SMALL = ClassifierSettings(hidden=32, layers=2, dropout=0.0, batch_size=256, max_epochs=40,
-                           patience=5, n_bootstrap=50, folds=3)
+                           patience=5, n_bootstrap=50, folds=3, judges=("mlp",), threads=1)
+
+
+def three_way_split(labels, settings, fractions=(0.6, 0.2, 0.2)):
+    """Random train / validation / test index arrays, per class (for fitting one MLP)."""
+    rng = np.random.default_rng(settings.seed)
+    parts = [[], [], []]
+    for cls in (0, 1):
+        index = rng.permutation(np.flatnonzero(labels == cls))
+        bounds = np.cumsum([int(f * len(index)) for f in fractions[:-1]])
+        for part, chunk in zip(parts, np.split(index, bounds), strict=True):
+            part.append(chunk)
+    return tuple(np.sort(np.concatenate(p)) for p in parts)
 
 
 def gaussians(n_gen, n_truth, shift, dim=4, seed=0):
@@ -142,24 +152,40 @@ def test_training_is_deterministic_and_leaves_the_global_rng_alone():
 
 
 def test_truth_vs_truth_report(tmp_path):
-    """Two truth samples: AUC consistent with 0.5, weights near 1, every plot written."""
+    """Two truth samples and a third for the floor: every AUC consistent with 0.5 and with
+    its floor, weights near 1, every plot written."""
     generated, truth = toy_zjets(2500, seed=11), toy_zjets(2500, seed=12)
-    result = classifier_test(generated, truth, SMALL, out_dir=tmp_path)
-    auc = result["auc"]
-    print(f"truth vs truth: AUC {auc['value']:.3f} +- {auc['error']:.3f}")
-    assert abs(auc["value"] - 0.5) < 3 * auc["error"]
-    assert result["samples"]["generated"] == {"train": 1500, "val": 500, "test": 500}
+    settings = dataclasses.replace(SMALL, judges=("mlp", "trees"))
+    result = classifier_test(generated, truth, settings, out_dir=tmp_path,
+                             truth_2=toy_zjets(2500, seed=13))
+    assert set(result["judges"]) == {"mlp", "trees"} and result["weights_judge"] == "mlp"
+    for judge in result["judges"].values():
+        assert set(judge["auc"]) == {"all", "1", "2", "3"}
+        assert set(judge["floor"]) == {"all", "1", "2", "3"}
+        for key, auc in judge["auc"].items():
+            print(f"{judge['title']} {key}: AUC {auc['value']:.3f} +- {auc['error']:.3f}, "
+                  f"floor {judge['floor'][key]['value']:.3f}")
+            assert abs(auc["value"] - 0.5) < 3.5 * auc["error"]
+            assert abs(judge["distance"][key]) < 3.5
+        assert judge["auc"]["all"]["n_generated"] == 2500  # every event is scored
+        assert judge["training"]["trainings"] == settings.folds
+    assert result["samples"]["generated"]["n_events"] == 2500
     weights = result["weights"]
-    assert abs(weights["quantiles"]["q50"] - 1) < 0.1
+    assert abs(weights["quantiles"]["q50"] - 1) < 0.1 and weights["n_events"] == 2500
     assert weights["effective_sample_size"] > 0.9 * weights["n_events"]
+    assert set(weights["by_multiplicity"]) == {"1", "2", "3"}
+    assert sum(w["n_events"] for w in weights["by_multiplicity"].values()) == 2500
     assert weights["clip_max"] == SMALL.weight_clip and weights["n_clipped_high"] == 0
     assert len(result["extreme_events"]["highest"]) == SMALL.n_extreme
     assert set(result["weight_histograms"]["generated"]) == {"linear", "log"}
     json.dumps(result, allow_nan=False)
     for name in result["plots"].values():
         assert (tmp_path / name).stat().st_size > 0
+    assert "scores" in result["plots"]
     plotted = [r["plot"] for r in result["reweighted_histograms"].values() if r["plot"]]
     assert "plots/reweighted_m_mumu.png" in plotted and len(plotted) >= 25
+    assert all(r["chi2_ndf_floor"] is not None
+               for r in result["reweighted_histograms"].values() if r["plot"])
     assert all((tmp_path / p).exists() for p in plotted)
     assert not list(tmp_path.rglob("*.part"))
 
@@ -169,11 +195,12 @@ def test_generator_defect_is_found_and_reweighted_away():
     truth = toy_zjets(4000, seed=21)
     generated = scaled_muon_pt(toy_zjets(4000, seed=22), 1.25)
     result = classifier_test(generated, truth, SMALL)
-    auc = result["auc"]
+    auc = result["judges"]["mlp"]["auc"]["all"]
     hist = result["reweighted_histograms"]["pt_mu1"]
     print(f"defect: AUC {auc['value']:.3f} +- {auc['error']:.3f}; chi2/ndf pt_mu1 raw "
           f"{hist['chi2_ndf_raw']:.2f}, reweighted {hist['chi2_ndf_reweighted']:.2f}")
     assert auc["value"] > 0.5 + 5 * auc["error"]
+    assert result["judges"]["mlp"]["distance"]["all"] > 5  # no truth-2: from 0.5
     # the excess over the statistical floor (chi2/ndf ~ 1) at least halves
     assert hist["chi2_ndf_reweighted"] - 1 < 0.5 * (hist["chi2_ndf_raw"] - 1)
     assert result["accuracy"]["value"] > 0.55
@@ -189,8 +216,9 @@ def test_cross_fitted_weights_and_weighted_copy(tmp_path):
     weights, info = generated_event_weights(generated, truth, SMALL)
     assert weights.shape == (1200,) and np.isfinite(weights).all()
     assert np.all((weights >= 1 / SMALL.weight_clip) & (weights <= SMALL.weight_clip))
-    assert sum(f["n_predicted"] for f in info["folds"]) == 2700
+    assert sum(f["n_scored"] for f in info["folds"]) == 2700
     assert info["method"] == "3-fold cross-fitting" and 0.8 < info["mean"] < 1.2
+    assert info["judge"] == "mlp"
     source, target = tmp_path / "gen.h5", tmp_path / "gen_weighted.h5"
     write_events(source, generated)
     write_weighted_copy(source, target, weights, info)
@@ -208,11 +236,12 @@ def test_cross_fitted_weights_and_weighted_copy(tmp_path):
 def test_cross_fitting_learns_the_density_ratio_for_every_event():
     shift = 0.3
     x, labels = gaussians(4000, 4000, shift, seed=5)
-    logits, folds = cross_fitted_logits(x, labels, np.ones(len(x)), SMALL)
+    fit = cross_fit(x, labels, np.ones(len(x)), np.zeros(len(x), int), "mlp", SMALL)
+    logits = fit.mean_logits
     r = true_ratio(x[labels == 0], shift)
     error = np.median(np.abs(np.exp(logits[labels == 0]) / r - 1))
     print(f"cross-fitted weights: median relative error {error:.3f}")
-    assert error < 0.2 and len(folds) == SMALL.folds
+    assert error < 0.2 and len(fit.folds) == SMALL.folds
 
 
 def test_nan_input_is_one_clear_error():
@@ -222,12 +251,19 @@ def test_nan_input_is_one_clear_error():
         classifier_test(generated, toy_zjets(500, seed=42), SMALL)
 
 
-def test_too_small_sample_names_the_needed_size():
-    with pytest.raises(LhcgenError, match="truth sample has 60 events.*at least 98 "):
-        classifier_test(toy_zjets(500, seed=1), toy_zjets(60, seed=2), SMALL)
-    with pytest.raises(LhcgenError, match="generated sample has 80 events.*cross-fitting.*"
-                                          "at least"):
-        generated_event_weights(toy_zjets(80, seed=1), toy_zjets(500, seed=2), SMALL)
+def test_too_few_events_per_multiplicity_names_the_needed_number():
+    """3 folds need 60 events of each sample per jet multiplicity (20 per fold)."""
+    truth = toy_zjets(2000, seed=2)
+    generated = toy_zjets(2000, seed=1)
+    three = np.flatnonzero(generated.multiplicity == 3)
+    few = generated.subset(np.setdiff1d(np.arange(2000), three[12:]))
+    with pytest.raises(LhcgenError, match="^jet multiplicity 3: the generated sample has 12 "
+                                          "events; 3-fold cross-fitting needs at least 60 of "
+                                          "each sample per jet multiplicity"):
+        classifier_test(few, truth, SMALL)
+    with pytest.raises(LhcgenError, match="truth sample has .* events; 5-fold"):
+        generated_event_weights(toy_zjets(2000, seed=1), toy_zjets(300, seed=2),
+                                dataclasses.replace(SMALL, folds=5))
 
 
 def test_different_process_or_schema_is_refused():
@@ -246,7 +282,12 @@ def test_different_process_or_schema_is_refused():
 def test_settings_are_validated():
     with pytest.raises(LhcgenError, match="dropout"):
         ClassifierSettings(dropout=1.0)
-    with pytest.raises(LhcgenError, match="sum below 1"):
-        ClassifierSettings(val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(LhcgenError, match="val_fraction"):
+        ClassifierSettings(val_fraction=0.5)
+    with pytest.raises(LhcgenError, match="judges"):
+        ClassifierSettings(judges=("mlp", "forest"))
+    with pytest.raises(LhcgenError, match="weights_from 'trees' is not among"):
+        ClassifierSettings(judges=("mlp",), weights_from="trees")
+    assert ClassifierSettings(judges=("trees",)).weights_judge == "trees"
     with pytest.raises(LhcgenError, match="recalibration"):
         ClassifierSettings(recalibration="isotonic")

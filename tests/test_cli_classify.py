@@ -44,19 +44,26 @@ def test_classify_writes_report_weights_and_summary(classified, capsys):
     root, code = classified
     assert code == 0
     metrics = json.loads((root / "report" / "metrics.json").read_text())
-    for key in ("auc", "accuracy", "calibration", "weights", "weight_histograms",
-                "extreme_events", "reweighted_histograms", "files", "written_weights"):
+    for key in ("judges", "accuracy", "calibration", "weights", "weight_histograms",
+                "extreme_events", "reweighted_histograms", "files", "written_weights",
+                "speed"):
         assert key in metrics
+    assert set(metrics["judges"]) == {"mlp", "trees"} and metrics["weights_judge"] == "mlp"
     assert metrics["settings"]["hidden"] == 16 and metrics["settings"]["folds"] == 2
     assert metrics["weights"]["clip_max"] == 100.0
     page = (root / "report" / "index.html").read_text()
-    for text in ("Classifier test", "AUC", "effective sample size", "Reweighted histograms",
-                 "Extreme-weight events", "Highest weights", "data:image/png;base64"):
+    for text in ("Verdict", "Classifier test", "AUC", "effective sample size",
+                 "raw and reweighted", "Extreme-weight events", "Highest weights",
+                 "data:image/png;base64", "boosted trees"):
         assert text in page
+    assert page.index("Verdict") < page.index("Files") < page.index("Classifier test")
+    assert "{'" not in page and "{&#x27;" not in page  # no Python dicts in cells
+    assert str(root) not in page  # paths relative to the report
     assert "src=\"plots/" not in page  # self-contained
     plots = {p.name for p in (root / "report" / "plots").glob("*.png")}
     assert {"classifier_calibration.png", "classifier_weights_linear.png",
-            "classifier_weights_log.png", "reweighted_pt_j1.png"} <= plots
+            "classifier_weights_log.png", "classifier_scores.png",
+            "reweighted_pt_j1.png"} <= plots
 
     weighted = read_events(root / "gen_weighted.h5")
     original = read_events(root / "gen.h5")
@@ -76,8 +83,10 @@ def test_truth_mc_weights_are_used_end_to_end(classified):
     assert code == 0
     metrics = json.loads((root / "report" / "metrics.json").read_text())
     truth = read_events(root / "truth.h5")
-    assert metrics["samples"]["sum_weights_truth"] == pytest.approx(truth.weights.sum())
-    assert metrics["auc"]["value"] > 0.5 + 3 * metrics["auc"]["error"]
+    assert metrics["samples"]["truth"]["sum_weights"] == pytest.approx(truth.weights.sum())
+    for judge in ("mlp", "trees"):
+        auc = metrics["judges"][judge]["auc"]["all"]
+        assert auc["value"] > 0.5 + 3 * auc["error"]
     n_jets = metrics["reweighted_histograms"]["n_jets"]
     assert n_jets["chi2_ndf_raw"] > 5 and n_jets["chi2_ndf_reweighted"] < n_jets["chi2_ndf_raw"] / 3
     generated = read_events(root / "gen.h5")
@@ -96,12 +105,15 @@ def test_evaluate_with_classifier_section(tmp_path, capsys):
                  *TINY]) == 0
     metrics = json.loads((report / "metrics.json").read_text())
     assert "observables" in metrics and "classifier" in metrics
-    assert 0 <= metrics["classifier"]["auc"]["value"] <= 1
+    assert 0 <= metrics["classifier"]["judges"]["trees"]["auc"]["all"]["value"] <= 1
+    assert metrics["classifier"]["judges"]["mlp"]["floor"] is None  # no train file, no floor
     page = (report / "index.html").read_text()
     assert "lhcgen evaluation" in page and "Classifier test" in page
+    assert page.index("Verdict") < page.index("Samples") < page.index("Classifier test")
+    assert 'href="#obs-' in page and 'id="obs-m_mumu"' in page  # verdict links to plots
     assert (report / "plots" / "classifier_calibration.png").is_file()
     out = capsys.readouterr().out
-    assert "chi2/ndf gen" in out and "classifier AUC" in out
+    assert "chi2/ndf gen" in out and "AUC MLP" in out and "AUC boosted trees" in out
 
 
 def test_evaluate_without_the_flag_trains_no_classifier():
@@ -153,7 +165,8 @@ def _tiny(path):
     (_four_slots, ("differ in schema", "5 vs 4 object slots")),
     (_nan_momenta, ("truth.h5", "NaN or inf")),
     (_nan_weights, ("truth.h5", "weights contain NaN or inf")),
-    (_tiny, ("truth sample has 30 events, too few to split", "at least 98")),
+    (_tiny, ("jet multiplicity 1: the truth sample has",
+             "2-fold cross-fitting needs at least 40 of each sample per jet multiplicity")),
     (lambda p: None, ("truth.h5", "no such file")),
 ])
 def test_bad_inputs_are_one_line_and_leave_nothing(tmp_path, capsys, make, needles):
@@ -168,14 +181,14 @@ def test_bad_inputs_are_one_line_and_leave_nothing(tmp_path, capsys, make, needl
 
 
 def test_too_small_for_cross_fitting_fails_before_training(tmp_path, capsys):
-    """110 events split 60/20/20 but not into 5 cross-fitting folds: no report either."""
+    """110 events fill 2 folds per multiplicity but not 5: no report either."""
     write_events(tmp_path / "gen.h5", toy_zjets(110, seed=1))
     write_events(tmp_path / "truth.h5", toy_zjets(300, seed=2))
     argv = ["--no-progress", "classify", str(tmp_path / "gen.h5"), "--truth",
             str(tmp_path / "truth.h5"), "--report", str(tmp_path / "report"),
             *TINY, "--folds", "5"]
     assert main([*argv, "--write-weights", str(tmp_path / "w.h5")]) == 1
-    one_line_error(capsys, "generated sample has 110 events", "5-fold cross-fitting")
+    one_line_error(capsys, "the generated sample has", "5-fold cross-fitting needs at least 100")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.h5", "truth.h5"]
 
 
@@ -185,7 +198,7 @@ def test_evaluate_classifier_bad_input_leaves_no_report(tmp_path, capsys):
     assert main(["--no-progress", "evaluate", str(tmp_path / "gen.h5"), "--truth",
                  str(tmp_path / "truth.h5"), "--report", str(tmp_path / "report"),
                  "--classifier", *TINY]) == 1
-    one_line_error(capsys, "classifier:", "too few to split")
+    one_line_error(capsys, "classifier:", "2-fold cross-fitting needs at least 40")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gen.h5", "truth.h5"]
 
 
@@ -196,6 +209,8 @@ def test_evaluate_classifier_bad_input_leaves_no_report(tmp_path, capsys):
     ("--clip", "1", "must be a number larger than 1"),
     ("--folds", "1", "must be an integer of at least 2"),
     ("--lr", "fast", "expected a positive number, got 'fast'"),
+    ("--judge", "forest", "invalid choice: 'forest'"),
+    ("--weights-from", "bdt", "invalid choice: 'bdt'"),
 ])
 def test_bad_option_values(tmp_path, capsys, option, value, needle):
     with pytest.raises(SystemExit) as exit_info:
@@ -213,3 +228,50 @@ def test_unknown_device(tmp_path, capsys):
                  "--report", str(tmp_path / "report"), *TINY, "--device", "tpu"]) == 1
     one_line_error(capsys, "unknown device 'tpu'")
     assert not (tmp_path / "report").exists()
+
+
+def test_truth_2_gives_the_floor_of_every_auc(tmp_path, capsys):
+    """--truth-2: each judge's AUC per multiplicity sits beside its floor; truth vs truth
+    is at the floor."""
+    for name, seed in (("gen.h5", 61), ("truth.h5", 62), ("truth2.h5", 63)):
+        write_events(tmp_path / name, toy_zjets(1200, seed=seed))
+    report = tmp_path / "report"
+    assert main(["--no-progress", "classify", str(tmp_path / "gen.h5"), "--truth",
+                 str(tmp_path / "truth.h5"), "--truth-2", str(tmp_path / "truth2.h5"),
+                 "--report", str(report), *TINY, "--judge", "trees"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    assert set(metrics["judges"]) == {"trees"} and metrics["weights_judge"] == "trees"
+    judge = metrics["judges"]["trees"]
+    assert set(judge["floor"]) == {"all", "1", "2", "3"}
+    assert all(abs(d) < 3.5 for d in judge["distance"].values())
+    assert metrics["files"]["truth-2"].endswith("truth2.h5")
+    page = (report / "index.html").read_text()
+    assert "no truth-2" not in page and "truth2.h5" in page
+    out = capsys.readouterr().out
+    assert "AUC boosted trees" in out and "floor" in out
+
+
+def _write_other(path):
+    sample = toy_zjets(600, seed=5)
+    sample.attrs["process"] = "ttbar"
+    write_events(path, sample)
+
+
+@pytest.mark.parametrize("extra,needles", [
+    (["--truth-2", "OTHER"], ("truth-2 and truth samples differ in process",
+                              "'ttbar' vs 'zjets'")),
+    (["--truth-2", "MISSING"], ("--truth-2", "no such file")),
+    (["--judge", "mlp", "--weights-from", "trees"], ("--weights-from trees needs that judge",)),
+])
+def test_bad_floor_or_judge_choice_is_one_line(tmp_path, capsys, extra, needles):
+    write_events(tmp_path / "gen.h5", toy_zjets(600, seed=1))
+    write_events(tmp_path / "truth.h5", toy_zjets(600, seed=2))
+    _write_other(tmp_path / "other.h5")
+    extra = [str(tmp_path / "other.h5") if e == "OTHER" else
+             str(tmp_path / "missing.h5") if e == "MISSING" else e for e in extra]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["--no-progress", "classify", str(tmp_path / "gen.h5"), "--truth",
+                 str(tmp_path / "truth.h5"), "--report", str(tmp_path / "report"), *TINY,
+                 *extra]) == 1
+    one_line_error(capsys, *needles)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.histograms import binning, histogram, normalised, weighted_quantile
+from lhcgen.evaluate.histograms import (
+    binning,
+    histogram,
+    normalised,
+    observable_edges,
+    outside_fraction,
+    weighted_quantile,
+)
+from lhcgen.physics.observables import zjets_observables
+from tests.toys import toy_zjets
 
 
 def test_overflow_is_folded_so_every_event_counts():
@@ -105,3 +114,30 @@ def test_non_finite_values_are_refused_not_dropped():
 def test_normalising_zero_weight_raises():
     with pytest.raises(LhcgenError):
         normalised(np.zeros(3), np.zeros(3), np.arange(4.0))
+
+
+def test_observables_are_binned_where_their_physics_lives():
+    """m_mumu in 1 GeV bins over 70-110 GeV; pT from the 20 GeV cut; muon eta over the
+    acceptance; the rest over the quantiles of the reference."""
+    sample = toy_zjets(3000, seed=3)
+    observables = {o.name: o for o in zjets_observables()}
+    edges = {}
+    for name in ("m_mumu", "pt_j1", "eta_mu1", "delta_r_j1j2", "eta_j1", "n_jets"):
+        values, defined = observables[name].compute(sample)
+        edges[name] = observable_edges(observables[name], values, sample.weights[defined])
+    assert np.allclose(edges["m_mumu"], np.arange(70.0, 110.5, 1.0))
+    assert edges["pt_j1"][0] == 20.0 and len(edges["pt_j1"]) == 41
+    assert edges["eta_mu1"][0] == -2.5 and edges["eta_mu1"][-1] == 2.5
+    assert edges["delta_r_j1j2"][0] == 0.0
+    assert np.allclose(edges["n_jets"], [0.5, 1.5, 2.5, 3.5])
+    values, defined = observables["m_mumu"].compute(sample)
+    below, above = outside_fraction(values, sample.weights[defined], edges["m_mumu"])
+    assert below == pytest.approx(np.mean(values < 70)) and above == pytest.approx(
+        np.mean(values > 110))
+
+
+def test_fixed_width_binning_rounds_the_range_up_to_whole_bins():
+    edges = binning(np.linspace(0, 10, 100), np.ones(100), low=0.0, high=9.5, width=2.0)
+    assert np.allclose(edges, [0, 2, 4, 6, 8, 10])
+    with pytest.raises(LhcgenError, match="bin width must be positive"):
+        binning(np.ones(3), np.ones(3), width=0.0)

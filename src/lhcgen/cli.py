@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="add the classifier test (see `lhcgen classify`; its options "
                                "below apply)")
     _no_progress(evaluate)
-    commands_classify.add_classifier_options(evaluate)
+    commands_classify.add_classifier_options(
+        evaluate, "second truth file for the classifier's floor (default: the truth-train "
+                  "file of the histogram floor, at most as many events as generated)")
     evaluate.add_argument("--run", default=None, metavar="RUN_DIR",
                           help="run whose model scores the truth events for the test NLL "
                                "(default: the run recorded in the generated file)")

@@ -111,14 +111,17 @@ def _print_sampling(info: dict, out) -> None:
 
 
 def evaluate_files(generated_path, truth_path, report_dir, train_path=None, classifier=None,
-                   progress=False, nll=None) -> dict:
+                   progress=False, nll=None, truth_2_path=None) -> dict:
     """Compare a generated file with truth; write the report directory atomically.
 
-    ``classifier`` (ClassifierSettings or None) adds the classifier test under "classifier";
-    ``nll`` (NLLSettings or None) the test-set likelihood of the run under "likelihood".
+    ``classifier`` (ClassifierSettings or None) adds the classifier test under "classifier",
+    with its floor from ``truth_2_path`` (default: the truth-train file of the histogram
+    floor); ``nll`` (NLLSettings or None) the test-set likelihood of the run under
+    "likelihood".
     """
     from lhcgen.data.hdf5 import read_events
     from lhcgen.evaluate.report import evaluate_events
+    from lhcgen.evaluate.verdict import speed_facts
 
     generated = read_events(generated_path)
     truth = read_events(truth_path)
@@ -139,20 +142,23 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None, clas
     train = read_events(train_path) if train_path else None
     if train is not None and first_events:
         train = train.subset(slice(0, first_events))  # the events the model was trained on
-    info = {k.removeprefix("sampling_"): v for k, v in generated.attrs.items()
-            if k.startswith("sampling_")}
+    info = speed_facts(generated.attrs, truth.attrs)
     info["cut_violations"] = generated.attrs.get("cut_violations")
     info["generated_file"] = str(generated_path)
     info["truth_file"] = str(truth_path)
     info["train_file"] = str(train_path) if train_path else None
-    if "accepted_events_per_second" in truth.attrs:
-        info["simulator_events_per_second"] = truth.attrs["accepted_events_per_second"]
-        info["simulator_workers"] = truth.attrs.get("workers")
-        if info.get("events_per_second"):
-            info["speedup_vs_simulator"] = (info["events_per_second"]
-                                            / info["simulator_events_per_second"])
+    truth_2 = None
+    if truth_2_path and classifier is None:
+        raise LhcgenError("--truth-2 is the floor of the classifier test: add --classifier")
     if classifier is not None:
-        check_classifier_inputs(generated, truth, classifier, where="classifier: ")
+        truth_2 = train
+        if truth_2_path:
+            try:
+                truth_2 = read_events(truth_2_path)
+            except LhcgenError as exc:
+                raise LhcgenError(f"--truth-2: {exc}") from None
+            info["classifier_truth_2_file"] = str(truth_2_path)
+        check_classifier_inputs(generated, truth, classifier, truth_2, where="classifier: ")
     likelihood = None
     if nll is not None:
         likelihood = run_nll(nll, generated.attrs.get("run_dir"), truth, progress)
@@ -160,7 +166,8 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None, clas
         metrics = evaluate_events(generated, truth, tmp, truth_train=train, info=info,
                                   likelihood=likelihood)
         if classifier is not None:
-            add_classifier_section(metrics, generated, truth, tmp, classifier, progress)
+            add_classifier_section(metrics, generated, truth, tmp, classifier, progress,
+                                   truth_2)
         return metrics
 
 
@@ -212,7 +219,8 @@ def cmd_evaluate(args) -> int:
         nll = NLLSettings(args.run, args.nll_events, args.nll_trace, args.nll_steps,
                           args.device, required=args.run is not None)
     metrics = evaluate_files(args.generated, args.truth, args.report, args.train,
-                             evaluate_classifier_settings(args), _progress(args), nll)
+                             evaluate_classifier_settings(args), _progress(args), nll,
+                             args.truth_2)
     sampling = metrics.get("sampling", {})
     print(format_summary(metrics, sampling.get("simulator_events_per_second")))
     print_classifier(metrics)

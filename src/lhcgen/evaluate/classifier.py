@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,33 +26,42 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.trees import TreesSettings
 from lhcgen.evaluate.two_sample import apply_platt, class_balanced, fit_platt
 
-MIN_EVENTS_PER_SPLIT = 20
-"""Fewest events of each class in each of the train / validation / test (or fold) splits."""
-
 RECALIBRATIONS = ("auto", "always", "never")
+
+
+JUDGES = ("mlp", "trees")
+"""The judges of the classifier test: the reference MLP and gradient-boosted trees."""
 
 
 @dataclass(frozen=True)
 class ClassifierSettings:
     """Configuration of the classifier test; defaults are the reference setup (3 x 256,
-    dropout 0.1).
+    dropout 0.1) beside boosted trees, 3-fold cross-fitted over all events.
 
     Attributes:
         hidden, layers, dropout: width, number of hidden layers and dropout of the MLP.
         lr, batch_size, max_epochs, patience: Adam learning rate, minibatch size, epoch limit,
             epochs without a better validation loss before stopping.
-        val_fraction, test_fraction: per class, the shares of events for validation (early
-            stopping and recalibration) and for the test (all reported figures).
-        seed: seed of splits, initialisation, shuffling, dropout and bootstrap.
+        val_fraction: per class and multiplicity, the share of each fold's training events
+            kept for early stopping and recalibration.
+        seed: seed of folds, initialisation, shuffling, dropout and bootstrap.
         weight_clip: weights w = D / (1 - D) are clipped to [1 / weight_clip, weight_clip].
-        device: torch device for training ("cpu", "cuda", "cuda:1", ...).
-        n_bootstrap: bootstrap replicas of the AUC error.
-        folds: number of cross-fitting folds for per-event weights of the whole sample.
+        device: torch device for training the MLP ("cpu", "cuda", "cuda:1", ...).
+        n_bootstrap: bootstrap replicas of the AUC's event-sampling error.
+        folds: number of cross-fitting folds (every event is scored out of fold).
+        repeats: repetitions of the whole cross-fitting with new folds and seeds; their
+            spread enters the AUC error (with 1, the spread over folds does).
+        judges: which judges run ("mlp", "trees" or both).
+        weights_from: the judge whose weights are reported and written (default: the first
+            of ``judges``).
+        trees: hyper-parameters of the boosted trees.
         recalibration: "auto" (Platt scaling when the validation split shows significant
             miscalibration), "always" or "never".
         n_extreme: extreme-weight events listed at each end.
+        threads: CPU threads of the trees (None: all cores; torch's are set by the caller).
     """
 
     hidden: int = 256
@@ -63,18 +72,22 @@ class ClassifierSettings:
     max_epochs: int = 100
     patience: int = 10
     val_fraction: float = 0.2
-    test_fraction: float = 0.2
     seed: int = 0
     weight_clip: float = 100.0
     device: str = "cpu"
     n_bootstrap: int = 100
-    folds: int = 5
+    folds: int = 3
+    repeats: int = 1
+    judges: tuple[str, ...] = JUDGES
+    weights_from: str | None = None
+    trees: TreesSettings = field(default_factory=TreesSettings)
     recalibration: str = "auto"
     n_extreme: int = 10
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         positive = ("hidden", "layers", "batch_size", "max_epochs", "patience", "n_bootstrap",
-                    "n_extreme")
+                    "n_extreme", "repeats")
         for name in positive:
             if getattr(self, name) < 1:
                 raise LhcgenError(f"classifier setting {name} must be at least 1, "
@@ -83,11 +96,9 @@ class ClassifierSettings:
             raise LhcgenError(f"classifier dropout must be in [0, 1), got {self.dropout}")
         if not self.lr > 0:
             raise LhcgenError(f"classifier lr must be positive, got {self.lr}")
-        if not (0 < self.val_fraction < 1 and 0 < self.test_fraction < 1
-                and self.val_fraction + self.test_fraction < 1):
-            raise LhcgenError("classifier val_fraction and test_fraction must be in (0, 1) "
-                              f"with a sum below 1, got {self.val_fraction} and "
-                              f"{self.test_fraction}")
+        if not 0 < self.val_fraction < 0.5:
+            raise LhcgenError("classifier val_fraction must be in (0, 0.5), got "
+                              f"{self.val_fraction}")
         if not self.weight_clip > 1:
             raise LhcgenError(f"classifier weight_clip must be larger than 1, "
                               f"got {self.weight_clip}")
@@ -96,6 +107,23 @@ class ClassifierSettings:
         if self.recalibration not in RECALIBRATIONS:
             raise LhcgenError(f"classifier recalibration must be one of {RECALIBRATIONS}, "
                               f"got {self.recalibration!r}")
+        object.__setattr__(self, "judges", tuple(self.judges))
+        unknown = [j for j in self.judges if j not in JUDGES]
+        if unknown or not self.judges or len(set(self.judges)) != len(self.judges):
+            raise LhcgenError(f"classifier judges must be distinct names from {JUDGES}, "
+                              f"got {list(self.judges)}")
+        if self.weights_from is not None and self.weights_from not in self.judges:
+            raise LhcgenError(f"weights_from {self.weights_from!r} is not among the judges "
+                              f"asked for ({', '.join(self.judges)})")
+        if isinstance(self.trees, dict):
+            object.__setattr__(self, "trees", TreesSettings(**self.trees))
+        if self.threads is not None and self.threads < 1:
+            raise LhcgenError(f"classifier threads must be at least 1, got {self.threads}")
+
+    @property
+    def weights_judge(self) -> str:
+        """The judge whose weights w = D / (1 - D) are reported and written."""
+        return self.weights_from or self.judges[0]
 
 
 def build_classifier(n_features: int, settings: ClassifierSettings) -> nn.Sequential:
@@ -256,131 +284,3 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
             platt["apply"] = platt["a"] > 0
         trained.platt = platt
     return trained
-
-
-def split_sizes(n: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
-    """Sizes of consecutive splits of ``n`` events: round(n f) for each fraction, the first
-    split taking the remainder."""
-    rest = [int(round(n * f)) for f in fractions[1:]]
-    return (n - sum(rest), *rest)
-
-
-def minimum_events(fractions: tuple[float, ...]) -> int:
-    """Smallest class size whose every split (see :func:`split_sizes`) has enough events."""
-    n = MIN_EVENTS_PER_SPLIT * len(fractions)
-    while min(split_sizes(n, fractions)) < MIN_EVENTS_PER_SPLIT:
-        n += 1
-    return n
-
-
-def check_class_size(n: int, name: str, fractions: tuple[float, ...], what: str) -> None:
-    """Raise a one-line LhcgenError when ``n`` events cannot be split as ``fractions``."""
-    needed = minimum_events(fractions)
-    if n < needed:
-        raise LhcgenError(f"the {name} sample has {n} events, too few to split: {what} needs "
-                          f"at least {needed} ({MIN_EVENTS_PER_SPLIT} in each split)")
-
-
-def three_way_split(labels: np.ndarray, settings: ClassifierSettings,
-                    names: tuple[str, str] = ("generated", "truth")
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random train / validation / test index arrays, drawn for each class separately.
-
-    Parameters
-    ----------
-    labels : (N,) 0/1.
-    settings : fractions and seed (``np.random.default_rng(settings.seed)``).
-    names : how the classes 0 and 1 are called in errors.
-
-    Returns
-    -------
-    train, val, test : sorted int64 index arrays that partition range(N).
-    """
-    labels = np.asarray(labels).astype(bool)
-    fractions = (1 - settings.val_fraction - settings.test_fraction, settings.val_fraction,
-                 settings.test_fraction)
-    rng = np.random.default_rng(settings.seed)
-    parts: list[list[np.ndarray]] = [[], [], []]
-    for cls, name in zip((~labels, labels), names, strict=True):
-        index = np.flatnonzero(cls)
-        check_class_size(len(index), name, fractions,
-                         f"a train/validation/test split with fractions {fractions[0]:.2g}/"
-                         f"{fractions[1]:.2g}/{fractions[2]:.2g}")
-        index = rng.permutation(index)
-        bounds = np.cumsum(split_sizes(len(index), fractions))[:-1]
-        for part, chunk in zip(parts, np.split(index, bounds), strict=True):
-            part.append(chunk)
-    train, val, test = (np.sort(np.concatenate(p)) for p in parts)
-    return train, val, test
-
-
-def check_cross_fit_sizes(labels: np.ndarray, settings: ClassifierSettings,
-                          names: tuple[str, str] = ("generated", "truth")) -> None:
-    """Raise a one-line LhcgenError when a class is too small for ``settings.folds``-fold
-    cross-fitting (each fold's train, validation and held-out share need enough events)."""
-    labels = np.asarray(labels).astype(bool)
-    held_out_share = 1.0 / settings.folds
-    rest = 1 - held_out_share
-    for cls, name in zip((~labels, labels), names, strict=True):
-        check_class_size(int(cls.sum()), name,
-                         (rest * (1 - settings.val_fraction), rest * settings.val_fraction,
-                          held_out_share),
-                         f"{settings.folds}-fold cross-fitting with validation fraction "
-                         f"{settings.val_fraction:.2g}")
-
-
-def cross_fitted_logits(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-                        settings: ClassifierSettings,
-                        names: tuple[str, str] = ("generated", "truth"),
-                        progress: bool = False) -> tuple[np.ndarray, list[dict]]:
-    """Out-of-fold logits for every event (k-fold cross-fitting, k = ``settings.folds``).
-
-    Each class is split at random into k folds. For fold i a classifier is trained on the
-    other k - 1 folds (their ``val_fraction`` share, per class, for early stopping and
-    recalibration; ``test_fraction`` is not used) and predicts fold i only. So every event's
-    prediction comes from a classifier that never saw it: the per-event weights of a whole
-    sample carry no overfitting bias, at the price of k trainings on (k - 1) / k of the data.
-
-    Parameters
-    ----------
-    x : (N, F) float64; labels : (N,) 0/1; weights : (N,) float64 Monte Carlo weights.
-    settings : :class:`ClassifierSettings`; fold i trains with seed ``settings.seed + i``.
-    names : how classes 0 and 1 are called in errors.
-    progress : a progress bar over the epochs of each fold's training.
-
-    Returns
-    -------
-    logits : (N,) float64 recalibrated out-of-fold logits.
-    folds : per fold {"fold", "n_train", "n_val", "n_predicted", "best_epoch", "val_loss",
-        "platt"}.
-    """
-    labels = np.asarray(labels).astype(bool)
-    k = settings.folds
-    check_cross_fit_sizes(labels, settings, names)
-    rng = np.random.default_rng(settings.seed)
-    fold_of = np.empty(len(labels), dtype=np.int64)
-    for cls in (~labels, labels):
-        index = np.flatnonzero(cls)
-        fold_of[rng.permutation(index)] = np.arange(len(index)) % k
-    logits = np.empty(len(labels))
-    records = []
-    for fold in range(k):
-        held_out = np.flatnonzero(fold_of == fold)
-        rest = np.flatnonzero(fold_of != fold)
-        fold_settings = replace(settings, seed=settings.seed + fold)
-        inner_rng = np.random.default_rng(fold_settings.seed)
-        train_parts, val_parts = [], []
-        for cls in (~labels[rest], labels[rest]):
-            index = inner_rng.permutation(rest[cls])
-            n_val = int(round(len(index) * settings.val_fraction))
-            val_parts.append(index[:n_val])
-            train_parts.append(index[n_val:])
-        train, val = np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
-        trained = fit_classifier(x, labels, weights, train, val, fold_settings, progress,
-                                 f"classifier fold {fold + 1}/{k}")
-        logits[held_out] = trained.logits(x[held_out])
-        records.append({"fold": fold, "n_train": len(train), "n_val": len(val),
-                        "n_predicted": len(held_out), "best_epoch": trained.best_epoch,
-                        "val_loss": trained.history[trained.best_epoch - 1]["val_loss"],
-                        "platt": trained.platt})
-    return logits, records

@@ -1,4 +1,5 @@
-"""Plots of the classifier test: weight histograms (linear and log axes), calibration curve.
+"""Plots of the classifier test: judges' scores, weight histograms (linear and log axes),
+calibration curve.
 
 Like :mod:`lhcgen.evaluate.plots`, figures are ``matplotlib.figure.Figure`` objects (no
 pyplot registry, no interactive backend) drawn in a local mplhep style context and written
@@ -88,4 +89,39 @@ def calibration_plot(curves: dict[str, dict], path: str | os.PathLike, dpi: int 
         axis.set_xlabel("mean classifier output $D$")
         axis.set_ylabel("truth fraction (class-balanced)")
         axis.legend(loc="upper left")
+        _save(fig, path, dpi)
+
+
+def score_plot(judges: dict[str, tuple[np.ndarray, np.ndarray, float | None]],
+               path: str | os.PathLike, n_bins: int = 60, dpi: int = 90) -> None:
+    """Out-of-fold logits of D for truth and generated events, one panel per judge.
+
+    Parameters
+    ----------
+    judges : judge title -> (logits of generated events, logits of truth events, AUC).
+        Identical distributions (AUC 0.5) give two curves on top of each other; a
+        generator's defect shows as a shoulder of one class at large |logit|.
+    path : output PNG, written atomically.
+    """
+    with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
+        fig = Figure(figsize=(5.0 * len(judges) + 0.5, 4.5))
+        fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.16, wspace=0.3)
+        for i, (title, (gen, truth, auc)) in enumerate(judges.items()):
+            axis = fig.add_subplot(1, len(judges), i + 1)
+            both = np.concatenate([gen, truth])
+            low, high = np.quantile(both, [0.001, 0.999]) if len(both) else (-1.0, 1.0)
+            if not high > low:
+                low, high = low - 0.5, high + 0.5
+            edges = np.linspace(low, high, n_bins + 1)
+            for name, values in (("truth", truth), ("generated", gen)):
+                counts, _ = np.histogram(np.clip(values, low, high), edges)
+                total = counts.sum()
+                axis.stairs(counts / total if total else counts, edges, lw=1.5, label=name,
+                            color=COLOURS[name])
+            axis.set_yscale("log")
+            axis.set_xlabel(r"out-of-fold logit of $D$")
+            axis.set_ylabel("fraction of events")
+            axis.set_title(title + ("" if auc is None else f", AUC {auc:.4f}"),
+                           fontsize="small", loc="left")
+            axis.legend(loc="upper right")
         _save(fig, path, dpi)

@@ -1,19 +1,16 @@
 """The classifier two-sample test and reweighting of a generated sample against truth.
 
-A classifier D learns to tell truth (label 1) from generated events (label 0) on the
-derived features of :mod:`lhcgen.evaluate.classifier_features`. Its AUC on held-out events
-says how well the generator imitates truth (0.5: not at all distinguishable), and by the
-likelihood-ratio trick w = D / (1 - D) = p_truth / p_gen (arXiv:1506.02169; as a metric for
-generative networks arXiv:2305.16774) reweights the generated events towards truth; weights
+Judges (:mod:`lhcgen.evaluate.judges`: the reference MLP and boosted trees) learn to tell
+truth (label 1) from generated events (label 0) on the derived features of
+:mod:`lhcgen.evaluate.classifier_features`. Each judge is cross-fitted over all events of
+both samples (:mod:`lhcgen.evaluate.cross_fit`), so every event is scored by a classifier
+that never saw it. Its AUC (0.5: indistinguishable) is reported over all events and per jet
+multiplicity, with an error from the bootstrap and the spread over folds and retrainings
+(:mod:`lhcgen.evaluate.judge_auc`), and beside the floor: the same judge on two independent
+truth samples, when a second one is given. By the likelihood-ratio trick w = D / (1 - D) =
+p_truth / p_gen (arXiv:1506.02169; as a metric arXiv:2305.16774) the out-of-fold scores of
+one judge (``settings.weights_judge``) reweight every generated event towards truth; weights
 far from 1 mark the regions the generator over- or under-populates.
-
-Two entry points for the CLI:
-
-- :func:`classifier_test`: one classifier on per-class train / validation / test splits;
-  every reported figure (AUC, accuracy, calibration, weights, reweighted histograms) comes
-  from the test split, which the classifier never saw.
-- :func:`generated_event_weights`: cross-fitted weights for every generated event (for
-  ``--write-weights``, see :mod:`lhcgen.evaluate.classifier_weights_file`).
 
 Monte Carlo event weights of either sample enter the training loss (times the class-balance
 factor), the AUC, the calibration curves and every histogram.
@@ -24,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,30 +29,30 @@ from scipy.special import expit
 
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import (
-    ClassifierSettings,
-    cross_fitted_logits,
-    fit_classifier,
-    three_way_split,
-)
+from lhcgen.evaluate.classifier import ClassifierSettings
 from lhcgen.evaluate.classifier_features import (
     ClassifierFeatures,
     classifier_features,
     network_inputs,
 )
-from lhcgen.evaluate.classifier_plots import calibration_plot, weight_histogram_plot
-from lhcgen.evaluate.histograms import binning, histogram, normalised
+from lhcgen.evaluate.classifier_plots import (
+    calibration_plot,
+    score_plot,
+    weight_histogram_plot,
+)
+from lhcgen.evaluate.cross_fit import CrossFit, check_strata, cross_fit
+from lhcgen.evaluate.histograms import histogram, normalised, observable_edges
+from lhcgen.evaluate.judge_auc import cross_fitted_auc, distance_from_floor
+from lhcgen.evaluate.judges import judge_title
 from lhcgen.evaluate.metrics import chi2_ndf
 from lhcgen.evaluate.plots import three_panel
 from lhcgen.evaluate.two_sample import (
     accuracy,
-    apply_platt,
     calibration_curve,
     effective_sample_size,
     extreme_weight_events,
     likelihood_ratio_weights,
     linear_max_for,
-    roc_auc_with_error,
     weight_histograms,
 )
 from lhcgen.io import json_safe
@@ -65,27 +62,29 @@ N_BINS = 40
 MIN_HISTOGRAM_EVENTS = 10
 CALIBRATION_BINS = 10
 COMPARED_ATTRS = ("process", "object_names", "n_fixed_objects", "schema_version")
-"""File attributes that must agree between the generated and the truth sample."""
+"""File attributes that must agree between the compared samples."""
+QUANTILES = (("q01", 0.01), ("q16", 0.16), ("q50", 0.5), ("q84", 0.84), ("q99", 0.99))
 
 
-def check_compatible(generated: EventSample, truth: EventSample) -> None:
+def check_compatible(a: EventSample, b: EventSample,
+                     names: tuple[str, str] = ("generated", "truth")) -> None:
     """Raise a one-line LhcgenError when the two samples differ in schema or process.
 
     Compared: the number of object slots, and the attributes in :data:`COMPARED_ATTRS` where
     both samples have them (a file without a ``process`` attribute is not refused for it).
     """
-    for name, sample in (("generated", generated), ("truth", truth)):
+    for name, sample in zip(names, (a, b), strict=True):
         if len(sample) == 0:
             raise LhcgenError(f"the {name} sample contains no events")
-    if generated.momenta.shape[1] != truth.momenta.shape[1]:
-        raise LhcgenError(f"generated and truth samples differ in schema: "
-                          f"{generated.momenta.shape[1]} vs {truth.momenta.shape[1]} object "
-                          "slots")
+    if a.momenta.shape[1] != b.momenta.shape[1]:
+        raise LhcgenError(f"{names[0]} and {names[1]} samples differ in schema: "
+                          f"{a.momenta.shape[1]} vs {b.momenta.shape[1]} object slots")
     for key in COMPARED_ATTRS:
-        a, b = generated.attrs.get(key), truth.attrs.get(key)
-        if a is not None and b is not None and _plain(a) != _plain(b):
+        value_a, value_b = a.attrs.get(key), b.attrs.get(key)
+        if value_a is not None and value_b is not None and _plain(value_a) != _plain(value_b):
             what = "process" if key == "process" else f"schema ({key})"
-            raise LhcgenError(f"generated and truth samples differ in {what}: {a!r} vs {b!r}")
+            raise LhcgenError(f"{names[0]} and {names[1]} samples differ in {what}: "
+                              f"{value_a!r} vs {value_b!r}")
 
 
 def _plain(value):
@@ -96,27 +95,85 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _features(sample: EventSample, name: str) -> ClassifierFeatures:
-    try:
-        return classifier_features(sample)
-    except LhcgenError as exc:
-        raise LhcgenError(f"{name} sample: {exc}") from None
+@dataclass
+class Design:
+    """Both samples stacked (label-0 sample first): features, labels, weights, strata."""
+
+    features: ClassifierFeatures
+    inputs: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray
+    multiplicity: np.ndarray
 
 
-def _design(generated: EventSample, truth: EventSample
-            ) -> tuple[ClassifierFeatures, np.ndarray, np.ndarray, np.ndarray]:
-    """Features of both samples stacked (generated first), labels and Monte Carlo weights."""
-    check_compatible(generated, truth)
-    gen, tru = _features(generated, "generated"), _features(truth, "truth")
-    for name, sample in (("generated", generated), ("truth", truth)):
+def design(sample_0: EventSample, sample_1: EventSample,
+           names: tuple[str, str] = ("generated", "truth"),
+           settings: ClassifierSettings | None = None) -> Design:
+    """Check two samples and stack their judge inputs; label 0 for ``sample_0``.
+
+    With ``settings`` the multiplicities are also checked against the folds (one line
+    naming the multiplicity and the number of events needed).
+    """
+    check_compatible(sample_0, sample_1, names)
+    features = []
+    for name, sample in zip(names, (sample_0, sample_1), strict=True):
         if not sample.weights.sum() > 0:
             raise LhcgenError(f"the {name} sample's event weights sum to "
                               f"{sample.weights.sum():.4g}; need a positive total")
-    stacked = ClassifierFeatures(np.concatenate([gen.values, tru.values]), gen.names,
-                                 np.concatenate([gen.defined, tru.defined]))
-    labels = np.concatenate([np.zeros(len(generated), np.int64), np.ones(len(truth), np.int64)])
-    weights = np.concatenate([generated.weights, truth.weights])
-    return stacked, labels, weights, np.r_[np.arange(len(generated)), np.arange(len(truth))]
+        try:
+            features.append(classifier_features(sample))
+        except LhcgenError as exc:
+            raise LhcgenError(f"{name} sample: {exc}") from None
+    stacked = ClassifierFeatures(np.concatenate([f.values for f in features]),
+                                 features[0].names,
+                                 np.concatenate([f.defined for f in features]))
+    labels = np.r_[np.zeros(len(sample_0), np.int64), np.ones(len(sample_1), np.int64)]
+    multiplicity = np.r_[sample_0.multiplicity, sample_1.multiplicity]
+    if settings is not None:
+        check_strata(labels, multiplicity, settings, names)
+    return Design(stacked, network_inputs(stacked), labels,
+                  np.r_[sample_0.weights, sample_1.weights], multiplicity)
+
+
+def judge_aucs(fit: CrossFit, d: Design, settings: ClassifierSettings) -> dict:
+    """AUC ± error over all events and per multiplicity ("all", "1", "2", ...)."""
+    out = {"all": cross_fitted_auc(fit, d.labels, d.weights, None, settings.n_bootstrap,
+                                   settings.seed)}
+    for value in np.unique(d.multiplicity):
+        out[str(int(value))] = cross_fitted_auc(fit, d.labels, d.weights,
+                                                d.multiplicity == value, settings.n_bootstrap,
+                                                settings.seed)
+    return out
+
+
+def run_judges(d: Design, settings: ClassifierSettings, progress: bool = False,
+               desc: str = "") -> dict[str, tuple[CrossFit, dict, float]]:
+    """Cross-fit every judge of ``settings``: judge -> (fit, AUCs, seconds)."""
+    out = {}
+    for judge in settings.judges:
+        start = time.perf_counter()
+        fit = cross_fit(d.inputs, d.labels, d.weights, d.multiplicity, judge, settings,
+                        progress, desc)
+        out[judge] = (fit, judge_aucs(fit, d, settings), time.perf_counter() - start)
+    return out
+
+
+def _training_summary(fit: CrossFit, seconds: float) -> dict:
+    stops = [f["stopped_at"] for f in fit.folds]
+    applied = sum(bool(f["platt"] and f["platt"]["apply"]) for f in fit.folds)
+    return {"trainings": len(fit.folds), "seconds": seconds, "stopped_at": stops,
+            "platt_applied": applied, "folds": fit.folds}
+
+
+def _weight_summary(weights: np.ndarray, mc: np.ndarray, clip: dict) -> dict:
+    reweighted = mc * weights
+    return {**clip, "n_events": len(weights),
+            "effective_sample_size": effective_sample_size(reweighted),
+            "effective_sample_size_unweighted": effective_sample_size(mc),
+            "mean": float(reweighted.sum() / mc.sum()),
+            "quantiles": {k: float(v) for (k, _), v in
+                          zip(QUANTILES, np.quantile(weights, [q for _, q in QUANTILES]),
+                              strict=True)}}
 
 
 def _observables(truth: EventSample) -> list[Observable]:
@@ -124,193 +181,236 @@ def _observables(truth: EventSample) -> list[Observable]:
     return zjets_observables(tuple(names)) if names else zjets_observables()
 
 
-def _reweighted_histograms(truth_test: EventSample, gen_test: EventSample,
-                           weights: np.ndarray, plot_dir: Path | None) -> dict[str, dict]:
-    """Per observable: chi^2/ndf of raw and reweighted generated vs truth-test, and a plot."""
+def _reweighted_histograms(truth: EventSample, generated: EventSample, weights: np.ndarray,
+                           truth_2: EventSample | None, plot_dir: Path | None) -> dict:
+    """Per observable: chi^2/ndf of all generated events, raw and reweighted by the
+    out-of-fold weights, against all truth events; the floor truth-2 vs truth if given."""
     out = {}
-    for observable in _observables(truth_test):
+    for observable in _observables(truth):
         samples = {}
-        for key, sample, w in (("truth-test", truth_test, np.ones(len(truth_test))),
-                               ("generated", gen_test, np.ones(len(gen_test))),
-                               ("generated reweighted", gen_test, weights)):
+        rows = [("truth", truth, None), ("generated", generated, None),
+                ("generated reweighted", generated, weights)]
+        if truth_2 is not None:
+            rows.append(("truth-2", truth_2, None))
+        for key, sample, w in rows:
             values, defined = observable.compute(sample)
-            samples[key] = (np.asarray(values, np.float64), sample.weights[defined] * w[defined])
+            event_weights = sample.weights[defined] * (1.0 if w is None else w[defined])
+            samples[key] = (np.asarray(values, np.float64), event_weights)
         entry = {"label": observable.label, "chi2_ndf_raw": None, "chi2_ndf_reweighted": None,
-                 "ndf": None, "plot": None, "note": None}
+                 "chi2_ndf_floor": None, "ndf": None, "plot": None, "note": None}
         out[observable.name] = entry
         few = [k for k, (v, _) in samples.items() if len(v) < MIN_HISTOGRAM_EVENTS]
         if few:
             entry["note"] = f"fewer than {MIN_HISTOGRAM_EVENTS} events in {', '.join(few)}"
             continue
         try:
-            edges = binning(*samples["truth-test"], n_bins=N_BINS, discrete=observable.discrete,
-                            periodic=observable.periodic)
+            edges = observable_edges(observable, *samples["truth"], n_bins=N_BINS)
             hists = {k: histogram(v, w, edges) for k, (v, w) in samples.items()}
-            raw, ndf = chi2_ndf(*hists["generated"], *hists["truth-test"])
-            reweighted, _ = chi2_ndf(*hists["generated reweighted"], *hists["truth-test"])
-            curves = {k: normalised(*h, edges) for k, h in hists.items()}
+            raw, ndf = chi2_ndf(*hists["generated"], *hists["truth"])
+            reweighted, _ = chi2_ndf(*hists["generated reweighted"], *hists["truth"])
+            floor = (chi2_ndf(*hists["truth-2"], *hists["truth"])[0]
+                     if truth_2 is not None else None)
+            curves = {("truth-test" if k == "truth" else k): normalised(*h, edges)
+                      for k, h in hists.items()}
         except LhcgenError as exc:
             entry["note"] = str(exc)
             continue
-        entry.update(chi2_ndf_raw=raw, chi2_ndf_reweighted=reweighted, ndf=ndf)
+        entry.update(chi2_ndf_raw=raw, chi2_ndf_reweighted=reweighted, chi2_ndf_floor=floor,
+                     ndf=ndf)
         if plot_dir is not None:
             file_name = "reweighted_" + re.sub(r"[^A-Za-z0-9_.-]", "_", observable.name) + ".png"
             title = rf"$\chi^2$/ndf: generated {raw:.2f}, reweighted {reweighted:.2f}"
+            if floor is not None:
+                title += f", floor {floor:.2f}"
             three_panel(edges, curves, observable.label, plot_dir / file_name, title=title)
             entry["plot"] = f"plots/{file_name}"
     return out
 
 
-def classifier_test(generated: EventSample, truth: EventSample,
-                    settings: ClassifierSettings | None = None,
-                    out_dir: str | os.PathLike | None = None, progress: bool = False) -> dict:
-    """Train the truth-vs-generated classifier and evaluate it on held-out events.
+@dataclass
+class ClassifierOutcome:
+    """The result of :func:`run_classifier_test`: the report's dict and the weights."""
+
+    metrics: dict
+    generated_weights: np.ndarray
+    weights_info: dict
+
+
+def run_classifier_test(generated: EventSample, truth: EventSample,
+                        settings: ClassifierSettings | None = None,
+                        out_dir: str | os.PathLike | None = None, progress: bool = False,
+                        truth_2: EventSample | None = None) -> ClassifierOutcome:
+    """Cross-fit the judges on all events; AUCs with floors, weights, histograms, plots.
 
     Parameters
     ----------
     generated : N_gen generated events (label 0), Monte Carlo weights honoured.
     truth : N_truth truth events (label 1), of the same schema and process.
-    settings : network, training, splits, clip, recalibration and seed (default: the
-        reference :class:`ClassifierSettings`).
+    settings : judges, folds, repeats, networks, clip, recalibration and seed (default: the
+        reference :class:`ClassifierSettings`: MLP and trees, 3 folds).
     out_dir : if given, PNGs are written (atomically) to ``out_dir/plots/``:
-        ``classifier_weights_linear.png``, ``classifier_weights_log.png``,
-        ``classifier_calibration.png`` and ``reweighted_<observable>.png``; the returned dict
-        names them relative to ``out_dir``. metrics.json and the HTML page are the caller's.
-    progress : show a progress bar over the training epochs.
+        ``classifier_scores.png``, ``classifier_weights_linear.png``,
+        ``classifier_weights_log.png``, ``classifier_calibration.png`` and
+        ``reweighted_<observable>.png``; the returned dict names them relative to
+        ``out_dir``. metrics.json and the HTML page are the caller's.
+    progress : progress bars over the trainings.
+    truth_2 : a second, independent truth sample: each judge is also cross-fitted on
+        truth-2 (label 0) against truth, the floor of its AUC (overall and per
+        multiplicity); at most N_gen of its events are used, so the floor is measured at the
+        generated sample's size or below.
 
     Returns
     -------
-    JSON-safe dict (NaN as None) with keys ``settings``, ``features``, ``samples`` (events
-    per split and class), ``training`` (epochs, losses, time), ``auc`` {value, error},
-    ``accuracy``, ``calibration`` {before, after, recalibration}, ``weights`` {clip record,
-    effective sample size, mean, quantiles}, ``weight_histograms`` {generated, truth} x
-    {linear, log}, ``extreme_events``, ``reweighted_histograms`` per observable and ``plots``.
-    Everything is computed on the test split: AUC and calibration on both classes, weights,
-    ESS and extreme events on the generated test events (``index`` = row in ``generated``),
-    and the reweighted histograms compare truth-test with the generated test events, raw and
-    weighted by (Monte Carlo weight) x w, with chi^2/ndf of each against truth-test.
+    ClassifierOutcome: ``metrics`` (JSON-safe) with keys ``settings``, ``features``,
+    ``samples``, ``judges`` (per judge: title, AUC per multiplicity, floor, distance from
+    the floor in standard errors, training record), ``weights_judge``, ``accuracy``,
+    ``calibration``, ``weights`` (overall and per multiplicity), ``weight_histograms``,
+    ``extreme_events``, ``reweighted_histograms`` and ``plots``; ``generated_weights``
+    (N_gen,) the clipped out-of-fold weights in the generated sample's order.
 
     Raises
     ------
-    LhcgenError for samples of different schema or process, too small to split, or with
-    NaN/inf inputs (one line each).
+    LhcgenError for samples of different schema or process, too few events per multiplicity
+    for the folds, or NaN/inf inputs (one line each).
     """
     settings = ClassifierSettings() if settings is None else settings
-    features, labels, mc_weights, rows = _design(generated, truth)
-    train, val, test = three_way_split(labels, settings)
-    start = time.perf_counter()
-    inputs = network_inputs(features)
-    trained = fit_classifier(inputs, labels, mc_weights, train, val, settings, progress)
-    seconds = time.perf_counter() - start
+    d = design(generated, truth, ("generated", "truth"), settings)
+    floor_design = None
+    if truth_2 is not None:
+        truth_2 = truth_2.subset(slice(0, len(generated))) if len(truth_2) > len(generated) \
+            else truth_2
+        floor_design = design(truth_2, truth, ("truth-2", "truth"), settings)
+    judged = run_judges(d, settings, progress)
+    floors = run_judges(floor_design, settings, progress, "floor ") if floor_design else {}
 
-    raw = trained.raw_logits(inputs[test])
-    calibrated = apply_platt(raw, trained.platt)
-    y, w_mc = labels[test], mc_weights[test]
-    auc, auc_error = roc_auc_with_error(y, raw, w_mc, settings.n_bootstrap, settings.seed)
-    d_raw, d = expit(raw), expit(calibrated)
-    weights, clip_record = likelihood_ratio_weights(d, settings.weight_clip)
+    judges = {}
+    for judge, (fit, aucs, seconds) in judged.items():
+        floor = floors[judge][1] if judge in floors else None
+        judges[judge] = {
+            "title": judge_title(judge, settings), "auc": aucs, "floor": floor,
+            "distance": {key: distance_from_floor(auc, floor[key] if floor and key in floor
+                                                  else None)
+                         for key, auc in aucs.items()},
+            "training": _training_summary(fit, seconds),
+            "floor_training": (_training_summary(floors[judge][0], floors[judge][2])
+                               if judge in floors else None)}
 
-    is_gen = y == 0
-    gen_rows, truth_rows = rows[test][is_gen], rows[test][~is_gen]
-    gen_test, truth_test = generated.subset(gen_rows), truth.subset(truth_rows)
-    gen_weights = weights[is_gen]
-    reweighted = gen_test.weights * gen_weights
-    applied = bool(trained.platt is not None and trained.platt["apply"])
-    gen_clip = likelihood_ratio_weights(d[is_gen], settings.weight_clip)[1]
-    linear_max = linear_max_for(weights, settings.weight_clip)
-    histograms = {"generated": weight_histograms(gen_weights, gen_test.weights,
+    weights_judge = settings.weights_judge
+    fit = judged[weights_judge][0]
+    logits = fit.mean_logits
+    is_gen = d.labels == 0
+    d_all = expit(logits)
+    weights_all, clip_all = likelihood_ratio_weights(d_all, settings.weight_clip)
+    gen_weights = weights_all[is_gen]
+    _, gen_clip = likelihood_ratio_weights(d_all[is_gen], settings.weight_clip)
+    by_multiplicity = {}
+    for value in np.unique(generated.multiplicity):
+        select = generated.multiplicity == value
+        _, clip = likelihood_ratio_weights(d_all[is_gen][select], settings.weight_clip)
+        by_multiplicity[str(int(value))] = _weight_summary(gen_weights[select],
+                                                           generated.weights[select], clip)
+    linear_max = linear_max_for(weights_all, settings.weight_clip)
+    histograms = {"generated": weight_histograms(gen_weights, generated.weights,
                                                  settings.weight_clip, linear_max=linear_max),
-                  "truth": weight_histograms(weights[~is_gen], truth_test.weights,
+                  "truth": weight_histograms(weights_all[~is_gen], truth.weights,
                                              settings.weight_clip, linear_max=linear_max)}
-    gen_features = features.subset(test[is_gen])
+    y, w_mc = d.labels, d.weights
+    calibration = {"before": calibration_curve(y, expit(fit.raw_logits.mean(axis=0)), w_mc,
+                                               CALIBRATION_BINS),
+                   "after": calibration_curve(y, d_all, w_mc, CALIBRATION_BINS),
+                   "recalibration": {"method": "platt", "policy": settings.recalibration,
+                                     "applied_in_folds": sum(
+                                         bool(f["platt"] and f["platt"]["apply"])
+                                         for f in fit.folds),
+                                     "trainings": len(fit.folds)}}
 
     plot_dir = None if out_dir is None else Path(out_dir) / "plots"
     plots = {}
     if plot_dir is not None:
+        scores = {judges[j]["title"]: (f.mean_logits[~is_gen], f.mean_logits[is_gen],
+                                       aucs["all"]["value"])
+                  for j, (f, aucs, _) in judged.items()}
+        score_plot(scores, plot_dir / "classifier_scores.png")
+        plots["scores"] = "plots/classifier_scores.png"
         for axis in ("linear", "log"):
             name = f"classifier_weights_{axis}.png"
             weight_histogram_plot({k: h[axis] for k, h in histograms.items()}, plot_dir / name,
                                   log_axis=axis == "log", clip=settings.weight_clip)
             plots[f"weights_{axis}"] = f"plots/{name}"
-    calibration = {"before": calibration_curve(y, d_raw, w_mc, CALIBRATION_BINS),
-                   "after": calibration_curve(y, d, w_mc, CALIBRATION_BINS),
-                   "recalibration": {"method": "platt", "policy": settings.recalibration,
-                                     "applied": applied, **(trained.platt or {})}}
-    if plot_dir is not None:
-        curves = {"raw": calibration["before"]}
-        if applied:
-            curves["recalibrated"] = calibration["after"]
+        curves = {"raw": calibration["before"], "recalibrated": calibration["after"]}
         calibration_plot(curves, plot_dir / "classifier_calibration.png")
         plots["calibration"] = "plots/classifier_calibration.png"
 
-    result = {
+    gen_features = d.features.subset(np.flatnonzero(is_gen))
+    weights_info = {**gen_clip, "judge": weights_judge,
+                    "method": f"{settings.folds}-fold cross-fitting"
+                              + (f", mean logit of {settings.repeats} repetitions"
+                                 if settings.repeats > 1 else ""),
+                    "effective_sample_size": effective_sample_size(generated.weights
+                                                                   * gen_weights),
+                    "mean": float(np.sum(generated.weights * gen_weights)
+                                  / generated.weights.sum())}
+    metrics = {
         "settings": asdict(settings),
-        "features": list(features.names),
-        "samples": {"generated": _split_counts(labels == 0, train, val, test),
-                    "truth": _split_counts(labels == 1, train, val, test),
-                    "sum_weights_generated": float(generated.weights.sum()),
-                    "sum_weights_truth": float(truth.weights.sum())},
-        "training": {"epochs": len(trained.history), "best_epoch": trained.best_epoch,
-                     "best_val_loss": trained.history[trained.best_epoch - 1]["val_loss"],
-                     "seconds": seconds, "history": trained.history},
-        "auc": {"value": auc, "error": auc_error, "n_bootstrap": settings.n_bootstrap},
-        "accuracy": {"value": accuracy(y, d, w_mc), "balanced": True},
+        "features": list(d.features.names),
+        "samples": {"generated": _sample_counts(generated), "truth": _sample_counts(truth),
+                    "truth_2": None if truth_2 is None else _sample_counts(truth_2)},
+        "judges": judges,
+        "weights_judge": weights_judge,
+        "accuracy": {"value": accuracy(y, d_all, w_mc), "balanced": True,
+                     "judge": weights_judge},
         "calibration": calibration,
-        "weights": {**gen_clip, "clip_all_test_events": clip_record,
-                    "effective_sample_size": effective_sample_size(reweighted),
-                    "effective_sample_size_unweighted": effective_sample_size(gen_test.weights),
-                    "n_events": len(gen_test),
-                    "mean": float(np.sum(reweighted) / np.sum(gen_test.weights)),
-                    "quantiles": dict(zip(("q01", "q16", "q50", "q84", "q99"),
-                                          np.quantile(gen_weights, [0.01, 0.16, 0.5, 0.84,
-                                                                    0.99]).tolist(),
-                                          strict=True))},
+        "weights": {**_weight_summary(gen_weights, generated.weights, gen_clip),
+                    "judge": weights_judge, "clip_all_events": clip_all,
+                    "by_multiplicity": by_multiplicity},
         "weight_histograms": histograms,
         "extreme_events": extreme_weight_events(
-            gen_features.values, features.names, gen_features.defined, gen_weights,
-            k=settings.n_extreme, index=gen_rows),
-        "reweighted_histograms": _reweighted_histograms(truth_test, gen_test, gen_weights,
-                                                        plot_dir),
+            gen_features.values, d.features.names, gen_features.defined, gen_weights,
+            k=settings.n_extreme),
+        "reweighted_histograms": _reweighted_histograms(truth, generated, gen_weights,
+                                                        truth_2, plot_dir),
         "plots": plots,
     }
-    return json_safe(result)
+    return ClassifierOutcome(json_safe(metrics), gen_weights, json_safe(weights_info))
 
 
-def _split_counts(cls: np.ndarray, train: np.ndarray, val: np.ndarray,
-                  test: np.ndarray) -> dict[str, int]:
-    return {"train": int(cls[train].sum()), "val": int(cls[val].sum()),
-            "test": int(cls[test].sum())}
+def _sample_counts(sample: EventSample) -> dict:
+    values, counts = np.unique(sample.multiplicity, return_counts=True)
+    return {"n_events": len(sample), "sum_weights": float(sample.weights.sum()),
+            "by_multiplicity": {str(int(v)): int(c) for v, c in zip(values, counts,
+                                                                    strict=True)}}
+
+
+def classifier_test(generated: EventSample, truth: EventSample,
+                    settings: ClassifierSettings | None = None,
+                    out_dir: str | os.PathLike | None = None, progress: bool = False,
+                    truth_2: EventSample | None = None) -> dict:
+    """The metrics of :func:`run_classifier_test` (see there)."""
+    return run_classifier_test(generated, truth, settings, out_dir, progress, truth_2).metrics
 
 
 def generated_event_weights(generated: EventSample, truth: EventSample,
                             settings: ClassifierSettings | None = None,
                             progress: bool = False) -> tuple[np.ndarray, dict]:
-    """Cross-fitted classifier weights w = D / (1 - D) for every generated event.
-
-    Uses ``settings.folds``-fold cross-fitting (:func:`cross_fitted_logits`): each event's
-    weight comes from a classifier that was not trained on it. Weights are clipped to
-    [1 / weight_clip, weight_clip] and not renormalised (their mean is recorded).
-
-    Parameters
-    ----------
-    generated : N_gen events; truth : truth events of the same schema and process.
-    settings : as for :func:`classifier_test`.
-    progress : a progress bar over each fold's training epochs.
+    """Cross-fitted weights w = D / (1 - D) of every generated event, from the weights judge
+    only (``settings.weights_judge``), without the rest of the test.
 
     Returns
     -------
-    weights : (N_gen,) float64, in the generated sample's event order.
-    info : JSON-safe dict with the clip record, effective sample size, mean weight (with the
-        Monte Carlo weights), ``folds`` (per-fold training facts) and ``settings``.
+    weights : (N_gen,) float64 clipped to [1 / weight_clip, weight_clip], not renormalised.
+    info : JSON-safe dict: clip record, judge, method, effective sample size, mean weight
+        (with the Monte Carlo weights), per-fold training facts and the settings.
     """
     settings = ClassifierSettings() if settings is None else settings
-    features, labels, mc_weights, _ = _design(generated, truth)
-    logits, folds = cross_fitted_logits(network_inputs(features), labels, mc_weights, settings,
-                                        progress=progress)
-    weights, record = likelihood_ratio_weights(expit(logits[labels == 0]), settings.weight_clip)
+    d = design(generated, truth, ("generated", "truth"), settings)
+    fit = cross_fit(d.inputs, d.labels, d.weights, d.multiplicity, settings.weights_judge,
+                    settings, progress)
+    weights, record = likelihood_ratio_weights(expit(fit.mean_logits[d.labels == 0]),
+                                               settings.weight_clip)
     reweighted = generated.weights * weights
-    info = {**record, "method": f"{settings.folds}-fold cross-fitting",
+    info = {**record, "judge": settings.weights_judge,
+            "method": f"{settings.folds}-fold cross-fitting",
             "effective_sample_size": effective_sample_size(reweighted),
             "mean": float(reweighted.sum() / generated.weights.sum()),
-            "folds": folds, "settings": asdict(settings)}
+            "folds": fit.folds, "settings": asdict(settings)}
     return weights, json_safe(info)

@@ -58,13 +58,17 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray,
 
 
 def binning(values: np.ndarray, weights: np.ndarray, n_bins: int = 40, discrete: bool = False,
-            periodic: bool = False) -> np.ndarray:
+            periodic: bool = False, low: float | None = None, high: float | None = None,
+            width: float | None = None) -> np.ndarray:
     """Bin edges for one observable, chosen from the reference (truth-test) sample.
 
     Continuous observables span the weighted 0.1%-99.9% quantile range in ``n_bins`` equal
-    bins; periodic (phi-like) observables span [-pi, pi]; discrete (integer) observables get
-    bins centred on the integers from the smallest to the largest value (merged into wider
-    integer-aligned bins if there would be more than ``n_bins``).
+    bins, unless the observable fixes an end (``low``, ``high``: e.g. a selection cut, or the
+    Z peak's 70-110 GeV) or the bin width (``width``: then the number of bins follows from
+    the range, the upper end rounded up to a whole bin); periodic (phi-like) observables span
+    [-pi, pi]; discrete (integer) observables get bins centred on the integers from the
+    smallest to the largest value (merged into wider integer-aligned bins if there would be
+    more than ``n_bins``).
 
     Parameters
     ----------
@@ -72,6 +76,7 @@ def binning(values: np.ndarray, weights: np.ndarray, n_bins: int = 40, discrete:
     weights : (N,) float64 reference event weights.
     n_bins : number of bins (an upper bound for discrete observables).
     discrete, periodic : the observable's kind.
+    low, high, width : fixed lower end, upper end and bin width, or None (see above).
 
     Returns
     -------
@@ -79,22 +84,52 @@ def binning(values: np.ndarray, weights: np.ndarray, n_bins: int = 40, discrete:
     """
     if n_bins < 1:
         raise LhcgenError(f"n_bins must be at least 1, got {n_bins}")
+    if width is not None and not width > 0:
+        raise LhcgenError(f"a fixed bin width must be positive, got {width}")
     if periodic:
         return np.linspace(-np.pi, np.pi, n_bins + 1)
     values, weights = _check_values_weights(values, weights)
     if len(values) == 0:
         raise LhcgenError("cannot choose a binning from an empty sample")
     if discrete:
-        low, high = np.rint(values.min()), np.rint(values.max())
-        n_integers = int(high - low) + 1
-        width = int(np.ceil(n_integers / n_bins))
-        n_used = int(np.ceil(n_integers / width))
-        return low - 0.5 + width * np.arange(n_used + 1, dtype=np.float64)
-    low, high = weighted_quantile(values, weights, np.array(QUANTILE_RANGE))
+        first, last = np.rint(values.min()), np.rint(values.max())
+        n_integers = int(last - first) + 1
+        step = int(np.ceil(n_integers / n_bins))
+        n_used = int(np.ceil(n_integers / step))
+        return first - 0.5 + step * np.arange(n_used + 1, dtype=np.float64)
+    if low is None or high is None:
+        q_low, q_high = weighted_quantile(values, weights, np.array(QUANTILE_RANGE))
+        low = q_low if low is None else float(low)
+        high = q_high if high is None else float(high)
     if not high > low:
         half_width = max(0.5, 1e-3 * abs(low))
         low, high = low - half_width, low + half_width
+    if width is not None:
+        n_used = max(1, int(np.ceil((high - low) / width - 1e-9)))
+        return low + width * np.arange(n_used + 1, dtype=np.float64)
     return np.linspace(low, high, n_bins + 1)
+
+
+def outside_fraction(values: np.ndarray, weights: np.ndarray,
+                     edges: np.ndarray) -> tuple[float, float]:
+    """Weighted fractions of ``values`` below the first and above the last edge (which
+    :func:`histogram` folds into the first and last bin)."""
+    values, weights = _check_values_weights(values, weights)
+    total = weights.sum()
+    if not total > 0:
+        return 0.0, 0.0
+    return (float(weights[values < edges[0]].sum() / total),
+            float(weights[values > edges[-1]].sum() / total))
+
+
+def observable_edges(observable, values: np.ndarray, weights: np.ndarray,
+                     n_bins: int = 40) -> np.ndarray:
+    """:func:`binning` of an :class:`~lhcgen.physics.observables.Observable`, honouring its
+    kind (discrete, periodic) and its :class:`~lhcgen.physics.observables.Axis`."""
+    axis = observable.axis
+    return binning(values, weights, n_bins=n_bins, discrete=observable.discrete,
+                   periodic=observable.periodic, low=axis.low, high=axis.high,
+                   width=axis.width)
 
 
 def histogram(values: np.ndarray, weights: np.ndarray,

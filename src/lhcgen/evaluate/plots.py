@@ -22,7 +22,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.io import atomic_path
 
 REFERENCE = "truth-test"
-FIXED_COLOURS = (("truth-test", "black"), ("truth-train", "#7f7f7f"))
+FIXED_COLOURS = (("truth-test", "black"), ("truth-train", "#7f7f7f"), ("truth-2", "#7f7f7f"))
 MODEL_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
 RATIO_RANGE = (0.8, 1.2)
 TEXT_SIZES = {"font.size": 13.0, "axes.labelsize": 15.0, "xtick.labelsize": 12.0,

@@ -11,7 +11,6 @@ figures are null) and a self-contained ``index.html``.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
@@ -25,9 +24,11 @@ from lhcgen import __version__
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.bayesian_band import band_coverage, draw_band, summarise_coverage
-from lhcgen.evaluate.histograms import binning, histogram, normalised
+from lhcgen.evaluate.histograms import histogram, normalised, observable_edges, outside_fraction
 from lhcgen.evaluate.metrics import chi2_ndf, wasserstein_1d
+from lhcgen.evaluate.page import anchor, figure, fmt, link, page, relative_path, table
 from lhcgen.evaluate.plots import three_panel
+from lhcgen.evaluate.verdict import verdict_html, verdict_text, worst_observables
 from lhcgen.io import json_safe, write_text_atomic
 from lhcgen.physics.observables import Observable, zjets_observables
 
@@ -116,8 +117,14 @@ def _evaluate_observable(observable: Observable, samples: dict[str, EventSample]
                                             + ", ".join(few)])
         return result
     try:
-        edges = binning(*data["truth_test"], n_bins=N_BINS, discrete=observable.discrete,
-                        periodic=observable.periodic)
+        edges = observable_edges(observable, *data["truth_test"], n_bins=N_BINS)
+        result["binning"] = {"low": float(edges[0]), "high": float(edges[-1]),
+                             "n_bins": len(edges) - 1}
+        below, above = outside_fraction(*data["truth_test"], edges)
+        if below > 0.001 or above > 0.001:
+            notes.append(f"truth-test outside {edges[0]:.4g}-{edges[-1]:.4g}: "
+                         f"{100 * below:.1f} % below, {100 * above:.1f} % above, folded into "
+                         "the edge bins")
         chi2, ndf, w1 = _compare(data["generated"], data["truth_test"], edges)
         chi2_floor, ndf_floor, w1_floor = _compare(data[floor_pair[0]], data[floor_pair[1]],
                                                    edges)
@@ -230,98 +237,81 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     return metrics
 
 
-def _fmt(value, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
+def _sampling_rows(sampling: dict, out_dir: Path) -> list[list[str]]:
+    """The sampling facts as readable rows: files relative to the report, cut violations
+    spelt out, no Python dicts in cells."""
+    rows = []
+    for key, value in sampling.items():
+        if value is None:
+            continue
+        if key.endswith("_file"):
+            rows.append([key.replace("_", " "), relative_path(value, out_dir)])
+        elif isinstance(value, dict):
+            filled = [f"{k.replace('_', ' ')}: {fmt(v)}" for k, v in value.items() if v]
+            rows.append([key.replace("_", " "), "; ".join(filled) or "none"])
+        elif isinstance(value, (list, tuple)):
+            rows.append([key.replace("_", " "), ", ".join(fmt(v) for v in value)])
+        else:
+            rows.append([key.replace("_", " "), fmt(value, 4)])
+    return rows
 
 
-CSS = """body{font-family:sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#eee;cursor:pointer;user-select:none}th:hover{background:#ddd}
-td:first-child,th:first-child{text-align:left}tr.alert td{background:#fdd}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
-figure{margin:0}figure img{width:100%}figcaption{font-size:0.9em;text-align:center}"""
-
-SORT_JS = """document.querySelectorAll('table.sortable th').forEach((th, col) => {
-  th.onclick = () => {
-    const body = th.closest('table').tBodies[0];
-    const asc = th.dataset.asc !== '1';
-    th.dataset.asc = asc ? '1' : '0';
-    const key = row => { const t = row.cells[col].textContent, x = parseFloat(t);
-                         return isNaN(x) ? t : x; };
-    const rows = [...body.rows].sort((p, q) => {
-      const a = key(p), b = key(q);
-      const c = typeof a === 'number' && typeof b === 'number'
-        ? a - b : String(a).localeCompare(String(b));
-      return asc ? c : -c;
-    });
-    rows.forEach(r => body.appendChild(r));
-  };
-});"""
-
-
-def _table(rows: list[list[str]], header: list[str], classes: list[str] | None = None,
-           sortable: bool = False) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        css = f' class="{classes[i]}"' if classes and classes[i] else ""
-        body.append(f"<tr{css}>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
-    table_class = ' class="sortable"' if sortable else ""
-    return (f"<table{table_class}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}"
-            "</tbody></table>")
+SUMMARY_LABELS = {
+    "n_observables": "observables", "n_evaluated": "observables with a floor",
+    "median_ratio": "median χ² ratio to the floor", "worst_ratio": "worst χ² ratio",
+    "worst_observable": "worst observable", "n_ratio_above_alert": "ratios above the alert",
+    "ratio_alert": "alert ratio", "median_chi2_ndf": "median χ²/ndf generated",
+    "median_chi2_ndf_floor": "median χ²/ndf floor",
+    "n_nonfinite_generated_events": "generated events with NaN/inf",
+}
 
 
 def render_html(metrics: dict, out_dir: str | os.PathLike) -> str:
-    """A self-contained HTML page (inline CSS, PNGs as base64 data URIs) of ``metrics``."""
+    """A self-contained HTML page (inline CSS, PNGs as base64 data URIs) of ``metrics``:
+    the verdict first, then samples, sampling, the per-observable table, likelihood, band,
+    the plots and the classifier test (when run)."""
     out_dir = Path(out_dir)
     samples = metrics["samples"]
-    sample_rows = [[key, str(s.get("path", s.get("file", "(in memory)"))), str(s["n_events"]),
-                    _fmt(s["sum_weights"], 6), str(s["n_nonfinite_events"])]
+    sample_rows = [[key.replace("_", "-"),
+                    relative_path(s.get("path") or s["file"], out_dir)
+                    if s.get("path") or s.get("file") else "(in memory)",
+                    str(s["n_events"]), fmt(s["sum_weights"], 6), str(s["n_nonfinite_events"])]
                    for key, s in samples.items()]
-    info_rows = [[key, value if isinstance(value, str) else json.dumps(value)]
-                 for key, value in metrics["sampling"].items()]
-    summary = metrics["summary"]
-    summary_rows = [[key, _fmt(value)] for key, value in summary.items()]
+    info_rows = _sampling_rows(metrics["sampling"], out_dir)
+    summary_rows = [[SUMMARY_LABELS.get(key, key), fmt(value)]
+                    for key, value in metrics["summary"].items()]
     rows, classes, figures = [], [], []
     for name, r in metrics["observables"].items():
-        rows.append([name, _fmt(r["chi2_ndf"]), _fmt(r["chi2_ndf_floor"]), _fmt(r["ratio"]),
-                     _fmt(r["w1"]), _fmt(r["w1_floor"]), _fmt(r["ndf"]),
+        rows.append([link("obs", name), fmt(r["chi2_ndf"]), fmt(r["chi2_ndf_floor"]),
+                     fmt(r["ratio"]), fmt(r["w1"]), fmt(r["w1_floor"]), fmt(r["ndf"]),
                      str(r["n_events"].get("generated")), str(r["n_events"].get("truth_test")),
-                     r["note"] or ""])
+                     html.escape(r["note"] or "")])
         alert = r["ratio"] is not None and r["ratio"] > metrics["summary"]["ratio_alert"]
         classes.append("alert" if alert else "")
-        if r["plot"]:
-            encoded = base64.b64encode((out_dir / r["plot"]).read_bytes()).decode("ascii")
-            figures.append(f'<figure><img alt="{html.escape(name)}" '
-                           f'src="data:image/png;base64,{encoded}">'
-                           f"<figcaption>{html.escape(name)}</figcaption></figure>")
+        figures.append(figure(out_dir, r["plot"], name, anchor("obs", name)))
     header = ["observable", "χ²/ndf gen", "χ²/ndf floor", "ratio", "W1 gen", "W1 floor",
               "ndf", "N gen", "N truth-test", "note"]
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>lhcgen evaluation</title>",
-        f"<style>{CSS}</style></head><body>",
+    body = [
         f"<h1>lhcgen evaluation</h1><p>lhcgen {html.escape(str(metrics['lhcgen_version']))};"
-        f" floor: {html.escape(metrics['floor'])}; {metrics['n_bins']} bins per observable,"
-        " binning from truth-test.</p>",
+        f" floor: {html.escape(metrics['floor'])}; binning per observable from truth-test "
+        "(fixed ranges where the physics lives, e.g. m<sub>μμ</sub> in 1 GeV bins over "
+        "70–110 GeV; under- and overflow folded into the edge bins).</p>",
+        verdict_html(worst_observables(metrics["observables"]), metrics.get("classifier"),
+                     metrics["sampling"]),
         "<h2>Samples</h2>",
-        _table(sample_rows, ["sample", "file", "events", "sum of weights", "NaN/inf events"]),
+        table(sample_rows, ["sample", "file (relative to this report)", "events",
+                            "sum of weights", "NaN/inf events"]),
         "<h2>Sampling</h2>",
-        _table(info_rows, ["quantity", "value"]) if info_rows else "<p>(none given)</p>",
-        "<h2>Summary</h2>", _table(summary_rows, ["quantity", "value"]),
+        table(info_rows, ["quantity", "value"]) if info_rows else "<p>(none given)</p>",
+        "<h2>Summary</h2>", table(summary_rows, ["quantity", "value"]),
         f"<h2>Observables</h2><p>Rows with ratio &gt; {metrics['summary']['ratio_alert']} are "
-        "highlighted; click a column header to sort.</p>",
-        _table(rows, header, classes, sortable=True),
+        "highlighted; click a column header to sort, a name to see its plot.</p>",
+        table(rows, header, classes, sortable=True, raw_html=True),
         _likelihood_section(metrics), _band_section(metrics),
         "<h2>Plots</h2><div class='grid'>", "".join(figures), "</div>",
         _classifier_section(metrics, out_dir),
-        f"<script>{SORT_JS}</script></body></html>",
     ]
-    return "\n".join(parts)
+    return page("lhcgen evaluation", body)
 
 
 def _likelihood_section(metrics: dict) -> str:
@@ -331,13 +321,14 @@ def _likelihood_section(metrics: dict) -> str:
         return ""
     if "nll" not in nll:
         return f"<h2>Test-set likelihood</h2><p>Not computed: {html.escape(nll['note'])}.</p>"
-    rows = [["all", _fmt(nll["nll"], 5), _fmt(nll["error"], 2), str(nll["events"]), "-"]]
-    rows += [[key, _fmt(r["nll_given_n"], 5), _fmt(r["error"], 2), str(r["events"]),
+    options = ", ".join(f"{k} {fmt(v)}" for k, v in nll["options"].items()) or "none"
+    rows = [["all", fmt(nll["nll"], 5), fmt(nll["error"], 2), str(nll["events"]), "-"]]
+    rows += [[key, fmt(r["nll_given_n"], 5), fmt(r["error"], 2), str(r["events"]),
               str(r["dimension"])] for key, r in nll["per_multiplicity"].items()]
     return ("<h2>Test-set likelihood</h2>"
             f"<p>{html.escape(nll['units'])}. Per multiplicity: -log p(event | n jets). "
-            f"Options: {html.escape(json.dumps(nll['options']))}; {nll['seconds']} s.</p>"
-            + _table(rows, ["events", "NLL", "± (stat)", "N", "dimension"]))
+            f"Options: {html.escape(options)}; {fmt(float(nll['seconds']), 3)} s.</p>"
+            + table(rows, ["events", "NLL", "± (stat)", "N", "dimension"]))
 
 
 def _band_section(metrics: dict) -> str:
@@ -346,13 +337,13 @@ def _band_section(metrics: dict) -> str:
     if not band:
         return ""
     rows = [[name, str(r["bayesian_band"]["bins_considered"]),
-             _fmt(r["bayesian_band"]["within_1sigma"]), _fmt(r["bayesian_band"]["within_2sigma"]),
-             _fmt(r["bayesian_band"]["within_1sigma_combined"]),
-             _fmt(r["bayesian_band"]["median_band_over_stat"])]
+             fmt(r["bayesian_band"]["within_1sigma"]), fmt(r["bayesian_band"]["within_2sigma"]),
+             fmt(r["bayesian_band"]["within_1sigma_combined"]),
+             fmt(r["bayesian_band"]["median_band_over_stat"])]
             for name, r in metrics["observables"].items() if r.get("bayesian_band")]
     rows.append(["all (bin-weighted)", str(band["bins_considered"]),
-                 _fmt(band["within_1sigma"]), _fmt(band["within_2sigma"]),
-                 _fmt(band["within_1sigma_combined"]), _fmt(band["median_band_over_stat"])])
+                 fmt(band["within_1sigma"]), fmt(band["within_2sigma"]),
+                 fmt(band["within_1sigma_combined"]), fmt(band["median_band_over_stat"])])
     return ("<h2>Bayesian uncertainty band</h2><p>Per bin, mean ± std of the unit-area "
             "densities of the network-weight draws (the plots' band). Coverage: the fraction "
             "of bins where |band mean − truth| is within 1σ (2σ) of the band, over bins where "
@@ -360,7 +351,7 @@ def _band_section(metrics: dict) -> str:
             "calibrated band gives about 0.68 and 0.95); 'combined' adds the truth error in "
             "quadrature, over all filled bins. 'band / stat' compares the band with one draw's "
             "statistical error.</p>"
-            + _table(rows, ["observable", "bins", "within 1σ", "within 2σ",
+            + table(rows, ["observable", "bins", "within 1σ", "within 2σ",
                             "within 1σ combined", "band / stat"]))
 
 
@@ -385,11 +376,11 @@ def format_summary(metrics: dict, simulator_rate: float | None = None) -> str:
     for name, r in per_observable.items():
         flag = "  <--" if r["ratio"] is not None and r["ratio"] > RATIO_ALERT else ""
         note = f"  ({r['note']})" if r["note"] else ""
-        lines.append(f"{name:<{width}}  {_fmt(r['chi2_ndf']):>12}  "
-                     f"{_fmt(r['chi2_ndf_floor']):>8}  {_fmt(r['ratio']):>7}{flag}{note}")
+        lines.append(f"{name:<{width}}  {fmt(r['chi2_ndf']):>12}  "
+                     f"{fmt(r['chi2_ndf_floor']):>8}  {fmt(r['ratio']):>7}{flag}{note}")
     summary = metrics["summary"]
-    lines.append(f"floor: {metrics['floor']}; median ratio {_fmt(summary['median_ratio'])}, "
-                 f"worst {_fmt(summary['worst_ratio'])} ({summary['worst_observable'] or '-'})")
+    lines.append(f"floor: {metrics['floor']}; median ratio {fmt(summary['median_ratio'])}, "
+                 f"worst {fmt(summary['worst_ratio'])} ({summary['worst_observable'] or '-'})")
     if summary.get("n_nonfinite_generated_events"):
         lines.append(f"generated events with NaN/inf: {summary['n_nonfinite_generated_events']}")
     nll = metrics.get("likelihood")
@@ -401,8 +392,10 @@ def format_summary(metrics: dict, simulator_rate: float | None = None) -> str:
     band = metrics.get("bayesian_band")
     if band:
         lines.append(f"Bayesian band ({band['bins_considered']} bins where statistics allow):"
-                     f" covers the deviation from truth in {_fmt(band['within_1sigma'])} of "
-                     f"bins at 1 sigma, {_fmt(band['within_2sigma'])} at 2 sigma")
+                     f" covers the deviation from truth in {fmt(band['within_1sigma'])} of "
+                     f"bins at 1 sigma, {fmt(band['within_2sigma'])} at 2 sigma")
+    lines.append(verdict_text(worst_observables(per_observable), metrics.get("classifier"),
+                              metrics.get("sampling", {})))
     rate = metrics.get("sampling", {}).get(RATE_KEY)
     if rate is not None:
         lines.append(f"sampling rate: {rate:.4g} events/s")

@@ -20,14 +20,31 @@ Computed = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
+class Axis:
+    """Where an observable's physics lives, for its histograms.
+
+    Attributes:
+        low, high: fixed ends in the observable's units; None takes the reference sample's
+            0.1 % (99.9 %) quantile.
+        width: fixed bin width (the number of bins then follows from the range); None uses
+            the report's default number of bins.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    width: float | None = None
+
+
+@dataclass(frozen=True)
 class Observable:
-    """One histogrammable quantity: a name, an axis label and how to compute it."""
+    """One histogrammable quantity: a name, an axis label, how to compute it, and its axis."""
 
     name: str
     label: str
     compute: Callable[[EventSample], Computed]
     discrete: bool = False
     periodic: bool = False
+    axis: Axis = Axis()
 
 
 FEATURES = {
@@ -80,6 +97,24 @@ def jet_multiplicity(sample: EventSample) -> Computed:
     return sample.multiplicity.astype(np.float64), np.ones(len(sample), bool)
 
 
+ZJETS_AXES = {
+    "pt_mu": Axis(low=20.0), "pt_j": Axis(low=20.0), "eta_mu": Axis(-2.5, 2.5),
+    "m_j": Axis(low=0.0), "m_mumu": Axis(70.0, 110.0, 1.0), "pt_z": Axis(low=0.0),
+    "delta_r": Axis(low=0.0),
+}
+"""Axes of the Z+jets observables, by name prefix: the selection cuts (muon and jet pT above
+20 GeV, muon |eta| < 2.5) as the lower ends, so the bins at the threshold show what a
+generator does there; m_mumu in 1 GeV bins over 70-110 GeV, where the Z peak (about 2.5 GeV
+wide) lives; Delta R from 0, so jets generated closer than the R = 0.4 of the clustering
+show. The rest span the 0.1-99.9 % quantiles of the reference sample."""
+
+
+def zjets_axis(name: str) -> Axis:
+    """The axis of a Z+jets observable (:data:`ZJETS_AXES`, longest matching prefix)."""
+    matches = [prefix for prefix in ZJETS_AXES if name.startswith(prefix)]
+    return ZJETS_AXES[max(matches, key=len)] if matches else Axis()
+
+
 def zjets_observables(object_names=("mu1", "mu2", "j1", "j2", "j3")) -> list[Observable]:
     """All observables of the Z+jets report: per object pT/eta/phi/m (muon masses are fixed
     and left out), m_mumu, pT of the Z, jet-pair delta R/eta/phi, jet multiplicity."""
@@ -89,16 +124,22 @@ def zjets_observables(object_names=("mu1", "mu2", "j1", "j2", "j3")) -> list[Obs
         for feature, (_, symbol, unit) in FEATURES.items():
             if feature == "m" and name.startswith("mu"):
                 continue
-            out.append(Observable(f"{feature}_{name}", _label(symbol % tex, unit),
-                                  object_feature(slot, feature), periodic=feature == "phi"))
-    out.append(Observable("m_mumu", _label(r"m_{\mu\mu}", "GeV"), m_mumu))
-    out.append(Observable("pt_z", _label(r"p_{T,\mu\mu}", "GeV"), pt_z))
+            full = f"{feature}_{name}"
+            out.append(Observable(full, _label(symbol % tex, unit),
+                                  object_feature(slot, feature), periodic=feature == "phi",
+                                  axis=zjets_axis(full)))
+    out.append(Observable("m_mumu", _label(r"m_{\mu\mu}", "GeV"), m_mumu,
+                          axis=zjets_axis("m_mumu")))
+    out.append(Observable("pt_z", _label(r"p_{T,\mu\mu}", "GeV"), pt_z,
+                          axis=zjets_axis("pt_z")))
     jets = [(slot, name) for slot, name in enumerate(object_names) if name.startswith("j")]
     for (sa, na), (sb, nb) in combinations(jets, 2):
         pair = f"{TEX[na]}{TEX[nb]}" if na in TEX and nb in TEX else f"{na}{nb}"
         for quantity, symbol in (("delta_r", r"\Delta R"), ("delta_eta", r"\Delta\eta"),
                                  ("delta_phi", r"\Delta\phi")):
-            out.append(Observable(f"{quantity}_{na}{nb}", _label(f"{symbol}_{{{pair}}}", ""),
-                                  jet_pair(sa, sb, quantity), periodic=quantity == "delta_phi"))
+            full = f"{quantity}_{na}{nb}"
+            out.append(Observable(full, _label(f"{symbol}_{{{pair}}}", ""),
+                                  jet_pair(sa, sb, quantity), periodic=quantity == "delta_phi",
+                                  axis=zjets_axis(full)))
     out.append(Observable("n_jets", "jet multiplicity", jet_multiplicity, discrete=True))
     return out
