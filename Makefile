@@ -48,6 +48,7 @@ bench: data
 	$(BIN)/python benchmarks/cfm_sampling.py --run runs/cfm --truth data/zjets_test.h5
 	$(BIN)/python benchmarks/event_generators.py --minutes 6 --classifier
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
+	$(BIN)/python benchmarks/judge_power.py
 
 clean:
 	rm -rf demo_output .pytest_cache

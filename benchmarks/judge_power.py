@@ -44,12 +44,12 @@ from lhcgen.io import atomic_path, write_text_atomic  # noqa: E402
 from machine import machine_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-GRID = {"jet_pt_scale": (0.005, 0.01, 0.02, 0.03, 0.05),
+GRID = {"jet_pt_scale": (0.02, 0.05, 0.1, 0.2),
         "mumu_mass_smearing": (0.0025, 0.005, 0.01, 0.02),
         "delta_r_jj_shift": (0.01, 0.02, 0.05, 0.1),
         "muon_eta": (0.01, 0.02, 0.05, 0.1)}
 """Sizes of each distortion judged at the main sample size."""
-SCAN = {"jet_pt_scale": 0.02, "mumu_mass_smearing": 0.005, "delta_r_jj_shift": 0.05,
+SCAN = {"jet_pt_scale": 0.1, "mumu_mass_smearing": 0.01, "delta_r_jj_shift": 0.05,
         "muon_eta": 0.05}
 """The size of each distortion judged at every sample size of --sizes."""
 THRESHOLD = 3.0

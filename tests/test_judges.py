@@ -7,12 +7,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy.stats import kstest
 
 from lhcgen.data.distortions import jet_pt_scale
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.classifier import ClassifierSettings
 from lhcgen.evaluate.classifier_test import design, run_judges
 from lhcgen.evaluate.cross_fit import CrossFit, assign_folds, check_strata, cross_fit
+from lhcgen.evaluate.input_scaling import GaussianQuantiles, Standardise
 from lhcgen.evaluate.judge_auc import cross_fitted_auc, distance_from_floor, null_auc_error
 from lhcgen.evaluate.trees import QuantileCodes
 from lhcgen.evaluate.two_sample import roc_auc
@@ -125,3 +127,24 @@ def test_strata_check_counts_each_sample():
                                           "events; 3-fold cross-fitting needs at least 60"):
         check_strata(labels, strata, FAST)
     check_strata(labels, np.ones(200, int), FAST)
+
+
+def test_gaussian_quantiles_spread_every_feature_as_a_normal():
+    """A narrow peak on a wide range comes out N(0, 1); the map is monotonic and ties (a
+    padded 0, an integer multiplicity) keep one value each."""
+    rng = np.random.default_rng(6)
+    peak = np.where(rng.random(20000) < 0.9, rng.normal(91.2, 2.5, 20000),
+                    rng.uniform(40, 180, 20000))
+    padded = np.where(rng.random(20000) < 0.6, 0.0, 20 + rng.exponential(30, 20000))
+    x = np.c_[peak, padded, rng.choice([1.0, 2.0, 3.0], 20000)]
+    scaling = GaussianQuantiles.fit(x)
+    z = scaling(x)
+    assert kstest(z[:, 0], "norm").statistic < 0.01
+    order = np.argsort(x[:, 0])
+    assert np.all(np.diff(z[order, 0]) >= 0)
+    assert len(np.unique(z[x[:, 1] == 0, 1])) == 1
+    assert len(np.unique(z[:, 2])) == 3
+    assert np.isfinite(scaling(np.array([[1e6, -5.0, 7.0]]))).all()  # beyond the training range
+    standard = Standardise.fit(x)(x)
+    assert np.allclose(standard.mean(axis=0), 0, atol=1e-9)
+    assert np.allclose(standard.std(axis=0), 1)

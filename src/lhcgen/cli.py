@@ -61,7 +61,8 @@ def _runtime(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA if present, else CPU), cpu or cuda[:N]")
     parser.add_argument("--threads", type=positive_int, default=None,
-                        help="CPU threads for torch (default: all cores)")
+                        help="CPU threads for torch (and the trees judge of classify; "
+                             "default: all cores)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="torch device of the classifier and the NLL: auto, cpu or "
                                "cuda[:N]")
     evaluate.add_argument("--threads", type=positive_int, default=None,
-                          help="CPU threads for torch (default: all cores)")
+                          help="CPU threads for torch and the trees judge (default: all cores)")
     commands_classify.add_classify_parser(sub, _runtime)
     commands_jets.add_metrics_parser(sub, positive_int, non_negative_int)
 

@@ -86,6 +86,11 @@ def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -
                      help=f"hidden layers (default {d.layers})")
     mlp.add_argument("--dropout", type=dropout_float, default=d.dropout,
                      help=f"dropout (default {d.dropout})")
+    mlp.add_argument("--input-scaling", choices=("quantile", "standard"),
+                     default=d.input_scaling,
+                     help="quantile: each feature through its training CDF to N(0, 1), which "
+                          "resolves narrow peaks such as the Z in m_mumu; standard: "
+                          f"standardised (default {d.input_scaling})")
     mlp.add_argument("--lr", type=positive_float, default=d.lr,
                      help=f"Adam learning rate (default {d.lr})")
     mlp.add_argument("--batch-size", type=positive_int, default=d.batch_size,
@@ -143,7 +148,8 @@ def classifier_settings(args) -> ClassifierSettings:
     trees = TreesSettings(max_iter=args.trees_max_iter, learning_rate=args.trees_lr,
                           max_leaf_nodes=args.trees_leaves)
     return ClassifierSettings(hidden=args.hidden, layers=args.layers, dropout=args.dropout,
-                              lr=args.lr, batch_size=args.batch_size, max_epochs=args.epochs,
+                              input_scaling=args.input_scaling, lr=args.lr,
+                              batch_size=args.batch_size, max_epochs=args.epochs,
                               patience=args.patience, weight_clip=args.clip,
                               recalibration=args.recalibration, n_bootstrap=args.bootstrap,
                               folds=args.folds, repeats=args.repeats, seed=args.seed,

@@ -5,8 +5,9 @@ The classifier is the reference MLP of the classifier test (DESIGN.md; arXiv:230
 with Adam on binary cross-entropy. Each event's loss weight is its Monte Carlo weight times a
 class-balance factor (each class carries the same total weight), so that for any sample
 sizes D estimates p_truth / (p_truth + p_gen) and w = D / (1 - D) the density ratio
-(likelihood-ratio trick, arXiv:1506.02169). Features are standardised with mean and standard
-deviation of the training split only. Early stopping watches the weighted validation loss
+(likelihood-ratio trick, arXiv:1506.02169). Features are mapped through
+their quantiles to N(0, 1) (or standardised) with the training split only
+(:mod:`lhcgen.evaluate.input_scaling`). Early stopping watches the weighted validation loss
 and restores the best epoch's parameters. With a fixed seed, training is deterministic on the
 CPU: all torch randomness runs in a forked RNG state seeded from ``settings.seed``, so the
 caller's global torch RNG is left untouched.
@@ -26,6 +27,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.input_scaling import (
+    INPUT_SCALINGS,
+    GaussianQuantiles,
+    Standardise,
+    fit_input_scaling,
+)
 from lhcgen.evaluate.trees import TreesSettings
 from lhcgen.evaluate.two_sample import apply_platt, class_balanced, fit_platt
 
@@ -43,6 +50,8 @@ class ClassifierSettings:
 
     Attributes:
         hidden, layers, dropout: width, number of hidden layers and dropout of the MLP.
+        input_scaling: how the MLP sees its inputs: "quantile" (each feature through its
+            training CDF and the inverse normal CDF) or "standard" (standardised).
         lr, batch_size, max_epochs, patience: Adam learning rate, minibatch size, epoch limit,
             epochs without a better validation loss before stopping.
         val_fraction: per class and multiplicity, the share of each fold's training events
@@ -67,6 +76,7 @@ class ClassifierSettings:
     hidden: int = 256
     layers: int = 3
     dropout: float = 0.1
+    input_scaling: str = "quantile"
     lr: float = 1e-3
     batch_size: int = 1024
     max_epochs: int = 100
@@ -104,6 +114,9 @@ class ClassifierSettings:
                               f"got {self.weight_clip}")
         if self.folds < 2:
             raise LhcgenError(f"classifier folds must be at least 2, got {self.folds}")
+        if self.input_scaling not in INPUT_SCALINGS:
+            raise LhcgenError(f"classifier input_scaling must be one of {INPUT_SCALINGS}, "
+                              f"got {self.input_scaling!r}")
         if self.recalibration not in RECALIBRATIONS:
             raise LhcgenError(f"classifier recalibration must be one of {RECALIBRATIONS}, "
                               f"got {self.recalibration!r}")
@@ -143,22 +156,21 @@ class TrainedClassifier:
 
     Attributes:
         net: the MLP in eval mode, on the CPU.
-        mean, scale: (F,) float64 standardisation of the training split.
+        scaling: the input map fitted on the training split (:mod:`input_scaling`).
         history: per epoch {"epoch", "train_loss", "val_loss"} (class-balanced weighted BCE).
         best_epoch: epoch whose parameters were kept (1-based).
         platt: Platt-scaling fit on the validation split (:func:`fit_platt`), None if not done.
     """
 
     net: nn.Sequential
-    mean: np.ndarray
-    scale: np.ndarray
+    scaling: Standardise | GaussianQuantiles
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     platt: dict | None = None
 
     def raw_logits(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
         """(N, F) float64 features -> (N,) float64 logits of D, before recalibration."""
-        x = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        x = self.scaling(x)
         out = []
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
@@ -169,12 +181,6 @@ class TrainedClassifier:
     def logits(self, x: np.ndarray) -> np.ndarray:
         """(N,) float64 logits of D after the recalibration chosen on the validation split."""
         return apply_platt(self.raw_logits(x), self.platt)
-
-
-def _standardisation(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    return mean, np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
 
 
 def _weighted_bce(net: nn.Module, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
@@ -226,11 +232,11 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
         raise LhcgenError(f"unknown torch device {settings.device!r} ({exc})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise LhcgenError(f"device {settings.device!r} asked for, but CUDA is not available")
-    mean, scale = _standardisation(x[train])
+    scaling = fit_input_scaling(x[train], settings.input_scaling)
 
     def tensors(index: np.ndarray) -> tuple[torch.Tensor, ...]:
         balanced = class_balanced(labels[index], weights[index])
-        return (torch.as_tensor((x[index] - mean) / scale, dtype=torch.float32, device=device),
+        return (torch.as_tensor(scaling(x[index]), dtype=torch.float32, device=device),
                 torch.as_tensor(labels[index], dtype=torch.float32, device=device),
                 torch.as_tensor(balanced, dtype=torch.float32, device=device))
 
@@ -277,7 +283,7 @@ def fit_classifier(x: np.ndarray, labels: np.ndarray, weights: np.ndarray,
                     break
         bar.close()
     net.load_state_dict(best_state)
-    trained = TrainedClassifier(net.cpu().eval(), mean, scale, history, best_epoch)
+    trained = TrainedClassifier(net.cpu().eval(), scaling, history, best_epoch)
     if settings.recalibration != "never":
         platt = fit_platt(labels[val], trained.raw_logits(x[val]), weights[val])
         if settings.recalibration == "always":
