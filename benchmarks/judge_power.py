@@ -30,6 +30,7 @@ import mplhep
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.distortions import DISTORTIONS  # noqa: E402
@@ -46,11 +47,11 @@ from machine import machine_info  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 GRID = {"jet_pt_scale": (0.02, 0.05, 0.1, 0.2),
         "mumu_mass_smearing": (0.0025, 0.005, 0.01, 0.02),
-        "delta_r_jj_shift": (0.01, 0.02, 0.05, 0.1),
+        "delta_r_jj_shift": (0.01, 0.02, 0.05, 0.1, 0.2, 0.4),
         "muon_eta": (0.01, 0.02, 0.05, 0.1)}
 """Sizes of each distortion judged at the main sample size."""
-SCAN = {"jet_pt_scale": 0.1, "mumu_mass_smearing": 0.01, "delta_r_jj_shift": 0.05,
-        "muon_eta": 0.05}
+SCAN = {"jet_pt_scale": 0.1, "mumu_mass_smearing": 0.01, "delta_r_jj_shift": 0.2,
+        "muon_eta": 0.02}
 """The size of each distortion judged at every sample size of --sizes."""
 THRESHOLD = 3.0
 SEED = 7
@@ -88,12 +89,13 @@ def with_distances(point: dict, floor: dict) -> dict:
 
 
 def crossing(sizes: list[float], distances: list[float | None]) -> str:
-    """The distortion size where the distance first reaches THRESHOLD (linear between grid
-    points), or a bound."""
+    """The grid sizes between which the distance first reaches THRESHOLD, with the linear
+    interpolation between them; or a bound."""
     pairs = [(s, z) for s, z in zip(sizes, distances, strict=True) if z is not None]
     for (s0, z0), (s1, z1) in zip(pairs, pairs[1:], strict=False):
         if z0 < THRESHOLD <= z1:
-            return f"{s0 + (THRESHOLD - z0) * (s1 - s0) / (z1 - z0):.3g}"
+            interpolated = s0 + (THRESHOLD - z0) * (s1 - s0) / (z1 - z0)
+            return f"{s0:g}–{s1:g} (≈ {interpolated:.2g})"
     if pairs and pairs[0][1] >= THRESHOLD:
         return f"≤ {pairs[0][0]:g}"
     return f"> {pairs[-1][0]:g}" if pairs else "-"
@@ -124,6 +126,8 @@ def markdown(result: dict) -> str:
         "over all events (all) and per jet multiplicity (1j/2j/3j); the floor is the same "
         "judge on the undistorted A against B.", "",
         f"## Smallest distortion seen at {THRESHOLD:g}σ with {n} events per sample", "",
+        "The grid points between which the distance from the floor first reaches "
+        f"{THRESHOLD:g}σ, and the linear interpolation between them.", "",
         "| distortion | " + " | ".join(titles[j] for j in judges) + " |",
         "| --- |" + " --- |" * len(judges)]
     for name, sizes in GRID.items():
@@ -214,10 +218,12 @@ def plot(result: dict, path: Path) -> None:
                 axis.axhline(0.0, color="grey", ls=":", lw=1)
                 axis.set_ylabel(r"(AUC $-$ floor) / $\sigma$")
             top.set_xscale("log")
-            top.set_xlabel(f"size of the distortion ({n} events per sample)")
+            top.set_xlabel(f"size ({n // 1000}k events per sample)")
             top.set_title(DISTORTIONS[name][1], fontsize="small", loc="left")
             bottom.set_xscale("log")
             bottom.set_xlabel(f"events per sample (size {SCAN[name]:g})")
+            for axis in (top, bottom):
+                axis.xaxis.set_minor_formatter(NullFormatter())
             top.legend(loc="upper left", fontsize="x-small")
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=80)

@@ -126,7 +126,7 @@ def speed_text(speed: dict) -> str:
     if speed.get("device"):
         how.append(str(speed["device"]))
     if speed.get("threads"):
-        how.append(f"{speed['threads']} threads")
+        how.append(f"{speed['threads']} thread" + ("s" if speed["threads"] != 1 else ""))
     text = f"{rate:.4g} events/s ({', '.join(how)})"
     simulator = speed.get("simulator_events_per_second")
     if simulator:
