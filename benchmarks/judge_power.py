@@ -119,7 +119,8 @@ def markdown(result: dict) -> str:
         f"{SEED}; A = first n events (distorted), B = next n (truth). Judges as `lhcgen "
         f"classify` runs them: {settings['folds']}-fold cross-fitting over all events, "
         f"{settings['repeats']} repetition(s), MLP {settings['layers']}×{settings['hidden']} "
-        f"(batch {settings['batch_size']}, early stopping), boosted trees "
+        f"(inputs {settings['input_scaling']}-scaled, batch {settings['batch_size']}, early "
+        "stopping), boosted trees "
         f"({settings['trees']['max_leaf_nodes']} leaves, lr {settings['trees']['learning_rate']}"
         "); time per point is the cross-fitting of one judge.", "",
         "Distance from the floor in standard errors, (AUC − AUC_floor) / √(σ² + σ_floor²), "
@@ -240,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                              "always included)")
     parser.add_argument("--judges", default="mlp,trees")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--input-scaling", default="quantile", choices=("quantile", "standard"),
+                        help="how the MLP judge sees its inputs (default quantile)")
     parser.add_argument("--only", default=None, help="comma-separated distortions to run")
     parser.add_argument("--fresh", action="store_true", help="ignore earlier results")
     parser.add_argument("--render-only", action="store_true",
@@ -248,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
-    settings = ClassifierSettings(judges=tuple(args.judges.split(",")), threads=args.threads)
+    settings = ClassifierSettings(judges=tuple(args.judges.split(",")), threads=args.threads,
+                                  input_scaling=args.input_scaling)
     sizes = sorted({args.size, *(int(s) for s in args.sizes.split(",") if s)})
     result = {"points": {}}
     if out.with_suffix(".json").is_file() and not args.fresh:

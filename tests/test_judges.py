@@ -121,12 +121,12 @@ def test_judge_finds_a_jet_pt_scale_and_not_truth(toy_power, judge):
 
 
 def test_strata_check_counts_each_sample():
-    labels = np.r_[np.zeros(100, int), np.ones(100, int)]
-    strata = np.r_[np.ones(100, int), np.ones(50, int), np.full(50, 2)]
+    labels = np.r_[np.zeros(200, int), np.ones(200, int)]
+    strata = np.r_[np.ones(200, int), np.ones(100, int), np.full(100, 2)]
     with pytest.raises(LhcgenError, match="jet multiplicity 2: the generated sample has 0 "
                                           "events; 3-fold cross-fitting needs at least 60"):
         check_strata(labels, strata, FAST)
-    check_strata(labels, np.ones(200, int), FAST)
+    check_strata(labels, np.ones(400, int), FAST)
 
 
 def test_gaussian_quantiles_spread_every_feature_as_a_normal():

@@ -211,7 +211,7 @@ def render_classifier_html(metrics: dict, out_dir: str | os.PathLike) -> str:
     files = metrics.get("files", {})
     file_rows = [[key, relative_path(value, out_dir)] for key, value in files.items()]
     samples = metrics["samples"]
-    sample_rows = [[name, str(s["n_events"]), fmt(s["sum_weights"], 6),
+    sample_rows = [[name.replace("_", "-"), str(s["n_events"]), fmt(s["sum_weights"], 6),
                     ", ".join(f"{multiplicity_label(k)}: {v}"
                               for k, v in s["by_multiplicity"].items())]
                    for name, s in samples.items() if s]
