@@ -53,10 +53,10 @@ from lhcgen.evaluate.cross_fit import cross_fit  # noqa: E402
 from lhcgen.evaluate.histograms import binning, histogram  # noqa: E402
 from lhcgen.evaluate.metrics import chi2_ndf  # noqa: E402
 from lhcgen.evaluate.two_sample import likelihood_ratio_weights  # noqa: E402
-from lhcgen.io import write_text_atomic  # noqa: E402
 from lhcgen.physics.fourvectors import pt  # noqa: E402
 from lhcgen.physics.observables import zjets_observables  # noqa: E402
 from machine import machine_info  # noqa: E402
+from rerender import write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 JET_SCALE, JET_PT_MIN = 1.03, 50.0
@@ -340,10 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         checks["generated"] = run_test("d", load(args.generated), test, settings, plots)
         checks["generated"]["file"] = args.generated
     result["seconds"] = time.perf_counter() - started
-    out = Path(args.out)
-    write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=2, allow_nan=False))
-    write_text_atomic(out.with_suffix(".md"), markdown(result))
-    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    write_results(Path(args.out), result, markdown)
     return 0
 
 

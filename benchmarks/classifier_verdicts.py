@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.evaluate.page import sigma, with_error  # noqa: E402
 from lhcgen.evaluate.verdict import multiplicity_label  # noqa: E402
-from lhcgen.io import write_text_atomic  # noqa: E402
 from machine import machine_info  # noqa: E402
+from rerender import write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         reports[name] = summary(json.loads(path.read_text()))
     result = {"machine": machine_info(), "command": shlex.join(["python", *sys.argv]),
               "reports": reports}
-    out = Path(args.out)
-    write_text_atomic(out.with_suffix(".json"), json.dumps(result, indent=2, allow_nan=False))
-    write_text_atomic(out.with_suffix(".md"), markdown(result))
-    print(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+    write_results(Path(args.out), result, markdown)
     return 0
 
 

@@ -105,6 +105,16 @@ def fmt_z(z: float | None) -> str:
     return "-" if z is None else f"{z:+.1f}"
 
 
+def _auc(auc: dict) -> str:
+    return f"{auc['value']:.4f} ± {auc['error']:.4f}"
+
+
+def _cells(r: dict) -> str:
+    """'AUC all | distance all | 1j | 2j | 3j' of one judge at one point."""
+    d = r["distance"]
+    return " | ".join([_auc(r["auc"]["all"])] + [fmt_z(d.get(k)) for k in ("all", "1", "2", "3")])
+
+
 def markdown(result: dict) -> str:
     settings = result["settings"]
     n = result["size"]
@@ -156,17 +166,10 @@ def markdown(result: dict) -> str:
             point = result["points"].get(key_of(name, size, n))
             if not point:
                 continue
-            for judge in judges:
-                r = point.get(judge)
-                if not r:
-                    continue
-                d = r["distance"]
-                lines.append(f"| {name} | {size:g} | {titles[judge]} | "
-                             f"{r['auc']['all']['value']:.4f} ± {r['auc']['all']['error']:.4f} "
-                             f"| {fmt_z(d.get('all'))} | {fmt_z(d.get('1'))} | "
-                             f"{fmt_z(d.get('2'))} | {fmt_z(d.get('3'))} | {r['seconds']:.0f} |")
+            lines += [f"| {name} | {size:g} | {titles[judge]} | {_cells(point[judge])} | "
+                      f"{point[judge]['seconds']:.0f} |" for judge in judges if judge in point]
     lines += ["", "## Distance from the floor against the sample size", "",
-              "| distortion (size) | events per sample | judge | AUC all | floor all | all | "
+              "| distortion (size) | events per sample | judge | floor all | AUC all | all | "
               "1j | 2j | 3j |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, size in SCAN.items():
         for n_events in result["sizes"]:
@@ -174,17 +177,9 @@ def markdown(result: dict) -> str:
             floor_n = result["points"].get(key_of("none", 0, n_events))
             if not point or not floor_n:
                 continue
-            for judge in judges:
-                r = point.get(judge)
-                if not r:
-                    continue
-                d = r["distance"]
-                f = floor_n[judge]["auc"]["all"]
-                lines.append(f"| {name} ({size:g}) | {n_events} | {titles[judge]} | "
-                             f"{r['auc']['all']['value']:.4f} ± {r['auc']['all']['error']:.4f} "
-                             f"| {f['value']:.4f} ± {f['error']:.4f} | {fmt_z(d.get('all'))} | "
-                             f"{fmt_z(d.get('1'))} | {fmt_z(d.get('2'))} | "
-                             f"{fmt_z(d.get('3'))} |")
+            lines += [f"| {name} ({size:g}) | {n_events} | {titles[judge]} | "
+                      f"{_auc(floor_n[judge]['auc']['all'])} | {_cells(point[judge])} |"
+                      for judge in judges if judge in point]
     lines += ["", f"Total {result.get('seconds', 0):.0f} s. 100k events per sample would need "
               "200k truth events (the pooled `make data` files hold 120k); pass more files "
               "with --truth to go further.", "", "![power](judge_power.png)"]

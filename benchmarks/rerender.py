@@ -1,4 +1,5 @@
-"""Rewrite a benchmark's markdown table from its committed JSON (``--render-only``)."""
+"""Write a benchmark's JSON and markdown table, or rewrite the table from its committed JSON
+(``--render-only``)."""
 
 from __future__ import annotations
 
@@ -15,3 +16,11 @@ def rerender(json_path: Path, render: Callable[[dict], str]) -> None:
     if not json_path.is_file():
         sys.exit(f"error: {json_path} does not exist: run the benchmark first")
     write_text_atomic(json_path.with_suffix(".md"), render(json.loads(json_path.read_text())))
+
+
+def write_results(stem: Path, result: dict, render: Callable[[dict], str]) -> None:
+    """Write ``stem``.json (no NaN) and ``stem``.md = ``render(result)`` atomically."""
+    stem = Path(stem)
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(result, indent=2, allow_nan=False))
+    write_text_atomic(stem.with_suffix(".md"), render(result))
+    print(f"wrote {stem.with_suffix('.json')} and {stem.with_suffix('.md')}")

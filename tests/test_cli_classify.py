@@ -111,6 +111,7 @@ def test_evaluate_with_classifier_section(tmp_path, capsys):
     assert "lhcgen evaluation" in page and "Classifier test" in page
     assert page.index("Verdict") < page.index("Samples") < page.index("Classifier test")
     assert 'href="#obs-' in page and 'id="obs-m_mumu"' in page  # verdict links to plots
+    assert "<td>../gen.h5</td>" in page and str(tmp_path) not in page  # relative paths
     assert (report / "plots" / "classifier_calibration.png").is_file()
     out = capsys.readouterr().out
     assert "chi2/ndf gen" in out and "AUC MLP" in out and "AUC boosted trees" in out

@@ -142,6 +142,9 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None, clas
     train = read_events(train_path) if train_path else None
     if train is not None and first_events:
         train = train.subset(slice(0, first_events))  # the events the model was trained on
+    for sample, path in ((generated, generated_path), (truth, truth_path), (train, train_path)):
+        if sample is not None:
+            sample.attrs.setdefault("path", str(path))  # the report names its files
     info = speed_facts(generated.attrs, truth.attrs)
     info["cut_violations"] = generated.attrs.get("cut_violations")
     info["generated_file"] = str(generated_path)
