@@ -162,14 +162,13 @@ def check_classifier_inputs(generated, truth, settings, truth_2=None, where: str
     """Fail fast, before any training or plotting: samples of different schema or process,
     NaN/inf in the classifier inputs, or too few events per jet multiplicity for the folds
     (for the truth-2 floor too). Errors are prefixed with ``where``."""
-    from lhcgen.evaluate.classifier_test import design
+    from lhcgen.evaluate.classifier_test import design, floor_sample
 
     try:
         design(generated, truth, ("generated", "truth"), settings)
         if truth_2 is not None:
-            if len(truth_2) > len(generated):
-                truth_2 = truth_2.subset(slice(0, len(generated)))
-            design(truth_2, truth, ("truth-2", "truth"), settings)
+            design(floor_sample(truth_2, len(generated)), truth, ("truth-2", "truth"),
+                   settings)
     except LhcgenError as exc:
         raise LhcgenError(f"{where}{exc}") from None
 

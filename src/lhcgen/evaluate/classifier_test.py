@@ -227,6 +227,13 @@ def _reweighted_histograms(truth: EventSample, generated: EventSample, weights: 
     return out
 
 
+def floor_sample(truth_2: EventSample, n_generated: int) -> EventSample:
+    """The events of the second truth sample that the floor uses: at most as many as the
+    generated sample has (its first ``n_generated``), so the floor is measured at the
+    compared sample's size or below."""
+    return truth_2.subset(slice(0, n_generated)) if len(truth_2) > n_generated else truth_2
+
+
 @dataclass
 class ClassifierOutcome:
     """The result of :func:`run_classifier_test`: the report's dict and the weights."""
@@ -277,8 +284,7 @@ def run_classifier_test(generated: EventSample, truth: EventSample,
     d = design(generated, truth, ("generated", "truth"), settings)
     floor_design = None
     if truth_2 is not None:
-        truth_2 = truth_2.subset(slice(0, len(generated))) if len(truth_2) > len(generated) \
-            else truth_2
+        truth_2 = floor_sample(truth_2, len(generated))
         floor_design = design(truth_2, truth, ("truth-2", "truth"), settings)
     judged = run_judges(d, settings, progress)
     floors = run_judges(floor_design, settings, progress, "floor ") if floor_design else {}
@@ -301,8 +307,7 @@ def run_classifier_test(generated: EventSample, truth: EventSample,
     is_gen = d.labels == 0
     d_all = expit(logits)
     weights_all, clip_all = likelihood_ratio_weights(d_all, settings.weight_clip)
-    gen_weights = weights_all[is_gen]
-    _, gen_clip = likelihood_ratio_weights(d_all[is_gen], settings.weight_clip)
+    gen_weights, gen_clip = likelihood_ratio_weights(d_all[is_gen], settings.weight_clip)
     by_multiplicity = {}
     for value in np.unique(generated.multiplicity):
         select = generated.multiplicity == value

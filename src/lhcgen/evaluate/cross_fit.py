@@ -19,6 +19,7 @@ import numpy as np
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.classifier import ClassifierSettings
 from lhcgen.evaluate.judges import fit_judge
+from lhcgen.evaluate.two_sample import apply_platt
 
 MIN_EVENTS_PER_FOLD = 20
 """Fewest events of each class and multiplicity in each held-out fold."""
@@ -141,7 +142,7 @@ def cross_fit(x: np.ndarray, labels: np.ndarray, weights: np.ndarray, strata: np
             fitted, record = fit_judge(judge, x, labels, weights, train, val, fold_settings,
                                        progress, label)
             raw[r, held_out] = fitted.raw_logits(x[held_out])
-            logits[r, held_out] = fitted.logits(x[held_out])
+            logits[r, held_out] = apply_platt(raw[r, held_out], fitted.platt)
             records.append({"repeat": r, "fold": i, "n_train": len(train), "n_val": len(val),
                             "n_scored": len(held_out), **record})
     return CrossFit(judge, logits, raw, fold_of, records)

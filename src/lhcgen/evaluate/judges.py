@@ -18,8 +18,6 @@ from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.classifier import JUDGES, ClassifierSettings, fit_classifier
 from lhcgen.evaluate.trees import fit_trees
 
-JUDGE_TITLES = {"mlp": "MLP", "trees": "boosted trees"}
-
 
 def judge_title(judge: str, settings: ClassifierSettings) -> str:
     """A short description, e.g. 'MLP 3×256' or 'boosted trees (31 leaves)'."""

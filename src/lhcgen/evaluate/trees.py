@@ -12,7 +12,6 @@ logits of D = p_truth / (p_truth + p_gen) and weights w = D / (1 - D).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,7 +96,6 @@ class TrainedTrees:
         n_iterations: boosting iterations kept (early stopping).
         val_loss: class-balanced log-loss on the validation split.
         platt: Platt fit on the validation split (:func:`fit_platt`), None if not done.
-        seconds: fitting time.
         threads: OpenMP threads for predictions (None: scikit-learn's default).
     """
 
@@ -106,7 +104,6 @@ class TrainedTrees:
     n_iterations: int
     val_loss: float
     platt: dict | None = None
-    seconds: float = 0.0
     threads: int | None = None
 
     def raw_logits(self, x: np.ndarray) -> np.ndarray:
@@ -163,7 +160,6 @@ def fit_trees(x: np.ndarray, labels: np.ndarray, weights: np.ndarray, train: np.
         max_leaf_nodes=settings.max_leaf_nodes, min_samples_leaf=settings.min_samples_leaf,
         l2_regularization=settings.l2_regularization, early_stopping=True, scoring="loss",
         n_iter_no_change=settings.n_iter_no_change, random_state=seed)
-    start = time.perf_counter()
     codes = QuantileCodes.fit(x[train])
     with threadpool_limits(limits=threads, user_api="openmp"):
         model.fit(codes(x[train]), labels[train].astype(np.int64), sample_weight=w_train,
@@ -171,7 +167,6 @@ def fit_trees(x: np.ndarray, labels: np.ndarray, weights: np.ndarray, train: np.
                   sample_weight_val=w_val)
     trained = TrainedTrees(model, codes, int(model.n_iter_), 0.0, threads=threads)
     raw_val = trained.raw_logits(x[val])
-    trained.seconds = time.perf_counter() - start
     trained.val_loss = _log_loss(labels[val], raw_val, w_val)
     if recalibration != "never":
         platt = fit_platt(labels[val], raw_val, weights[val])
