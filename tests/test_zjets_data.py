@@ -23,10 +23,12 @@ from lhcgen.data.zjets import (
     FAILED_MUON_CHARGE,
     FAILED_MUON_COUNT,
     FAILED_NO_JET,
+    FAILED_OVERLAP,
     PYTHIA_SEED_MAX,
     ZJetsSettings,
     generate_shard,
     pythia_seed,
+    dress_muons,
     select_batch,
 )
 from lhcgen.errors import LhcgenError
@@ -96,7 +98,9 @@ def test_events_pass_the_cuts(sample_one_worker):
     assert np.all(pt(muons) > 20.0)
     assert np.all(np.abs(eta(muons)) < 2.5)
     assert np.all(pt(muons[:, 0]) >= pt(muons[:, 1]))
-    np.testing.assert_allclose(mass(muons), MUON_MASS, atol=2e-3)
+    # dressed muons: the muon mass, or more where collinear photons were added
+    assert np.all(mass(muons) > MUON_MASS - 2e-3)
+    assert np.mean(np.abs(mass(muons) - MUON_MASS) < 2e-3) > 0.5
     assert np.all(pt(jets)[jet_mask] > 20.0)
     jet_pt = np.where(jet_mask, pt(jets), 0.0)
     assert np.all(np.diff(jet_pt, axis=1) <= 0.0)
@@ -132,7 +136,9 @@ def test_run_attributes(sample_one_worker):
     flow = a["cut_flow"]
     assert flow["generated"] == a["n_generated"] == (
         flow["rejected_muon_count"] + flow["rejected_muon_charge"] + flow["rejected_no_jet"]
-        + flow["accepted"])
+        + flow["rejected_overlap"] + flow["accepted"])
+    assert a["pythia_tune"] == 14 and a["pdf_set"] == "13" and "Tune:pp = 14" in a["settings"]
+    assert "Print:quiet = on" in a["pythia_run_settings"]
     assert 0.0 < a["acceptance"] < 1.0
     assert a["cross_section_pb"] > 0.0 and a["cross_section_error_pb"] > 0.0
     assert "WeakZ0:gmZmode = 2" in a["settings"]
@@ -149,6 +155,8 @@ def test_write_read_round_trip(sample_one_worker, tmp_path):
     np.testing.assert_array_equal(back.weights, sample_one_worker.weights)
     for key, value in sample_one_worker.attrs.items():
         assert back.attrs[key] == value, key
+    for key, value in sample_one_worker.event_info.items():
+        np.testing.assert_array_equal(back.event_info[key], value)
 
 
 # --- the selection on hand-made events -----------------------------------------------------
@@ -162,7 +170,8 @@ def _particle(pid, pt_, eta_, phi_, m=0.0, status=1):
 
 def _batch(events):
     system = {"id": 90, "status": -11, "p": {"px": 0.0, "py": 0.0, "pz": 0.0, "e": 13000.0}}
-    return ak.Array([{"prt": [system, *prt], "info": {"weights": [1.0]}} for prt in events])
+    return ak.Array([{"prt": [system, *prt], "info": {"weights": [1.0], "pT2Hat": 900.0}}
+                     for prt in events])
 
 
 def test_selection_on_hand_made_events():
@@ -192,6 +201,99 @@ def test_selection_on_hand_made_events():
     np.testing.assert_allclose(pt(p[2, 2:]), [80.0, 60.0, 40.0])
     np.testing.assert_array_equal(selected.mask[0], [True, True, True, False, False])
     assert np.all(p[0, 3:] == 0.0)
+    np.testing.assert_allclose(selected.pthat, 30.0)
+
+
+def test_dressing_overlap_removal_jet_acceptance_and_untruncated_count():
+    mu_minus = _particle(13, 40.0, 0.0, 0.0, MUON_MASS)
+    mu_plus = _particle(-13, 30.0, 0.5, 2.0, MUON_MASS)
+    pion = _particle(211, 50.0, -1.0, 4.0, 0.14)
+    fsr = _particle(22, 15.0, 0.05, 0.0)  # Delta R = 0.05 from mu-: dresses it
+    far_photon = _particle(22, 25.0, 0.0, 0.2)  # Delta R = 0.2: a jet, then removed (< 0.4)
+    soft_mu = _particle(13, 8.0, 0.0, 0.5, MUON_MASS)  # fails pT: a jet input, not selected
+    events = [
+        [mu_minus, mu_plus, pion, fsr],
+        [mu_minus, mu_plus, far_photon],  # only jet overlaps a muon
+        [mu_minus, mu_plus, far_photon, pion],  # one jet removed, one kept
+        [mu_minus, mu_plus, _particle(211, 60.0, 4.6, 1.0, 0.14)],  # jet beyond |eta| 4.5
+        [mu_minus, mu_plus] + [_particle(211, pt_, -0.5, phi_, 0.14)
+                               for pt_, phi_ in [(25., 1.), (60., 2.5), (40., 3.5), (80., 4.5),
+                                                 (30., 5.5)]],
+        [_particle(13, 18.0, 0.0, 0.0, MUON_MASS), _particle(22, 5.0, 0.0, 0.05), mu_plus,
+         soft_mu, pion],  # 18 GeV muon dressed above 20 GeV
+    ]
+    selected = select_batch(_batch(events), ZJetsSettings())
+    np.testing.assert_array_equal(selected.stage, [
+        ACCEPTED, FAILED_OVERLAP, ACCEPTED, FAILED_NO_JET, ACCEPTED, ACCEPTED])
+    p = selected.momenta
+    dressed = np.add(mu_minus["p"]["e"], fsr["p"]["e"])
+    np.testing.assert_allclose(p[0, 0, 0], dressed)  # the photon is in the muon
+    np.testing.assert_allclose(pt(p[0, 2]), 50.0)  # ... and not in the jet
+    np.testing.assert_array_equal(selected.n_jets, [1, 1, 3, 1])
+    np.testing.assert_array_equal(selected.n_jets_all, [1, 1, 5, 1])
+    np.testing.assert_array_equal(selected.n_overlap_removed, [0, 1, 0, 0])
+    np.testing.assert_array_equal(selected.n_dressing_photons, [1, 0, 0, 1])
+    np.testing.assert_allclose(pt(p[2, 2:]), [80.0, 60.0, 40.0])
+    np.testing.assert_allclose(pt(p[3, 0]), 30.0)
+    np.testing.assert_allclose(pt(p[3, 1]), 23.0, rtol=1e-3)  # 18 GeV + 5 GeV collinear
+    # bare muons: the 18 GeV muon fails, and the FSR photon of event 0 becomes part of a jet
+    bare = select_batch(_batch(events), ZJetsSettings(dressing_radius=0.0,
+                                                      overlap_radius=0.0,
+                                                      jet_abs_eta_max=10.0))
+    np.testing.assert_array_equal(bare.stage, [ACCEPTED, ACCEPTED, ACCEPTED, ACCEPTED,
+                                               ACCEPTED, FAILED_MUON_COUNT])
+
+
+def _dress_by_loops(event, muon, photon, p4, radius):
+    """Reference: every photon, every muon of its event, nearest within radius."""
+    def eta_phi(v):
+        return float(np.arcsinh(v[3] / np.hypot(v[1], v[2]))), float(np.arctan2(v[2], v[1]))
+
+    dressed = p4[muon].copy()
+    for g in photon:
+        best, best_dr = -1, radius
+        ge, gp = eta_phi(p4[g])
+        for k, m in enumerate(muon):
+            if event[m] != event[g]:
+                continue
+            me, mp = eta_phi(p4[m])
+            dr = np.hypot(ge - me, (gp - mp + np.pi) % (2 * np.pi) - np.pi)
+            if dr < best_dr:
+                best, best_dr = k, dr
+        if best >= 0:
+            dressed[best] += p4[g]
+    return dressed
+
+
+def test_dressing_matches_a_loop_over_pythia_events():
+    from lhcgen.data.zjets import make_pythia
+
+    batch = make_pythia(ZJetsSettings(), 5).nextBatch(40, "skip")
+    counts = ak.to_numpy(ak.num(batch.prt, axis=1))
+    event = np.repeat(np.arange(len(batch)), counts)
+    flat = ak.flatten(batch.prt, axis=1)
+    final, pid = ak.to_numpy(flat.status) > 0, ak.to_numpy(flat.id)
+    p4 = np.stack([ak.to_numpy(flat.p[c]) for c in ("e", "px", "py", "pz")], axis=-1)
+    muon = np.flatnonzero(final & (np.abs(pid) == 13))
+    photon = np.flatnonzero(final & (pid == 22))
+    dressed, owner = dress_muons(event, muon, photon, p4, 0.1)
+    np.testing.assert_allclose(dressed, _dress_by_loops(event, muon, photon, p4, 0.1))
+    assert (owner >= 0).sum() > 0  # FSR photons exist in 40 Z events
+    # energy is conserved: dressed muons carry exactly the muons plus the owned photons
+    np.testing.assert_allclose(dressed.sum(0), p4[muon].sum(0) + p4[photon[owner >= 0]].sum(0))
+
+
+def test_no_stored_jet_near_a_muon_and_untruncated_count(sample_one_worker):
+    s = sample_one_worker
+    for j in range(2, 5):
+        for m in range(2):
+            dr = delta_r(s.momenta[:, j], s.momenta[:, m])[s.mask[:, j]]
+            assert np.all(dr >= 0.4)
+    assert np.all(np.abs(eta(s.momenta[:, 2:]))[s.mask[:, 2:]] < 4.5)
+    n_all = s.event_info["n_jets_all"]
+    np.testing.assert_array_equal(np.minimum(n_all, 3), s.multiplicity)
+    assert s.attrs["cut_flow"]["accepted_with_more_jets_than_stored"] == int((n_all > 3).sum())
+    assert np.all(s.event_info["pthat_gev"] >= 10.0)
 
 
 # --- arguments, errors, output, interruption -----------------------------------------------

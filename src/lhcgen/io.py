@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import os
 import shutil
@@ -34,11 +35,51 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+_RENAME_EXCHANGE = 2  # linux/fs.h: atomically swap two paths
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put the folder ``new`` at ``target``; an existing ``target`` is swapped out, not
+    deleted first, so a reader always finds a complete folder there.
+
+    On Linux the swap is one ``renameat2(RENAME_EXCHANGE)``; elsewhere the old folder is
+    renamed aside and the new one renamed in (two renames, no copy), then the old removed.
+    """
+    if not target.exists() and not target.is_symlink():
+        new.rename(target)
+        return
+    if _exchange(new, target):
+        shutil.rmtree(new)  # `new` now holds the old folder
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    aside.rmdir()
+    target.rename(aside)
+    try:
+        new.rename(target)
+    except BaseException:
+        aside.rename(target)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder next to ``target``; on success it replaces ``target``.
 
     On any exception the temporary folder is removed and an existing ``target`` is kept.
+    There is never a moment without a complete folder at ``target`` (``replace_dir``).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -46,9 +87,7 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(0o777 & ~_umask())
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

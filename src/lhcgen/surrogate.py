@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lhcgen import __version__
+from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.config import RunConfig
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.errors import LhcgenError
@@ -57,14 +58,16 @@ class Surrogate:
         return self.model.resolve_sampler(solver or self.cfg.sampling.solver or None,
                                           steps or self.cfg.sampling.steps or None)
 
-    def _draw(self, n: int, solver, steps, batch_size: int, gen: torch.Generator,
+    def _draw(self, n: int, solver, steps, batch_size: int, seed: int, stream: int,
               multiplicity: int | None, options: dict, bar) -> tuple[list, list, dict]:
         """``n`` events from the current network, in batches; returns finite momenta,
-        multiplicities and counts."""
+        multiplicities and counts. Every batch draws its noise per event (EventNoise of
+        ``seed`` and ``stream``), so the events do not depend on ``batch_size``."""
         momenta, mults = [], []
         counts = {"nfe": 0, "n_nonfinite": 0, "network_seconds": 0.0}
         for start in range(0, n, batch_size):
             size = min(batch_size, n - start)
+            gen = EventNoise(seed, start, size, stream)
             if multiplicity is None:
                 mult = self.preprocessing.sample_multiplicity(size, gen)
             else:
@@ -102,10 +105,9 @@ class Surrogate:
             raise LhcgenError(f"--weight-draws needs a Bayesian generator, but {self.run_dir} "
                               "was trained without one (set model.bayesian.enabled: true)")
         solver, steps = self.sampler(solver, steps)
-        batch_size = batch_size or self.cfg.sampling.batch_size
+        batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
         if multiplicity is not None:
             self.model.condition_index(torch.tensor([multiplicity]))
-        gen = torch.Generator().manual_seed(seed)
         label = f"{solver}, {steps} steps" if solver else self.cfg.model.name
         draws = max(weight_draws, 1)
         momenta, mults, draw_index = [], [], []
@@ -120,7 +122,7 @@ class Surrogate:
                 else:
                     context = contextlib.nullcontext()
                 with context:
-                    p, m, c = self._draw(n, solver, steps, batch_size, gen, multiplicity,
+                    p, m, c = self._draw(n, solver, steps, batch_size, seed, k, multiplicity,
                                          options, bar)
                 momenta += p
                 mults += m

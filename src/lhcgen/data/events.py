@@ -24,6 +24,9 @@ class EventSample:
         attrs: file attributes (process, sqrt_s, cuts, generator, seeds, ...).
         weight_draw: (N,) int or None; for samples of a Bayesian generator, the index of the
             network-weight draw that made each event (0..K-1).
+        event_info: per-event facts that are not model inputs, each an (N,) array stored in
+            the file's ``event_info`` group: for Z+jets ``n_jets_all`` (jets before keeping
+            the leading three) and ``pthat_gev`` (the hard process's pT).
     """
 
     momenta: np.ndarray
@@ -32,6 +35,7 @@ class EventSample:
     weights: np.ndarray
     attrs: dict = field(default_factory=dict)
     weight_draw: np.ndarray | None = None
+    event_info: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.momenta = np.asarray(self.momenta, dtype=np.float64)
@@ -50,6 +54,10 @@ class EventSample:
             if getattr(self, name) is not None and getattr(self, name).shape != (n,):
                 raise LhcgenError(f"{name} must have shape ({n},), "
                                   f"got {getattr(self, name).shape}")
+        self.event_info = {key: np.asarray(value) for key, value in self.event_info.items()}
+        for key, value in self.event_info.items():
+            if value.shape != (n,):
+                raise LhcgenError(f"event_info/{key} must have shape ({n},), got {value.shape}")
 
     def __len__(self) -> int:
         return len(self.momenta)
@@ -64,8 +72,9 @@ class EventSample:
     def subset(self, index: np.ndarray) -> EventSample:
         """Events selected by an index or boolean array; attributes are shared."""
         draw = None if self.weight_draw is None else self.weight_draw[index]
+        info = {key: value[index] for key, value in self.event_info.items()}
         return EventSample(self.momenta[index], self.mask[index], self.multiplicity[index],
-                           self.weights[index], dict(self.attrs), draw)
+                           self.weights[index], dict(self.attrs), draw, info)
 
     @staticmethod
     def concatenate(samples: list[EventSample], attrs: dict | None = None) -> EventSample:
@@ -79,4 +88,7 @@ class EventSample:
             dict(samples[0].attrs if attrs is None else attrs),
             None if any(s.weight_draw is None for s in samples)
             else np.concatenate([s.weight_draw for s in samples]),
+            {key: np.concatenate([s.event_info[key] for s in samples])
+             for key in samples[0].event_info
+             if all(key in s.event_info for s in samples)},
         )

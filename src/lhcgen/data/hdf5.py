@@ -55,6 +55,8 @@ def write_events(path: str | os.PathLike, sample: EventSample) -> None:
             f.create_dataset("weights", data=sample.weights)
             if sample.weight_draw is not None:
                 f.create_dataset("weight_draw", data=sample.weight_draw.astype(np.int32))
+            for key, value in sample.event_info.items():
+                f.create_dataset(f"event_info/{key}", data=value)
             attrs = dict(sample.attrs)
             attrs.update(n_events=len(sample), lhcgen_version=__version__,
                          schema_version=SCHEMA_VERSION)
@@ -86,11 +88,14 @@ def read_events(path: str | os.PathLike) -> EventSample:
             multiplicity = f["multiplicity"][()]
             weights = f["weights"][()] if "weights" in f else np.ones(len(momenta))
             weight_draw = f["weight_draw"][()] if "weight_draw" in f else None
+            info = f.get("event_info")
+            event_info = {} if info is None else {k: info[k][()] for k in info}
             attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
         except (OSError, ValueError, KeyError) as exc:
             raise LhcgenError(f"{path}: corrupt HDF5 data ({exc})") from None
     try:
-        sample = EventSample(momenta, mask, multiplicity, weights, attrs, weight_draw)
+        sample = EventSample(momenta, mask, multiplicity, weights, attrs, weight_draw,
+                             event_info)
     except LhcgenError as exc:
         raise LhcgenError(f"{path}: wrong schema, {exc}") from None
     validate_events(sample, str(path))

@@ -341,7 +341,7 @@ def generate_jet_shard(settings: JetSettings, n_jets: int, seed: int,
         selected = select_jets(batch, settings)
         n_batch = len(batch)
         n_pass = len(selected.event)
-        if n_pass > missing:  # keep the first `missing`; ignore events after the last one
+        if n_pass >= missing:  # keep the first `missing`; ignore events after the last one
             n_batch = int(selected.event[missing - 1]) + 1
             for name in ("event", "particles", "mask", "jets", "n_constituents", "weights"):
                 setattr(selected, name, getattr(selected, name)[:missing])

@@ -9,6 +9,10 @@ from lhcgen.errors import LhcgenError
 PYTHIA_SEED_MAX = 900_000_000
 """Pythia accepts Random:seed in 1..900000000."""
 
+RUN_SETTINGS = ("Random:setSeed = on", "Random:seed = <shard seed>", "Next:numberCount = 0",
+                "Print:quiet = on")
+"""The setting strings lhcgen adds to every process's own (the seed differs per shard)."""
+
 
 def start_pythia(settings: list[str], seed: int, what: str) -> pythia8mc.Pythia:
     """An initialised Pythia for the process ``what`` with ``seed`` in 1..900000000.
@@ -18,8 +22,8 @@ def start_pythia(settings: list[str], seed: int, what: str) -> pythia8mc.Pythia:
     if not 1 <= seed <= PYTHIA_SEED_MAX:
         raise LhcgenError(f"Pythia seed must be in 1..{PYTHIA_SEED_MAX}, got {seed}")
     pythia = pythia8mc.Pythia("", False)
-    lines = [*settings, "Random:setSeed = on", f"Random:seed = {seed}",
-             "Next:numberCount = 0", "Print:quiet = on"]
+    run = [line.replace("<shard seed>", str(seed)) for line in RUN_SETTINGS]
+    lines = [*settings, *run]
     for line in lines:
         if not pythia.readString(line):
             raise LhcgenError(f"Pythia rejected the setting '{line}'")

@@ -20,7 +20,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
+from lhcgen.data.pythia import RUN_SETTINGS
 from lhcgen.data.zjets import (
+    CUT_FLOW_KEYS,
     ZJetsSettings,
     generate_shard,
     generator_string,
@@ -232,6 +234,9 @@ def run_attributes(settings: ZJetsSettings, seed: int, shard_size: int, shard_se
         "generator": generator_string(),
         "generator_versions": versions(),
         "settings": settings.pythia_settings(),
+        "pythia_run_settings": list(RUN_SETTINGS),
+        "pythia_tune": stats[0]["tune_pp"],
+        "pdf_set": stats[0]["pdf_pset"],
         "zjets_settings": settings.as_dict(),
         "seed": seed,
         "shard_size": shard_size,
@@ -242,10 +247,12 @@ def run_attributes(settings: ZJetsSettings, seed: int, shard_size: int, shard_se
         "acceptance_error": acceptance_error,
         "cut_flow": {
             "generated": n_generated,
-            "rejected_muon_count": int(total("rejected_muon_count")),
-            "rejected_muon_charge": int(total("rejected_muon_charge")),
-            "rejected_no_jet": int(total("rejected_no_jet")),
+            **{key: int(total(key)) for key in CUT_FLOW_KEYS},
             "accepted": n_accepted,
+            "accepted_with_more_jets_than_stored": int(
+                total("accepted_with_more_jets_than_stored")),
+            "jets_removed_by_overlap": int(total("jets_removed_by_overlap")),
+            "dressing_photons": int(total("dressing_photons")),
         },
         "pythia_errors": int(total("pythia_errors")),
         "cross_section_pb": sigma,

@@ -6,11 +6,15 @@ clusters all surviving events of a batch in one FastJet call. The shard keeps th
 ``n_accepted`` passing events in generation order, so its content depends only on the
 settings, ``n_accepted`` and the seed (not on the batch size or on other shards).
 
-Selection (docs/data-format.md):
-    * exactly two final-state muons with pT > 20 GeV and |eta| < 2.5, of opposite charge;
+Selection (docs/data-format.md, "Z+jets event definition"):
+    * muons are dressed: every final-state photon within Delta R < 0.1 of a final-state
+      muon is added to the nearest one;
+    * exactly two dressed muons with pT > 20 GeV and |eta| < 2.5, of opposite charge;
     * anti-kT R = 0.4 jets (FastJet) on all visible final-state particles (no neutrinos)
-      except the two selected muons, with pT > 20 GeV; at least one jet; the three leading
-      jets by pT are kept.
+      except the two selected muons and their dressing photons, with pT > 20 GeV and
+      |eta| < 4.5; jets within Delta R < 0.4 of either muon are removed (overlap removal);
+      at least one jet must remain; the three leading jets by pT are stored and the
+      untruncated count is kept per event (``n_jets_all``).
 
 Objects are stored as (mu1, mu2, j1, j2, j3): muons by pT, then jets by pT, each as
 (E, px, py, pz) in GeV, float64; absent jets are zero rows with ``mask`` false.
@@ -46,10 +50,17 @@ MAX_GENERATED_WITHOUT_ACCEPTED = 10_000
 """A shard gives up when this many generated events in a row gave no accepted one."""
 
 # Stage an event reached in the selection (the cut flow, one code per generated event).
-FAILED_MUON_COUNT = 0  # not exactly two muons in the acceptance
+FAILED_MUON_COUNT = 0  # not exactly two dressed muons in the acceptance
 FAILED_MUON_CHARGE = 1  # the two muons have the same charge
-FAILED_NO_JET = 2  # no jet above the jet pT threshold
-ACCEPTED = 3
+FAILED_NO_JET = 2  # no jet above the jet pT threshold inside the jet |eta| acceptance
+FAILED_OVERLAP = 3  # every such jet lies within the overlap radius of a muon
+ACCEPTED = 4
+CUT_FLOW_KEYS = ("rejected_muon_count", "rejected_muon_charge", "rejected_no_jet",
+                 "rejected_overlap")
+"""Cut-flow counters of the rejection stages, in the order of the stage codes."""
+
+MONASH_TUNE = "Tune:pp = 14"
+"""Monash 2013 (Pythia's default tune) with its PDF, NNPDF2.3 QCD+QED LO: set explicitly."""
 
 
 class ProgressSink(Protocol):
@@ -66,20 +77,32 @@ class ZJetsSettings:
         sqrt_s: proton-proton centre-of-mass energy in GeV.
         muon_pt_min: muon transverse momentum threshold in GeV.
         muon_abs_eta_max: muon acceptance |eta| < this.
+        dressing_radius: final-state photons within this Delta R of a muon are added to it
+            (and not clustered into jets); 0 keeps bare muons.
         jet_pt_min: jet transverse momentum threshold in GeV.
+        jet_abs_eta_max: jet acceptance |eta| < this.
         jet_radius: anti-kT distance parameter R.
-        max_jets: number of leading jets kept (the rest are dropped; multiplicity 3 = ">= 3").
-        pthat_min: minimum pT of the 2 -> 2 hard process (Pythia ``PhaseSpace:pTHatMin``).
+        overlap_radius: jets within this Delta R of either selected muon are removed.
+        max_jets: number of leading jets stored (multiplicity 3 = ">= 3"; the untruncated
+            count is stored per event as ``event_info/n_jets_all``).
+        pthat_min: minimum pT of the 2 -> 2 hard process (Pythia ``PhaseSpace:pTHatMin``);
+            the default is low enough that the accepted events do not depend on it
+            (benchmarks/results/pthat_stability.md).
+        tune: the Pythia setting string of the tune (which fixes the PDF).
         batch_size: events per ``Pythia.nextBatch`` call (does not change the events).
     """
 
     sqrt_s: float = 13000.0
     muon_pt_min: float = 20.0
     muon_abs_eta_max: float = 2.5
+    dressing_radius: float = 0.1
     jet_pt_min: float = 20.0
+    jet_abs_eta_max: float = 4.5
     jet_radius: float = 0.4
+    overlap_radius: float = 0.4
     max_jets: int = 3
-    pthat_min: float = 20.0
+    pthat_min: float = 10.0
+    tune: str = MONASH_TUNE
     batch_size: int = 200
 
     def __post_init__(self) -> None:
@@ -88,13 +111,18 @@ class ZJetsSettings:
                               f"object order {ZJETS_OBJECTS}, got {self.max_jets}")
         if self.batch_size <= 0:
             raise LhcgenError(f"batch_size must be positive, got {self.batch_size}")
-        for name in ("sqrt_s", "muon_pt_min", "muon_abs_eta_max", "jet_pt_min", "jet_radius"):
+        for name in ("sqrt_s", "muon_pt_min", "muon_abs_eta_max", "jet_pt_min", "jet_radius",
+                     "jet_abs_eta_max", "pthat_min"):
             if not getattr(self, name) > 0:
                 raise LhcgenError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("dressing_radius", "overlap_radius"):
+            if not getattr(self, name) >= 0:
+                raise LhcgenError(f"{name} must be zero or positive, got {getattr(self, name)}")
 
     def pythia_settings(self) -> list[str]:
         """Pythia 8 setting strings of the hard process and the run (without the seed)."""
         return [
+            self.tune,
             f"Beams:eCM = {self.sqrt_s!r}",
             "WeakBosonAndParton:qqbar2gmZg = on",
             "WeakBosonAndParton:qg2gmZq = on",
@@ -109,13 +137,18 @@ class ZJetsSettings:
         return {
             "n_muons": 2,
             "muon_charge": "opposite",
+            "muon_definition": f"dressed: final-state photons within Delta R < "
+                               f"{self.dressing_radius} added to the nearest muon",
+            "muon_dressing_radius": self.dressing_radius,
             "muon_pt_min_gev": self.muon_pt_min,
             "muon_abs_eta_max": self.muon_abs_eta_max,
             "jet_algorithm": "anti-kt",
             "jet_radius": self.jet_radius,
             "jet_pt_min_gev": self.jet_pt_min,
-            "jet_inputs": "visible final-state particles except the two selected muons "
-                          "(neutrinos excluded)",
+            "jet_abs_eta_max": self.jet_abs_eta_max,
+            "jet_inputs": "visible final-state particles except the two selected muons and "
+                          "their dressing photons (neutrinos excluded)",
+            "jet_muon_overlap_radius": self.overlap_radius,
             "n_jets_min": 1,
             "max_jets_kept": self.max_jets,
         }
@@ -200,6 +233,11 @@ class SelectedBatch:
         n_jets: (A,) int64 number of kept jets (1..max_jets).
         weights: (A,) float64 Pythia event weights.
         generated_weights: (B,) float64 weights of all generated events.
+        n_jets_all: (A,) int64 jets after acceptance and overlap removal, before keeping
+            the leading ``max_jets``.
+        pthat: (A,) float64 pT of the hard 2 -> 2 process in GeV.
+        n_overlap_removed: (A,) int64 jets in the acceptance removed for being near a muon.
+        n_dressing_photons: (A,) int64 photons added to the two selected muons.
     """
 
     stage: np.ndarray
@@ -208,35 +246,101 @@ class SelectedBatch:
     n_jets: np.ndarray
     weights: np.ndarray
     generated_weights: np.ndarray
+    n_jets_all: np.ndarray
+    pthat: np.ndarray
+    n_overlap_removed: np.ndarray
+    n_dressing_photons: np.ndarray
+
+    PER_ACCEPTED = ("momenta", "mask", "n_jets", "weights", "n_jets_all", "pthat",
+                    "n_overlap_removed", "n_dressing_photons")
+
+    def keep_first(self, n: int) -> None:
+        """Keep only the first ``n`` accepted events."""
+        for name in self.PER_ACCEPTED:
+            setattr(self, name, getattr(self, name)[:n])
+
+
+def _eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pt = np.hypot(px, py)
+    return np.arcsinh(pz / np.where(pt > 0, pt, 1e-300)), np.arctan2(py, px)
+
+
+def _delta_r(eta1: np.ndarray, phi1: np.ndarray, eta2: np.ndarray, phi2: np.ndarray
+             ) -> np.ndarray:
+    dphi = (phi1 - phi2 + np.pi) % (2.0 * np.pi) - np.pi
+    return np.hypot(eta1 - eta2, dphi)
+
+
+def dress_muons(event: np.ndarray, muon: np.ndarray, photon: np.ndarray,
+                p4: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Dressed muons: each photon within ``radius`` of a muon of its event joins the nearest.
+
+    Args:
+        event: (M,) event index of every particle (non-decreasing).
+        muon, photon: flat indices of the final-state muons and photons.
+        p4: (M, 4) (E, px, py, pz) of every particle.
+        radius: dressing cone in (eta, phi); 0 leaves the muons bare.
+
+    Returns:
+        The dressed four-momenta (len(muon), 4), and for every photon the position in
+        ``muon`` of the muon it dresses (-1: none).
+    """
+    dressed = p4[muon].copy()
+    owner = np.full(len(photon), -1, dtype=np.int64)
+    if radius <= 0 or len(muon) == 0 or len(photon) == 0:
+        return dressed, owner
+    muon_event = event[muon]
+    first = np.searchsorted(muon_event, event[photon], side="left")
+    count = np.searchsorted(muon_event, event[photon], side="right") - first
+    pair_photon = np.repeat(np.arange(len(photon)), count)
+    pair_muon = np.repeat(first, count) + (np.arange(count.sum())
+                                           - np.repeat(np.cumsum(count) - count, count))
+    gamma_eta, gamma_phi = _eta_phi(*(p4[photon[pair_photon], c] for c in (1, 2, 3)))
+    mu_eta, mu_phi = _eta_phi(*(p4[muon[pair_muon], c] for c in (1, 2, 3)))
+    distance = _delta_r(gamma_eta, gamma_phi, mu_eta, mu_phi)
+    # Nearest muon of each photon: sort the pairs by (photon, distance), keep the first.
+    order = np.lexsort((distance, pair_photon))
+    first_pair = order[np.r_[True, pair_photon[order][1:] != pair_photon[order][:-1]]]
+    close = distance[first_pair] < radius
+    owner[pair_photon[first_pair[close]]] = pair_muon[first_pair[close]]
+    dressing = np.flatnonzero(owner >= 0)
+    np.add.at(dressed, owner[dressing], p4[photon[dressing]])
+    return dressed, owner
 
 
 def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
     """Apply the Z+jets selection to a ``Pythia.nextBatch`` array, without per-particle loops.
 
-    Particles are flattened to numpy columns with an event index; muon counts and charges
-    per event come from ``np.bincount``; the visible particles of events with two good
-    muons are clustered in one multi-event FastJet call.
+    Particles are flattened to numpy columns with an event index; the muons are dressed
+    with the photons around them; muon counts and charges per event come from
+    ``np.bincount``; the visible particles of events with two good muons are clustered in
+    one multi-event FastJet call; jets outside the acceptance or near a muon are removed.
     """
     n_events = len(batch)
     generated_weights = ak.to_numpy(ak.firsts(batch.info.weights)).astype(np.float64)
+    pthat = np.sqrt(np.maximum(ak.to_numpy(batch.info.pT2Hat).astype(np.float64), 0.0))
     counts = ak.to_numpy(ak.num(batch.prt, axis=1))
     event = np.repeat(np.arange(n_events), counts)
     flat = ak.flatten(batch.prt, axis=1)
     status = ak.to_numpy(flat.status)
     pid = ak.to_numpy(flat.id)
     p = flat.p
-    px, py, pz, e = (ak.to_numpy(p[c]) for c in ("px", "py", "pz", "e"))
+    p4 = np.stack([ak.to_numpy(p[c]) for c in ("e", "px", "py", "pz")], axis=-1)
+    p4 = p4.astype(np.float64)
 
     final = status > 0
     abs_pid = np.abs(pid)
     muon = np.flatnonzero(final & (abs_pid == 13))
-    mu_pt = np.hypot(px[muon], py[muon])
-    mu_abs_eta = np.abs(np.arcsinh(pz[muon] / np.where(mu_pt > 0, mu_pt, 1.0)))
-    good = (mu_pt > settings.muon_pt_min) & (mu_abs_eta < settings.muon_abs_eta_max)
-    good_muon = muon[good]
+    photon = np.flatnonzero(final & (pid == 22))
+    dressed, photon_owner = dress_muons(event, muon, photon, p4, settings.dressing_radius)
+    mu_pt = np.hypot(dressed[:, 1], dressed[:, 2])
+    mu_eta, _ = _eta_phi(dressed[:, 1], dressed[:, 2], dressed[:, 3])
+    good = (mu_pt > settings.muon_pt_min) & (np.abs(mu_eta) < settings.muon_abs_eta_max)
+    good_position = np.flatnonzero(good)  # positions in `muon`
+    good_event = event[muon[good_position]]
 
-    n_good = np.bincount(event[good_muon], minlength=n_events)
-    charge_sum = np.bincount(event[good_muon], weights=np.sign(pid[good_muon]),
+    n_good = np.bincount(good_event, minlength=n_events)
+    charge_sum = np.bincount(good_event, weights=np.sign(pid[muon[good_position]]),
                              minlength=n_events)  # mu- has id +13: opposite charge <=> sum 0
     two_muons = n_good == 2
     opposite = two_muons & (charge_sum == 0)
@@ -245,42 +349,75 @@ def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
 
     candidates = np.flatnonzero(opposite)
     slots = 2 + settings.max_jets
+    none = np.zeros(0, np.int64)
+    empty = SelectedBatch(stage, np.zeros((0, slots, 4)), np.zeros((0, slots), bool), none,
+                          np.zeros(0), generated_weights, none, np.zeros(0), none, none)
     if len(candidates) == 0:
-        return SelectedBatch(stage, np.zeros((0, slots, 4)), np.zeros((0, slots), bool),
-                             np.zeros(0, np.int64), np.zeros(0), generated_weights)
+        return empty
 
-    # Muons of the candidate events, two per event in event order, sorted by pT.
-    chosen = good_muon[opposite[event[good_muon]]]
-    chosen_pt = np.hypot(px[chosen], py[chosen]).reshape(-1, 2)
-    order = np.argsort(-chosen_pt, axis=1, kind="stable")
-    chosen = np.take_along_axis(chosen.reshape(-1, 2), order, axis=1)
-    muon_p4 = np.stack([e[chosen], px[chosen], py[chosen], pz[chosen]], axis=-1)
+    # Dressed muons of the candidate events, two per event in event order, sorted by pT.
+    chosen = good_position[opposite[good_event]].reshape(-1, 2)
+    order = np.argsort(-mu_pt[chosen], axis=1, kind="stable")
+    chosen = np.take_along_axis(chosen, order, axis=1)
+    muon_p4 = dressed[chosen]  # (C, 2, 4)
 
-    # Jet inputs: visible final-state particles of candidate events, minus the two muons.
+    # Jet inputs: visible final-state particles of candidate events, minus the two muons
+    # and the photons that dress them.
     visible = final & ~np.isin(abs_pid, NEUTRINO_IDS) & opposite[event]
-    visible[chosen.ravel()] = False
+    visible[muon[chosen.ravel()]] = False
+    selected_owner = np.zeros(len(muon), dtype=bool)
+    selected_owner[chosen.ravel()] = True
+    dressing_photon = photon[(photon_owner >= 0)
+                             & selected_owner[np.maximum(photon_owner, 0)]]
+    visible[dressing_photon] = False
     n_visible = np.bincount(event[visible], minlength=n_events)[candidates]
-    inputs = ak.unflatten(ak.zip({"px": px[visible], "py": py[visible], "pz": pz[visible],
-                                  "E": e[visible]}), n_visible)
+    inputs = ak.unflatten(ak.zip({"px": p4[visible, 1], "py": p4[visible, 2],
+                                  "pz": p4[visible, 3], "E": p4[visible, 0]}), n_visible)
     jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, settings.jet_radius)
     jets = fastjet.ClusterSequence(inputs, jet_def).inclusive_jets(min_pt=settings.jet_pt_min)
-    jet_pt = np.hypot(jets.px, jets.py)
-    jets = jets[ak.argsort(jet_pt, axis=1, ascending=False, stable=True)][:, :settings.max_jets]
-    n_jets = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
-    jet_p4 = np.stack(
-        [ak.to_numpy(ak.fill_none(ak.pad_none(jets[c], settings.max_jets, axis=1), 0.0))
-         for c in ("E", "px", "py", "pz")], axis=-1)
+    n_per_candidate = ak.to_numpy(ak.num(jets, axis=1))
+    flat_jets = ak.flatten(jets, axis=1)
+    jet_p4 = np.stack([ak.to_numpy(flat_jets[c]).astype(np.float64)
+                       for c in ("E", "px", "py", "pz")], axis=-1)
+    jet_owner = np.repeat(np.arange(len(candidates)), n_per_candidate)
+    jet_pt = np.hypot(jet_p4[:, 1], jet_p4[:, 2])
+    jet_eta, jet_phi = _eta_phi(jet_p4[:, 1], jet_p4[:, 2], jet_p4[:, 3])
+    in_acceptance = (jet_pt > settings.jet_pt_min) & (np.abs(jet_eta) < settings.jet_abs_eta_max)
+    near_muon = np.zeros(len(jet_pt), dtype=bool)
+    for k in range(2):
+        mu = muon_p4[jet_owner, k]
+        mu_eta_k, mu_phi_k = _eta_phi(mu[:, 1], mu[:, 2], mu[:, 3])
+        near_muon |= _delta_r(jet_eta, jet_phi, mu_eta_k, mu_phi_k) < settings.overlap_radius
+    kept = in_acceptance & ~near_muon
+    n_in_acceptance = np.bincount(jet_owner[in_acceptance], minlength=len(candidates))
+    n_jets_all = np.bincount(jet_owner[kept], minlength=len(candidates))
 
-    has_jet = n_jets >= 1
+    # Kept jets by pT within each event; the leading max_jets go into the slots.
+    kept_index = np.flatnonzero(kept)
+    kept_index = kept_index[np.lexsort((-jet_pt[kept_index], jet_owner[kept_index]))]
+    owner = jet_owner[kept_index]
+    starts = np.cumsum(n_jets_all) - n_jets_all
+    rank = np.arange(len(kept_index)) - starts[owner]
+    in_slot = rank < settings.max_jets
+    jet_slots = np.zeros((len(candidates), settings.max_jets, 4))
+    jet_slots[owner[in_slot], rank[in_slot]] = jet_p4[kept_index[in_slot]]
+
+    has_jet = n_jets_all >= 1
+    stage[candidates[(n_in_acceptance >= 1) & ~has_jet]] = FAILED_OVERLAP
     stage[candidates[has_jet]] = ACCEPTED
     accepted = candidates[has_jet]
-    momenta = np.concatenate([muon_p4, jet_p4], axis=1)[has_jet].astype(np.float64)
-    n_jets = n_jets[has_jet]
+    momenta = np.concatenate([muon_p4, jet_slots], axis=1)[has_jet]
+    n_all = n_jets_all[has_jet].astype(np.int64)
+    n_jets = np.minimum(n_all, settings.max_jets)
     mask = np.zeros((len(accepted), slots), dtype=bool)
     mask[:, :2] = True
     mask[:, 2:] = np.arange(settings.max_jets) < n_jets[:, None]
+    overlap_removed = np.bincount(jet_owner[in_acceptance & near_muon],
+                                  minlength=len(candidates))[has_jet]
+    n_dressing = np.bincount(event[dressing_photon], minlength=n_events)[accepted]
     return SelectedBatch(stage, momenta, mask, n_jets, generated_weights[accepted],
-                         generated_weights)
+                         generated_weights, n_all, pthat[accepted], overlap_removed,
+                         n_dressing)
 
 
 def _next_batch_size(settings: ZJetsSettings, missing: int, n_generated: int,
@@ -327,13 +464,10 @@ def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
         selected = select_batch(batch, settings)
         stage = selected.stage
         n_pass = len(selected.weights)
-        if n_pass > missing:  # keep the first `missing`; ignore events generated after them
+        if n_pass >= missing:  # keep the first `missing`; ignore events generated after them
             last = np.flatnonzero(stage == ACCEPTED)[missing - 1]
             stage = stage[: last + 1]
-            selected.momenta = selected.momenta[:missing]
-            selected.mask = selected.mask[:missing]
-            selected.n_jets = selected.n_jets[:missing]
-            selected.weights = selected.weights[:missing]
+            selected.keep_first(missing)
             n_pass = missing
         parts.append(selected)
         stages.append(stage)
@@ -347,6 +481,8 @@ def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
             progress_queue.put(n_pass)
 
     info = pythia.infoPython()
+    tune_and_pdf = {"tune_pp": int(pythia.settings.mode("Tune:pp")),
+                    "pdf_pset": str(pythia.settings.word("PDF:pSet"))}
     stage = np.concatenate(stages)
     flow = np.bincount(stage, minlength=ACCEPTED + 1)
     sample = EventSample(
@@ -355,19 +491,24 @@ def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
         np.concatenate([s.n_jets for s in parts]),
         np.concatenate([s.weights for s in parts]),
         {"object_names": list(ZJETS_OBJECTS), "n_fixed_objects": 2},
+        event_info={"n_jets_all": np.concatenate([s.n_jets_all for s in parts]),
+                    "pthat_gev": np.concatenate([s.pthat for s in parts])},
     )
+    n_all = sample.event_info["n_jets_all"]
     stats = {
         "seed": seed,
         "n_generated": int(len(stage)),
         "n_accepted": int(flow[ACCEPTED]),
-        "rejected_muon_count": int(flow[FAILED_MUON_COUNT]),
-        "rejected_muon_charge": int(flow[FAILED_MUON_CHARGE]),
-        "rejected_no_jet": int(flow[FAILED_NO_JET]),
+        **{key: int(flow[code]) for code, key in enumerate(CUT_FLOW_KEYS)},
+        "accepted_with_more_jets_than_stored": int((n_all > settings.max_jets).sum()),
+        "jets_removed_by_overlap": int(sum(s.n_overlap_removed.sum() for s in parts)),
+        "dressing_photons": int(sum(s.n_dressing_photons.sum() for s in parts)),
         "sum_weights_generated": float(np.concatenate(gen_weights).sum()),
         "sum_weights_accepted": float(sample.weights.sum()),
         "pythia_errors": int(info.getCounter(3) - info.getCounter(4)),
         "pythia_next_calls": int(info.getCounter(3)),
         "sigma_gen_pb": float(info.sigmaGen()) * MB_TO_PB,
         "sigma_err_pb": float(info.sigmaErr()) * MB_TO_PB,
+        **tune_and_pdf,
     }
     return sample, stats

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lhcgen import noise
 from lhcgen.config import ModelConfig
 from lhcgen.models.base import Batch, Coordinates, Generator
 from lhcgen.nets.embeddings import FourierTimeEmbedding
@@ -66,7 +67,7 @@ class ConditionalFlowMatching(Generator):
         device = next(self.parameters()).device
         dims_mask = dims_mask.to(device)
         n = len(multiplicity)
-        x1 = torch.randn(n, self.dim, generator=generator).to(device) * dims_mask
+        x1 = noise.randn((n, self.dim), generator).to(device) * dims_mask
 
         def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
             return self.velocity(x, t.to(x.dtype).expand(n), condition.to(device), dims_mask)

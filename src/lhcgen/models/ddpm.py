@@ -27,6 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lhcgen import noise
 from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Coordinates, Generator
@@ -141,7 +142,7 @@ class DenoisingDiffusion(Generator):
         condition, dims_mask = condition.to(device), dims_mask.to(device)
         mask = dims_mask.to(dtype)
         n = len(multiplicity)
-        x_T = torch.randn(n, self.dim, generator=generator, dtype=dtype).to(device) * mask
+        x_T = noise.randn((n, self.dim), generator, dtype).to(device) * mask
 
         def eps(x: torch.Tensor, t: int) -> torch.Tensor:
             timestep = torch.full((n,), t, dtype=torch.long, device=device)

@@ -26,6 +26,7 @@ import math
 import torch
 from torch import nn
 
+from lhcgen import noise
 from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Coordinates, Generator
@@ -218,7 +219,7 @@ class CouplingFlow(Generator):
         onehot = self._onehot(multiplicity, param.dtype, param.device)
         dims_mask = dims_mask.to(param.device)
         mask = dims_mask.to(param.dtype)
-        z = torch.randn(len(multiplicity), self.dim, generator=generator, dtype=param.dtype)
+        z = noise.randn((len(multiplicity), self.dim), generator, param.dtype)
         x = self.inverse_transform(z.to(param.device) * mask, onehot, dims_mask)
         return x * mask, {"nfe": 1}
 

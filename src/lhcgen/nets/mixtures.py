@@ -27,6 +27,10 @@ import math
 
 import torch
 
+from lhcgen import noise
+
+VON_MISES_ROUNDS = 16
+"""Candidate rounds of the von Mises rejection sampler drawn at once for every entry."""
 LARGE_CONCENTRATION = 1e6
 """Above this concentration the von Mises sampler draws a wrapped normal N(mu, 1 / kappa)."""
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -35,12 +39,12 @@ _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 def _uniform(shape: tuple[int, ...], generator: torch.Generator | None,
              like: torch.Tensor) -> torch.Tensor:
     """U(0, 1) in float64 drawn on the CPU with ``generator``, moved to ``like``'s device."""
-    return torch.rand(shape, generator=generator, dtype=torch.float64).to(like.device)
+    return noise.rand(shape, generator, torch.float64).to(like.device)
 
 
 def _normal(shape: tuple[int, ...], generator: torch.Generator | None,
             like: torch.Tensor) -> torch.Tensor:
-    return torch.randn(shape, generator=generator, dtype=torch.float64).to(like.device)
+    return noise.randn(shape, generator, torch.float64).to(like.device)
 
 
 def choose_components(logits: torch.Tensor,
@@ -119,40 +123,40 @@ def von_mises_sample_angles(kappa: torch.Tensor,
     """Angles in (-pi, pi] from VM(0, kappa), one per entry of ``kappa`` (float64).
 
     Best & Fisher (1979): wrapped-Cauchy envelope, acceptance by the squeeze
-    c (2 - c) > u2 or by log(c / u2) + 1 - c >= 0. Rounds draw (u1, u2) for the entries not
-    yet accepted, then one u3 per entry fixes the sign. Entries with
+    c (2 - c) > u2 or by log(c / u2) + 1 - c >= 0. Every entry draws VON_MISES_ROUNDS
+    candidates (u1, u2) and keeps the first accepted, then one u3 fixes the sign. Entries with
     kappa > LARGE_CONCENTRATION are drawn first, as wrapped normals N(0, 1 / kappa).
     """
     kappa = kappa.to(torch.float64).clamp_min(1e-12)
     flat = kappa.reshape(-1)
     n = flat.numel()
-    angle = torch.zeros_like(flat)
     large = flat > LARGE_CONCENTRATION
-    n_large = int(large.sum())
-    if n_large:
-        angle[large] = _normal((n_large,), generator, flat) / torch.sqrt(flat[large])
+    # Every entry makes the same draws whatever the other entries are (per-event noise,
+    # lhcgen.noise): one normal, VON_MISES_ROUNDS candidate pairs (u1, u2), one sign.
+    shape = tuple(kappa.shape)
+    normal = _normal(shape, generator, flat).reshape(-1) / torch.sqrt(flat)
     # rho = (tau - sqrt(2 tau)) / (2 kappa) with tau = 1 + sqrt(1 + 4 kappa^2), written
     # without the cancellation at small kappa
     tau = 1 + torch.sqrt(1 + 4 * flat**2)
     rho = 2 * flat / (tau + torch.sqrt(2 * tau))
     r = (1 + rho**2) / (2 * rho)
-    f = torch.ones_like(flat)
-    pending = torch.nonzero(~large).squeeze(-1)
-    while pending.numel():
-        m = pending.numel()
-        u1 = _uniform((m,), generator, flat)
-        u2 = _uniform((m,), generator, flat)
-        k, rk = flat[pending], r[pending]
-        z = torch.cos(math.pi * u1)
-        fk = (1 + rk * z) / (rk + z)
-        c = k * (rk - fk)
-        accept = (c * (2 - c) - u2 > 0) | (torch.log(c / u2) + 1 - c >= 0)
-        f[pending[accept]] = fk[accept]
-        pending = pending[~accept]
-    u3 = _uniform((n,), generator, flat)
+    # The first accepted candidate wins. Each accepts with probability > 0.65, so all
+    # VON_MISES_ROUNDS fail with p < 1e-7; such an entry takes the wrapped normal.
+    rounds = VON_MISES_ROUNDS
+    u1 = _uniform((*shape, rounds), generator, flat).reshape(n, rounds)
+    u2 = _uniform((*shape, rounds), generator, flat).reshape(n, rounds)
+    k, rk = flat[:, None], r[:, None]
+    z = torch.cos(math.pi * u1)
+    fk = (1 + rk * z) / (rk + z)
+    c = k * (rk - fk)
+    accept = (c * (2 - c) - u2 > 0) | (torch.log(c / u2) + 1 - c >= 0)
+    first = torch.argmax(accept.to(torch.int8), dim=1)
+    f = fk.gather(1, first[:, None]).squeeze(1)
+    large = large | ~accept.any(dim=1)
+    u3 = _uniform(shape, generator, flat).reshape(-1)
     sign = torch.where(u3 < 0.5, -1.0, 1.0).to(flat)
     small = sign * torch.arccos(f.clamp(-1.0, 1.0))
-    angle = torch.where(large, angle, small)
+    angle = torch.where(large, normal, small)
     return wrap(angle, 0.0, 2 * math.pi).reshape(kappa.shape)
 
 

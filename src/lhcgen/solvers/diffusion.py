@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import torch
 
+from lhcgen import noise
 from lhcgen.errors import LhcgenError
 
 EpsPredictor = Callable[[torch.Tensor, int], torch.Tensor]
@@ -116,7 +117,7 @@ def _check_chain(alpha_bar_subset: torch.Tensor,
 
 def _noise(x: torch.Tensor, generator: torch.Generator | None,
            mask: torch.Tensor | None) -> torch.Tensor:
-    z = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    z = noise.randn(x.shape, generator, x.dtype).to(x.device)
     return z if mask is None else z * mask
 
 

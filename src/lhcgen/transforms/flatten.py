@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from lhcgen import noise
 from lhcgen.transforms.base import Transform
 
 FEATURE_NAMES = ("pt", "eta", "phi", "m")
@@ -49,6 +50,6 @@ class Flatten(Transform):
         for (slot, feature), value in self.fixed.items():
             x[:, slot, feature] = value
         for slot in self.uniform_phi:
-            u = torch.rand(n, generator=generator, dtype=y.dtype).to(y.device)
+            u = noise.rand((n,), generator, y.dtype).to(y.device)
             x[:, slot, 2] = (2 * u - 1) * math.pi
         return x * mask[..., None]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lhcgen import noise
 from lhcgen.config import PreprocessingConfig
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
@@ -161,8 +162,9 @@ class ZJetsPreprocessing:
 
     def sample_multiplicity(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """Draw jet multiplicities with the fractions of the training data."""
-        probs = torch.tensor(self.fractions, dtype=torch.float64)
-        index = torch.multinomial(probs, n, replacement=True, generator=generator)
+        cdf = torch.cumsum(torch.tensor(self.fractions, dtype=torch.float64), 0)
+        u = noise.rand((n,), generator, torch.float64) * cdf[-1]
+        index = torch.searchsorted(cdf, u, right=True).clamp_max(len(cdf) - 1)
         return torch.tensor(self.multiplicities)[index]
 
     def state_dict(self) -> dict:
