@@ -286,5 +286,26 @@ COMMANDS = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample,
             "metrics": commands_jets.cmd_metrics}
 
 
+OUTPUT_FILES = ("out", "json_out")
+OUTPUT_DIRS = ("report", "workdir")
+
+
+def check_outputs(args) -> None:
+    """Every output path is checked before a command starts working: a file target must
+    not be a directory, a folder target not a file, and both must be writable."""
+    from lhcgen.io import check_output_dir, check_output_file
+
+    run_dir_out = args.command == "train"
+    for name in OUTPUT_FILES:
+        value = getattr(args, name, None)
+        if value and not run_dir_out:
+            check_output_file(value, f"--{name.replace('_out', '')}")
+    for name in (*OUTPUT_DIRS, *(("out",) if run_dir_out else ())):
+        value = getattr(args, name, None)
+        if value:
+            check_output_dir(value, f"--{name}")
+
+
 def run(args) -> int:
+    check_outputs(args)
     return COMMANDS[args.command](args)

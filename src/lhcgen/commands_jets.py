@@ -6,6 +6,7 @@ cli.py calls ``add_jet_data_parsers`` and ``add_metrics_parser``; commands.py di
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from collections.abc import Callable
@@ -80,6 +81,8 @@ def add_metrics_parser(sub: Any, positive_int: Callable, non_negative_int: Calla
     jets.add_argument("--kpd-batches", type=positive_int, default=10)
     jets.add_argument("--report", default=None,
                       help="also write substructure three-panel plots into this directory")
+    jets.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                      help="hide progress bars")
 
 
 def cmd_data_jets(args) -> int:

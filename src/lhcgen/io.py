@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lhcgen.errors import LhcgenError
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
@@ -91,6 +93,44 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _nearest_existing(path: Path) -> Path:
+    for parent in (path, *path.parents):
+        if parent.exists():
+            return parent
+    return Path(".")
+
+
+def _check_writable_folder(path: Path, what: str) -> None:
+    """``path``'s folder (or its nearest existing ancestor) accepts a new file."""
+    folder = _nearest_existing(path.parent)
+    if not folder.is_dir():
+        raise LhcgenError(f"{what} {path}: {folder} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".lhcgen-write-check.", dir=folder)
+    except OSError as exc:
+        raise LhcgenError(f"{what} {path}: cannot write in {folder} "
+                          f"({exc.strerror or exc.__class__.__name__})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output file") -> None:
+    """Before any work: ``path`` can be written as a file (not a folder, writable place)."""
+    path = Path(path)
+    if path.is_dir():
+        raise LhcgenError(f"{what} {path} is a directory; give a file name such as "
+                          f"{path / 'events.h5'}")
+    _check_writable_folder(path, what)
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output directory") -> None:
+    """Before any work: ``path`` can be made (or replaced) as a folder."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise LhcgenError(f"{what} {path} is an existing file, not a directory")
+    _check_writable_folder(path, what)
 
 
 def _umask() -> int:
