@@ -124,7 +124,8 @@ def test_settings_reject_unknown_types_and_particle_counts():
         JetSettings(jet_type="b")
     with pytest.raises(LhcgenError, match="n_particles"):
         JetSettings(n_particles=50)
-    assert "PhaseSpace:pTHatMax = 1050.0" in JetSettings(jet_type="z").pythia_settings()
+    assert "PhaseSpace:pTHatMax = 1010.0" in JetSettings(jet_type="z").pythia_settings()
+    assert "Tune:pp = 14" in JetSettings(jet_type="z").pythia_settings()
 
 
 @pytest.mark.slow
@@ -150,3 +151,18 @@ def test_generated_w_jets_are_deterministic_for_any_worker_count_and_well_formed
     np.testing.assert_allclose(pt_rel.sum(axis=1)[full], 1.0, atol=0.02)
     assert one.attrs["accepted_jets_per_second"] > 0 and one.attrs["shard_seeds"]
     assert one.attrs["cut_flow"]["accepted_jets"] == 12
+    # JetNet: one (the leading) jet per event, pT-hat within 1 % of 1 TeV, Monash tune
+    assert one.attrs["n_accepted"] <= one.attrs["n_generated"]
+    assert one.attrs["cuts"]["jets_per_event"] == 1
+    assert one.attrs["cuts"]["pthat_min_gev"] == 990.0
+    assert one.attrs["pythia_tune"] == 14 and one.attrs["pdf_set"] == "13"
+
+
+@pytest.mark.slow
+def test_two_jets_per_event_option_keeps_second_jets():
+    from lhcgen.data.jets import generate_jet_shard
+
+    sample, stats = generate_jet_shard(JetSettings(jet_type="g", jets_per_event=2), 20, 3)
+    assert stats["n_accepted"] > stats["n_generated"]  # more jets than events
+    with pytest.raises(LhcgenError, match="jets_per_event must be 1"):
+        JetSettings(jets_per_event=0)

@@ -33,6 +33,10 @@ def add_jet_data_parsers(data_sub: Any, positive_int: Callable, non_negative_int
                       help="constituents kept per jet (zero-padded)")
     jets.add_argument("--jets", type=positive_int, required=True, dest="n_jets",
                       help="accepted jets to write")
+    jets.add_argument("--jets-per-event", type=positive_int, default=1, choices=(1, 2),
+                      help="leading jets of each event that may be kept: 1 as JetNet "
+                           "(default), or 2 (twice the jets per Pythia event, but the two "
+                           "jets of an event are correlated)")
     jets.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
     jets.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                       help="parallel Pythia processes (default: all cores)")
@@ -90,7 +94,8 @@ def cmd_data_jets(args) -> int:
     from lhcgen.data.jet_run import generate_jets
     from lhcgen.data.jets import JetSettings
 
-    settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles)
+    settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles,
+                           jets_per_event=args.jets_per_event)
     sample = generate_jets(args.n_jets, args.seed, settings, workers=args.workers,
                            shard_size=args.shard_size, progress=not args.no_progress)
     write_jets(args.out, sample)

@@ -22,6 +22,7 @@ from lhcgen.data.jets import (
     JetSettings,
     generate_jet_shard,
 )
+from lhcgen.data.pythia import RUN_SETTINGS
 from lhcgen.data.shards import ShardTask, _check_positive_int, run_shards, shard_sizes
 from lhcgen.data.zjets import generator_string, pythia_seed, versions
 from lhcgen.errors import LhcgenError
@@ -84,6 +85,9 @@ def jet_run_attributes(settings: JetSettings, seed: int, shard_size: int,
         "generator": generator_string(),
         "generator_versions": versions(),
         "settings": settings.pythia_settings(),
+        "pythia_run_settings": list(RUN_SETTINGS),
+        "pythia_tune": stats[0]["tune_pp"],
+        "pdf_set": stats[0]["pdf_pset"],
         "jet_settings": settings.as_dict(),
         "seed": seed,
         "shard_size": shard_size,

@@ -9,9 +9,11 @@ same conventions (docs/data-format.md, "Jets as particle clouds"):
     w: W bosons, WeakDoubleBoson:ffbar2WW, W -> quarks;
     z: Z bosons, WeakDoubleBoson:ffbar2gmZgmZ (pure Z), Z -> quarks (u, d, s, c, b).
 
-pp at 13 TeV, pT-hat in [950, 1050] GeV; anti-kT R = 0.8 on all visible final-state
-particles (no neutrinos); each of the two leading jets of an event is kept if
-800 < pT < 1600 GeV and |eta| < 2.5 (both count as jets of the type). Its constituents are
+pp at 13 TeV, pT-hat in [990, 1010] GeV (JetNet's +-1 % window around 1 TeV), Monash 2013
+tune (NNPDF2.3 LO, underlying event on); anti-kT R = 0.8 on all visible final-state
+particles (no neutrinos); the leading jet of each event is kept if 800 < pT < 1600 GeV and
+|eta| < 2.5 (one jet per event, as JetNet; ``jets_per_event = 2`` also looks at the second
+jet, which doubles the yield but makes correlated pairs). Its constituents are
 sorted by pT and the leading ``n_particles`` stored as (Delta eta, Delta phi, pT_rel),
 zero-padded. A shard generates events in batches (``Pythia.nextBatch``) and clusters a whole
 batch in one FastJet call; it keeps the first ``n_jets`` accepted jets in generation order.
@@ -31,6 +33,7 @@ import pythia8mc
 from lhcgen.data.pythia import start_pythia
 from lhcgen.data.zjets import (
     MB_TO_PB,
+    MONASH_TUNE,
     NEUTRINO_IDS,
     ProgressSink,
     silence_fastjet_banner,
@@ -72,20 +75,22 @@ class JetSettings:
         jet_radius: anti-kT distance parameter R.
         jet_pt_min, jet_pt_max: a kept jet has jet_pt_min < pT < jet_pt_max (GeV).
         jet_abs_eta_max: a kept jet has |eta| < this.
-        n_leading: the leading jets of each event that are candidates (2).
+        jets_per_event: the leading jets of each event that are candidates (JetNet: 1).
+        tune: the Pythia setting string of the tune (which fixes the PDF).
         batch_size: events per ``Pythia.nextBatch`` call (does not change the jets).
     """
 
     jet_type: str = "g"
     n_particles: int = 30
     sqrt_s: float = 13000.0
-    pthat_min: float = 950.0
-    pthat_max: float = 1050.0
+    pthat_min: float = 990.0
+    pthat_max: float = 1010.0
     jet_radius: float = 0.8
     jet_pt_min: float = 800.0
     jet_pt_max: float = 1600.0
     jet_abs_eta_max: float = 2.5
-    n_leading: int = 2
+    jets_per_event: int = 1
+    tune: str = MONASH_TUNE
     batch_size: int = 100
 
     def __post_init__(self) -> None:
@@ -95,8 +100,11 @@ class JetSettings:
         if isinstance(self.n_particles, bool) or self.n_particles not in PARTICLE_COUNTS:
             raise LhcgenError(f"n_particles must be one of {PARTICLE_COUNTS}, "
                               f"got {self.n_particles!r}")
-        if self.batch_size <= 0 or self.n_leading <= 0:
-            raise LhcgenError("batch_size and n_leading must be positive")
+        if self.batch_size <= 0:
+            raise LhcgenError(f"batch_size must be positive, got {self.batch_size}")
+        if isinstance(self.jets_per_event, bool) or self.jets_per_event not in (1, 2):
+            raise LhcgenError(f"jets_per_event must be 1 (JetNet) or 2, got "
+                              f"{self.jets_per_event!r}")
         if not 0 < self.pthat_min < self.pthat_max:
             raise LhcgenError(f"need 0 < pthat_min < pthat_max, got {self.pthat_min}, "
                               f"{self.pthat_max}")
@@ -110,7 +118,7 @@ class JetSettings:
 
     def pythia_settings(self) -> list[str]:
         """Pythia 8 setting strings of the hard process and the run (without the seed)."""
-        return [f"Beams:eCM = {self.sqrt_s!r}", *PROCESS_SETTINGS[self.jet_type],
+        return [self.tune, f"Beams:eCM = {self.sqrt_s!r}", *PROCESS_SETTINGS[self.jet_type],
                 f"PhaseSpace:pTHatMin = {self.pthat_min!r}",
                 f"PhaseSpace:pTHatMax = {self.pthat_max!r}"]
 
@@ -122,7 +130,7 @@ class JetSettings:
             "jet_algorithm": "anti-kt",
             "jet_radius": self.jet_radius,
             "jet_inputs": "all visible final-state particles (neutrinos excluded)",
-            "leading_jets_considered": self.n_leading,
+            "jets_per_event": self.jets_per_event,
             "jet_pt_min_gev": self.jet_pt_min,
             "jet_pt_max_gev": self.jet_pt_max,
             "jet_abs_eta_max": self.jet_abs_eta_max,
@@ -258,8 +266,8 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
     jets = sequence.inclusive_jets(min_pt=settings.jet_pt_min)
     constituents = sequence.constituents(min_pt=settings.jet_pt_min)
     order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False, stable=True)
-    jets = jets[order][:, :settings.n_leading]
-    constituents = constituents[order][:, :settings.n_leading]
+    jets = jets[order][:, :settings.jets_per_event]
+    constituents = constituents[order][:, :settings.jets_per_event]
 
     n_candidates = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
     event = np.repeat(np.arange(n_events), n_candidates)
@@ -381,5 +389,7 @@ def generate_jet_shard(settings: JetSettings, n_jets: int, seed: int,
         "pythia_next_calls": int(info.getCounter(3)),
         "sigma_gen_pb": float(info.sigmaGen()) * MB_TO_PB,
         "sigma_err_pb": float(info.sigmaErr()) * MB_TO_PB,
+        "tune_pp": int(pythia.settings.mode("Tune:pp")),
+        "pdf_pset": str(pythia.settings.word("PDF:pSet")),
     }
     return sample, stats
