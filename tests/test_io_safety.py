@@ -96,3 +96,21 @@ def test_checkpoint_round_trip_and_corrupt_file(tmp_path):
     (tmp_path / CHECKPOINT).write_bytes(b"not a checkpoint")
     with pytest.raises(LhcgenError, match="corrupt checkpoint"):
         load_checkpoint(tmp_path)
+
+
+def test_parts_left_by_a_killed_writer_are_removed_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from lhcgen.io import atomic_path
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".events.h5.{dead}.abc123.part"
+    stale.write_text("half")
+    live = tmp_path / f".events.h5.{os.getpid()}.def456.part"
+    live.write_text("being written")
+    with atomic_path(tmp_path / "events.h5") as tmp:
+        tmp.write_text("done")
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "events.h5").read_text() == "done"

@@ -59,9 +59,11 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path, train_file):
         torch.testing.assert_close(cut["ema"]["model"][key], full["ema"]["model"][key])
 
 
-def test_resume_needs_same_config_and_a_checkpoint(tmp_path, train_file):
-    with pytest.raises(LhcgenError, match="no such run directory"):
-        train_run(_cfg(train_file), tmp_path / "none", torch.device("cpu"), resume=True)
+def test_resume_needs_same_config_and_starts_over_without_a_checkpoint(tmp_path, train_file):
+    # killed before its first checkpoint: --resume has nothing to continue and starts over
+    train_run(_cfg(train_file), tmp_path / "none", torch.device("cpu"), resume=True,
+              progress=False)
+    assert load_checkpoint(tmp_path / "none")["finished"]
     train_run(_cfg(train_file), tmp_path / "run", torch.device("cpu"), progress=False)
     with pytest.raises(LhcgenError, match="config differs"):
         train_run(_cfg(train_file, lr=0.01), tmp_path / "run", torch.device("cpu"),
@@ -85,3 +87,18 @@ def test_lr_schedules(kind):
     assert lr_factor(9, 100, 10, kind) == pytest.approx(1.0)
     end = lr_factor(100, 100, 10, kind)
     assert end == pytest.approx(1.0 if kind == "constant" else 0.0, abs=1e-12)
+
+
+def test_resume_trims_log_records_past_the_checkpoint(tmp_path, train_file):
+    """A kill between writing an epoch's log record and its checkpoint, and a line cut
+    short, leave a log that --resume trims back to the checkpoint."""
+    cfg = _cfg(train_file)
+    with pytest.raises(Interrupted):
+        train_run(cfg, tmp_path / "run", torch.device("cpu"), progress=False,
+                  should_stop=lambda step: step == 9)
+    log = tmp_path / "run" / "train_log.jsonl"
+    text = log.read_text()
+    log.write_text(text + json.dumps({"step": 14, "epoch": 2}) + "\n" + '{"step": 1')
+    train_run(cfg, tmp_path / "run", torch.device("cpu"), resume=True, progress=False)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]

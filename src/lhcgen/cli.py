@@ -50,6 +50,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scheduler", default=None, metavar="local|ADDRESS",
+                        help="run the shards as dask.distributed tasks: 'local' (a local "
+                             "cluster of --workers processes) or the address of a running "
+                             "scheduler, e.g. tcp://10.0.0.1:8786 (see docs/cluster.md); "
+                             "default: a multiprocessing pool")
+
+
 def _no_progress(parser: argparse.ArgumentParser) -> None:
     """--no-progress after the subcommand too (before it, it is the global option)."""
     parser.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
@@ -76,21 +84,30 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="process", required=True, parser_class=Parser)
     zjets = data_sub.add_parser(
         "zjets", help="pp -> Z(->mumu)+jets at 13 TeV",
-        description="Generate Z(->mumu)+jets events at 13 TeV with Pythia 8 and anti-kT "
-                    "R=0.4 jets (FastJet); see docs/data-format.md for cuts and schema. The "
-                    "same --events, --seed and --shard-size give the same events for any "
-                    "--workers.")
-    zjets.add_argument("--events", type=positive_int, required=True,
-                       help="accepted events to write")
+        description="Generate Z(->mumu)+jets events at 13 TeV with Pythia 8 (dressed muons, "
+                    "anti-kT R=0.4 jets with FastJet, overlap removal), or shower a "
+                    "MadGraph/LHEF file with --lhe; see docs/data-format.md for the event "
+                    "definition and schema. The same --events, --seed and --shard-size give "
+                    "the same events for any --workers and --scheduler. Finished shards are "
+                    "kept in OUT.parts/ until the file is written: rerun the same command "
+                    "after a crash to make only the missing ones.")
+    zjets.add_argument("--events", type=positive_int, default=None,
+                       help="accepted events to write (with --lhe: LHE events to shower, "
+                            "default all)")
+    zjets.add_argument("--lhe", default=None, metavar="FILE",
+                       help="shower this LHE file (.lhe or .lhe.gz, e.g. from MadGraph) "
+                            "instead of Pythia's own Z+jet process")
     zjets.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
     zjets.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                        help="parallel Pythia processes (default: all cores)")
-    zjets.add_argument("--shard-size", type=positive_int, default=1000,
-                       help="accepted events per shard (part of the seed scheme)")
+    zjets.add_argument("--shard-size", type=positive_int, default=None,
+                       help="accepted events per shard, part of the seed scheme (default "
+                            "1000; with --lhe: LHE events per shard, default 2000)")
     zjets.add_argument("--out", required=True, help="output HDF5 file")
+    add_scheduler_option(zjets)
     _no_progress(zjets)
     commands_jets.add_jet_data_parsers(data_sub, positive_int, non_negative_int,
-                                       _no_progress)
+                                       _no_progress, add_scheduler_option)
 
     train = sub.add_parser("train", help="train a generator from a YAML config",
                            description="Train the generator of CONFIG; the run directory "

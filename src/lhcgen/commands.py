@@ -23,19 +23,45 @@ def _progress(args) -> bool:
     return not args.no_progress
 
 
-def make_zjets(n_events: int, seed: int, workers: int, shard_size: int, out: str | Path,
-               progress: bool) -> dict:
-    """Generate Z+jets events and write them atomically; returns the file attributes."""
+def make_zjets(n_events: int | None, seed: int, workers: int, shard_size: int | None,
+               out: str | Path, progress: bool, scheduler: str | None = None,
+               lhe: str | Path | None = None) -> dict:
+    """Generate Z+jets events (or shower a user's LHE file) and write them atomically;
+    returns the file attributes. Finished shards are kept in ``OUT.parts`` until the file
+    is written, so a rerun after a crash makes only the missing ones."""
+    from lhcgen.data.shard_store import keep_parts_only_if_useful, parts_folder
+
+    parts = parts_folder(out)
+    with keep_parts_only_if_useful(parts):
+        return _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe,
+                           parts)
+
+
+def _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe, parts):
     from lhcgen.data.hdf5 import write_events
+    from lhcgen.data.shard_store import remove_parts
     from lhcgen.data.shards import generate_zjets
 
     started = time.perf_counter()
-    sample = generate_zjets(n_events, seed, workers=workers, shard_size=shard_size,
-                            progress=progress)
+    if lhe is not None:
+        from lhcgen.data.lhe import shower_lhe
+
+        sample = shower_lhe(lhe, seed, workers=workers, shard_size=shard_size or 2000,
+                            max_events=n_events, progress=progress, scratch=parts.parent,
+                            parts=parts, scheduler=scheduler)
+    else:
+        if n_events is None:
+            raise LhcgenError("--events is required (accepted events to write), unless "
+                              "--lhe gives the events to shower")
+        sample = generate_zjets(n_events, seed, workers=workers,
+                                shard_size=shard_size or 1000, progress=progress,
+                                parts=parts, scheduler=scheduler)
     seconds = time.perf_counter() - started
     sample.attrs.update(generation_seconds=round(seconds, 3), workers=workers,
+                        scheduler=scheduler or "multiprocessing",
                         accepted_events_per_second=round(len(sample) / seconds, 3))
     write_events(out, sample)
+    remove_parts(parts)
     return sample.attrs
 
 
@@ -43,10 +69,11 @@ def cmd_data(args) -> int:
     if args.process != "zjets":
         return commands_jets.cmd_data(args)
     attrs = make_zjets(args.events, args.seed, args.workers, args.shard_size, args.out,
-                       _progress(args))
-    print(f"wrote {args.events} events to {args.out} in {attrs['generation_seconds']:.1f} s "
-          f"({attrs['accepted_events_per_second']:.1f} accepted events/s on "
-          f"{args.workers} worker(s))")
+                       _progress(args), args.scheduler, args.lhe)
+    source = f" from {args.lhe}" if args.lhe else ""
+    print(f"wrote {attrs['n_accepted']} events{source} to {args.out} in "
+          f"{attrs['generation_seconds']:.1f} s ({attrs['accepted_events_per_second']:.1f} "
+          f"accepted events/s on {args.workers} worker(s))")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ METRIC_ORDER = ("w1m", "w1p", "w1efp", "fpd", "kpd")
 
 
 def add_jet_data_parsers(data_sub: Any, positive_int: Callable, non_negative_int: Callable,
-                         no_progress: Callable) -> None:
+                         no_progress: Callable, scheduler_option: Callable) -> None:
     """Add `jets` and `import-jetnet` beside `zjets` under `lhcgen data`."""
     jets = data_sub.add_parser(
         "jets", help="JetNet-style g/q/t/w/z jets as particle clouds at 13 TeV",
@@ -43,7 +44,29 @@ def add_jet_data_parsers(data_sub: Any, positive_int: Callable, non_negative_int
     jets.add_argument("--shard-size", type=positive_int, default=500,
                       help="accepted jets per shard (part of the seed scheme)")
     jets.add_argument("--out", required=True, help="output HDF5 file")
+    scheduler_option(jets)
     no_progress(jets)
+
+    hepmc = data_sub.add_parser(
+        "import-hepmc", help="select and cluster particle-level events of a HepMC3 file",
+        description="Run lhcgen's own selection and clustering on the particle-level events "
+                    "of any generator (Herwig, Sherpa, ...) written as HepMC3 ASCII: "
+                    "--process zjets (dressed muons, R=0.4 jets, docs/data-format.md) or "
+                    "--process jets (JetNet-style R=0.8 jets as particle clouds; the p-hat "
+                    "window is the file's). Event weights, negative ones included, are kept.")
+    hepmc.add_argument("hepmc_file", help="HepMC3 ASCII file")
+    hepmc.add_argument("--process", required=True, choices=("zjets", "jets"),
+                       dest="hepmc_process", help="the selection to run")
+    hepmc.add_argument("--type", choices=JET_TYPE_CHOICES, default=None, dest="jet_type",
+                       help="--process jets: the jet type the file holds (a label)")
+    hepmc.add_argument("--particles", type=int, choices=PARTICLE_CHOICES, default=30,
+                       help="--process jets: constituents kept per jet")
+    hepmc.add_argument("--jets-per-event", type=positive_int, default=1, choices=(1, 2),
+                       help="--process jets: leading jets of each event that may be kept")
+    hepmc.add_argument("--events", type=positive_int, default=None,
+                       help="read only the first N events (default all)")
+    hepmc.add_argument("--out", required=True, help="output HDF5 file")
+    no_progress(hepmc)
 
     imp = data_sub.add_parser(
         "import-jetnet", help="convert a JetNet HDF5 file to lhcgen's jet schema",
@@ -94,11 +117,17 @@ def cmd_data_jets(args) -> int:
     from lhcgen.data.jet_run import generate_jets
     from lhcgen.data.jets import JetSettings
 
+    from lhcgen.data.shard_store import keep_parts_only_if_useful, parts_folder, remove_parts
+
     settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles,
                            jets_per_event=args.jets_per_event)
-    sample = generate_jets(args.n_jets, args.seed, settings, workers=args.workers,
-                           shard_size=args.shard_size, progress=not args.no_progress)
+    parts = parts_folder(args.out)
+    with keep_parts_only_if_useful(parts):
+        sample = generate_jets(args.n_jets, args.seed, settings, workers=args.workers,
+                               shard_size=args.shard_size, progress=not args.no_progress,
+                               parts=parts, scheduler=args.scheduler)
     write_jets(args.out, sample)
+    remove_parts(parts)
     attrs = sample.attrs
     print(f"wrote {len(sample)} {args.jet_type} jets ({args.particles} particles) to "
           f"{args.out} in {attrs['generation_seconds']:.1f} s "
@@ -117,9 +146,38 @@ def cmd_import_jetnet(args) -> int:
     return 0
 
 
+def cmd_import_hepmc(args) -> int:
+    from lhcgen.data import hepmc
+
+    if args.hepmc_process == "zjets":
+        from lhcgen.data.hdf5 import write_events
+
+        sample = hepmc.import_zjets(args.hepmc_file, max_events=args.events,
+                                    progress=not args.no_progress)
+        write_events(args.out, sample)
+        what = "Z(->mumu)+jets events"
+    else:
+        from lhcgen.data.jet_hdf5 import write_jets
+        from lhcgen.data.jets import JetSettings
+
+        if args.jet_type is None:
+            raise LhcgenError("--process jets needs --type g|q|t|w|z (the jets the file holds)")
+        settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles,
+                               jets_per_event=args.jets_per_event)
+        sample = hepmc.import_jets(args.hepmc_file, settings, max_events=args.events,
+                                   progress=not args.no_progress)
+        write_jets(args.out, sample)
+        what = f"{args.jet_type} jets"
+    print(f"wrote {len(sample)} {what} from {sample.attrs['n_generated']} events of "
+          f"{args.hepmc_file} to {args.out}")
+    return 0
+
+
 def cmd_data(args) -> int:
     if args.process == "jets":
         return cmd_data_jets(args)
+    if args.process == "import-hepmc":
+        return cmd_import_hepmc(args)
     return cmd_import_jetnet(args)
 
 

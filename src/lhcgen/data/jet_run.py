@@ -8,6 +8,7 @@ number of worker processes.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -29,7 +30,9 @@ from lhcgen.errors import LhcgenError
 
 
 def generate_jets(n_jets: int, seed: int, settings: JetSettings, workers: int = 1,
-                  shard_size: int = 500, progress: bool = True) -> JetCloudSample:
+                  shard_size: int = 500, progress: bool = True,
+                  parts: str | os.PathLike | None = None, scheduler: str | None = None
+                  ) -> JetCloudSample:
     """Generate ``n_jets`` accepted jets of ``settings.jet_type`` with Pythia 8 + FastJet.
 
     Args:
@@ -39,6 +42,8 @@ def generate_jets(n_jets: int, seed: int, settings: JetSettings, workers: int = 
         workers: number of processes (1 runs in this process; more use a spawn pool).
         shard_size: accepted jets per shard; with ``seed`` it defines the jets.
         progress: show a tqdm bar over accepted jets on stderr.
+        parts: folder that keeps finished shards (a rerun makes only the missing ones).
+        scheduler: None (multiprocessing), "local" or a dask scheduler address.
 
     Returns:
         JetCloudSample with the run's attributes, including ``generation_seconds`` and
@@ -53,10 +58,16 @@ def generate_jets(n_jets: int, seed: int, settings: JetSettings, workers: int = 
     seeds = [pythia_seed(int(seed), k) for k in range(len(sizes))]
     tasks: list[ShardTask] = [(generate_jet_shard, settings, n, s)
                               for n, s in zip(sizes, seeds, strict=True)]
+    store = None
+    if parts is not None:
+        from lhcgen.data.shard_store import ShardStore
+
+        store = ShardStore(parts, {"process": "jets", "settings": settings.as_dict(),
+                                   "seed": int(seed), "shard_size": int(shard_size)})
     started = time.perf_counter()
     with tqdm(total=int(n_jets), unit="jet", desc=f"{settings.jet_type} jets",
               disable=not progress, dynamic_ncols=True) as bar:
-        results = run_shards(tasks, int(workers), bar)
+        results = run_shards(tasks, int(workers), bar, store, scheduler)
     seconds = time.perf_counter() - started
     stats = [s for _, s in results]
     attrs = jet_run_attributes(settings, int(seed), int(shard_size), seeds, stats)

@@ -293,7 +293,7 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
     # Sort constituents by pT (descending) within each jet, then pad/clip to P.
     sort = np.lexsort((-cpt, jet_index))
     features = features[sort]
-    starts = np.concatenate([[0], np.cumsum(n_cons)[:-1]]).astype(np.int64)
+    starts = (np.cumsum(n_cons) - n_cons).astype(np.int64)
     rank = np.arange(len(features)) - np.repeat(starts, n_cons)
     P = settings.n_particles
     kept = rank < P

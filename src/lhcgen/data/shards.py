@@ -94,47 +94,96 @@ class _BarSink:
         self.bar.update(n)
 
 
-def _run_in_process(tasks: list[ShardTask], bar: tqdm) -> list[tuple[Any, dict]]:
-    sink = _BarSink(bar)
-    return [shard_fn(settings, n, seed, sink) for shard_fn, settings, n, seed in tasks]
+Result = tuple[Any, dict]
+Done = Callable[[int, Result], None]
 
 
-def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm) -> list[tuple[Any, dict]]:
-    """Run shard tasks in this process (one worker or one task) or in a spawn pool, in order.
+def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm, store: Any = None,
+               scheduler: str | None = None) -> list[Result]:
+    """Run shard tasks and return their results in task order.
 
-    The shard function must be a module-level function (spawn pickles it by name).
+    Args:
+        tasks: (shard function, settings, size, Pythia seed); the function must be a
+            module-level function (spawn and dask pickle it by name).
+        workers: processes (1 with no scheduler: this process).
+        bar: progress bar; the shard function reports progress through a sink.
+        store: a ShardStore: finished shards are loaded from it instead of being made
+            again, and every shard is saved to it as soon as it is finished.
+        scheduler: None for a multiprocessing pool; "local" for a dask.distributed local
+            cluster of ``workers`` processes; otherwise the address of a running dask
+            scheduler (e.g. one started by dask-jobqueue on SLURM or PBS).
     """
-    if workers == 1 or len(tasks) == 1:
-        return _run_in_process(tasks, bar)
-    return _run_in_pool(tasks, int(workers), bar)
+    results: list[Result | None] = [None] * len(tasks)
+    if store is not None:
+        for k, task in enumerate(tasks):
+            results[k] = store.load(k, task_id(task))
+            if results[k] is not None:
+                bar.update(_shard_progress(results[k]))
+    pending = [k for k, result in enumerate(results) if result is None]
+
+    def done(k: int, result: Result) -> None:
+        if store is not None:
+            store.save(k, result, task_id(tasks[k]))
+        results[k] = result
+
+    if pending and scheduler is not None:
+        from lhcgen.data.dask_shards import run_on_dask
+
+        run_on_dask([tasks[k] for k in pending], pending, workers, bar, scheduler, done)
+    elif workers == 1 or len(pending) <= 1:
+        sink = _BarSink(bar)
+        for k in pending:
+            shard_fn, settings, n, seed = tasks[k]
+            done(k, shard_fn(settings, n, seed, sink))
+    elif pending:
+        _run_in_pool([tasks[k] for k in pending], pending, int(workers), bar, done)
+    return results  # type: ignore[return-value]
 
 
-def _run_in_pool(tasks: list[ShardTask], workers: int, bar: tqdm) -> list[tuple[Any, dict]]:
+def task_id(task: ShardTask) -> str:
+    """What makes a shard: its function, size (or input range) and Pythia seed."""
+    shard_fn, _, size, seed = task
+    return f"{shard_fn.__module__}.{shard_fn.__name__}:{size!r}:{seed}"
+
+
+def _shard_progress(result: Result) -> int:
+    """What a shard reported to the bar: generated events for LHE and HepMC shards (which
+    count showered events), else accepted ones."""
+    sample, stats = result
+    return int(stats.get("progress_units", len(sample)))
+
+
+def _run_in_pool(tasks: list[ShardTask], index: list[int], workers: int, bar: tqdm,
+                 done: Done) -> None:
     context = multiprocessing.get_context("spawn")
     progress_queue = context.Queue()
     pool = context.Pool(min(workers, len(tasks)), initializer=_init_worker,
                         initargs=(progress_queue,))
     try:
         workers_at_start = _worker_pids(pool)
-        pending = [pool.apply_async(_run_shard, (task,)) for task in tasks]
-        while not all(result.ready() for result in pending):
+        pending = {k: pool.apply_async(_run_shard, (task,))
+                   for k, task in zip(index, tasks, strict=True)}
+        task_of = dict(zip(index, tasks, strict=True))
+        while pending:
             try:
                 bar.update(progress_queue.get(timeout=_POLL_SECONDS))
             except queue.Empty:
                 pass
-            if _worker_pids(pool) != workers_at_start:
+            for k, result in list(pending.items()):
+                if not result.ready():
+                    continue
+                if not result.successful():
+                    _raise_shard_error(k, task_of[k], result)
+                done(k, result.get())
+                del pending[k]
+            if pending and _worker_pids(pool) != workers_at_start:
                 raise LhcgenError("a worker process died (killed, out of memory or crashed); "
-                                  "no events were returned")
-            for k, result in enumerate(pending):
-                if result.ready() and not result.successful():
-                    _raise_shard_error(k, tasks[k], result)
-        results = [result.get() for result in pending]
+                                  "the finished shards are kept, rerun to make the rest")
         while True:  # progress messages still in flight
             try:
                 bar.update(progress_queue.get_nowait())
             except queue.Empty:
                 break
-        bar.update(sum(len(sample) for sample, _ in results) - bar.n)
         pool.close()
     except BaseException:
         pool.terminate()
@@ -143,7 +192,6 @@ def _run_in_pool(tasks: list[ShardTask], workers: int, bar: tqdm) -> list[tuple[
         pool.join()
         progress_queue.close()
         progress_queue.join_thread()
-    return results
 
 
 def _worker_pids(pool: Any) -> set[int]:
@@ -164,7 +212,8 @@ def _raise_shard_error(k: int, task: ShardTask, result: Any) -> None:
 
 
 def generate_zjets(n_events: int, seed: int, workers: int = 1, shard_size: int = 1000,
-                   settings: ZJetsSettings | None = None, progress: bool = True
+                   settings: ZJetsSettings | None = None, progress: bool = True,
+                   parts: str | os.PathLike | None = None, scheduler: str | None = None
                    ) -> EventSample:
     """Generate ``n_events`` selected Z(->mumu)+jets events with Pythia 8 + FastJet.
 
@@ -175,6 +224,9 @@ def generate_zjets(n_events: int, seed: int, workers: int = 1, shard_size: int =
         shard_size: accepted events per shard; with ``seed`` it defines the events.
         settings: physics settings (default ``ZJetsSettings()``).
         progress: show a tqdm bar over accepted events on stderr.
+        parts: folder that keeps finished shards (``shard_store``); a rerun with the same
+            options makes only the missing ones. None keeps nothing.
+        scheduler: None (multiprocessing), "local" or a dask scheduler address.
 
     Returns:
         EventSample with momenta (n_events, 5, 4) in the order (mu1, mu2, j1, j2, j3),
@@ -196,9 +248,15 @@ def generate_zjets(n_events: int, seed: int, workers: int = 1, shard_size: int =
     seeds = [pythia_seed(int(seed), k) for k in range(len(sizes))]
     tasks: list[ShardTask] = [(generate_shard, settings, n, s)
                               for n, s in zip(sizes, seeds, strict=True)]
+    store = None
+    if parts is not None:
+        from lhcgen.data.shard_store import ShardStore
+
+        store = ShardStore(parts, {"process": "zjets", "settings": settings.as_dict(),
+                                   "seed": int(seed), "shard_size": int(shard_size)})
     with tqdm(total=int(n_events), unit="ev", desc="Z(mumu)+jets", disable=not progress,
               dynamic_ncols=True) as bar:
-        results = run_shards(tasks, int(workers), bar)
+        results = run_shards(tasks, int(workers), bar, store, scheduler)
 
     samples = [sample for sample, _ in results]
     stats = [shard_stats for _, shard_stats in results]
@@ -224,7 +282,9 @@ def run_attributes(settings: ZJetsSettings, seed: int, shard_size: int, shard_se
     n_generated = int(total("n_generated"))
     n_accepted = int(total("n_accepted"))
     sigma, sigma_error = _combine_cross_sections(stats)
-    weighted_acceptance = total("sum_weights_accepted") / total("sum_weights_generated")
+    generated_weight = total("sum_weights_generated")
+    weighted_acceptance = (total("sum_weights_accepted") / generated_weight if generated_weight
+                           else float("nan"))  # NaN: weights that cancel, no acceptance
     acceptance = n_accepted / n_generated
     acceptance_error = float(np.sqrt(acceptance * (1.0 - acceptance) / n_generated))
     return {

@@ -23,7 +23,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.io import write_text_atomic
 from lhcgen.models import Batch, build_generator
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
-from lhcgen.train.loop import fit, graceful_interrupt
+from lhcgen.train.loop import LOG_FILE, fit, graceful_interrupt
 from lhcgen.transforms.zjets import Encoded, ZJetsPreprocessing
 
 CONFIG_FILE = "config.yaml"
@@ -53,16 +53,36 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, n
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
+def trim_log(path: Path, step: int) -> None:
+    """Keep the log records up to the checkpoint's ``step``: a run killed between writing a
+    record and its checkpoint would otherwise log that epoch twice. Unreadable lines (a
+    write cut short) are dropped too."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step", 0) <= step:
+            kept.append(line)
+    write_text_atomic(path, "".join(f"{line}\n" for line in kept))
+
+
 def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
               resume: bool = False, progress: bool = True,
               should_stop: Callable[[int], bool] | None = None) -> dict:
     run_dir = Path(run_dir)
+    if resume and not (run_dir / CHECKPOINT).is_file():
+        resume = False  # killed before its first checkpoint: nothing to continue, start over
     if resume:
         state = load_checkpoint(run_dir, device)
         saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
         if saved != cfg.to_dict():
             raise LhcgenError(f"{run_dir}: the config differs from the one this run was "
                               "started with; resume with the same config or use a new --out")
+        trim_log(run_dir / LOG_FILE, state["step"])
     else:
         if (run_dir / CHECKPOINT).exists():
             raise LhcgenError(f"{run_dir} already holds a trained run; pass --resume to "
@@ -86,7 +106,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
         write_text_atomic(run_dir / PREPROCESSING_FILE,
                           json.dumps(preprocessing.state_dict(), indent=1))
-        (run_dir / "train_log.jsonl").unlink(missing_ok=True)
+        (run_dir / LOG_FILE).unlink(missing_ok=True)
     train = to_batch(preprocessing.encode(train_sample))
     val = to_batch(preprocessing.encode(sample.subset(val_idx))) if len(val_idx) else None
 
