@@ -13,6 +13,8 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from lhcgen.errors import LhcgenError
 
 JET_TYPE_CHOICES = ("g", "q", "t", "w", "z")
@@ -218,6 +220,13 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
     if truth_2_path:
         files["truth-2"] = read_jets(truth_2_path)
     for name, sample in files.items():
+        if len(sample) and np.ptp(sample.weights) > 0:
+            path = {"generated": generated_path, "truth": truth_path,
+                    "truth-2": truth_2_path}[name]
+            raise LhcgenError(f"{path}: the jets carry unequal event weights (e.g. a HepMC "
+                              "import with negative weights); the JetNet metrics resample "
+                              "jets uniformly and would ignore them, so weighted jet files "
+                              "are refused: unweight the sample first")
         if sample.n_particles != truth.n_particles:
             path = {"generated": generated_path, "truth-2": truth_2_path}[name]
             raise LhcgenError(f"{path} has {sample.n_particles} particles per jet but "
