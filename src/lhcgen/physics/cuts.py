@@ -19,7 +19,9 @@ class ZJetsCuts:
     muon_pt_min: float = 20.0
     muon_abs_eta_max: float = 2.5
     jet_pt_min: float = 20.0
+    jet_abs_eta_max: float = 4.5
     jet_delta_r_min: float = 0.4
+    jet_muon_delta_r_min: float = 0.4
 
 
 def cut_violations(sample: EventSample, cuts: ZJetsCuts = ZJetsCuts()) -> dict[str, int]:
@@ -31,10 +33,16 @@ def cut_violations(sample: EventSample, cuts: ZJetsCuts = ZJetsCuts()) -> dict[s
         "muon_pt": (fv.pt(muons) < cuts.muon_pt_min).any(1),
         "muon_eta": (np.abs(fv.eta(muons)) > cuts.muon_abs_eta_max).any(1),
         "jet_pt": ((fv.pt(jets) < cuts.jet_pt_min) & jet_mask).any(1),
+        "jet_eta": ((np.abs(fv.eta(jets)) > cuts.jet_abs_eta_max) & jet_mask).any(1),
+        "jet_muon_delta_r": np.zeros(len(sample), bool),
         "jet_delta_r": np.zeros(len(sample), bool),
         "muon_pt_order": fv.pt(muons[:, 0]) < fv.pt(muons[:, 1]),
         "jet_pt_order": np.zeros(len(sample), bool),
     }
+    for j in range(jets.shape[1]):
+        for m in range(2):
+            fails["jet_muon_delta_r"] |= jet_mask[:, j] & (
+                fv.delta_r(jets[:, j], muons[:, m]) < cuts.jet_muon_delta_r_min)
     for a, b in combinations(range(jets.shape[1]), 2):
         both = jet_mask[:, a] & jet_mask[:, b]
         fails["jet_delta_r"] |= both & (fv.delta_r(jets[:, a], jets[:, b])
@@ -42,6 +50,7 @@ def cut_violations(sample: EventSample, cuts: ZJetsCuts = ZJetsCuts()) -> dict[s
         if b == a + 1:
             fails["jet_pt_order"] |= both & (fv.pt(jets[:, a]) < fv.pt(jets[:, b]))
     counts = {name: int(v.sum()) for name, v in fails.items()}
-    selection = ("muon_pt", "muon_eta", "jet_pt", "jet_delta_r")
+    selection = ("muon_pt", "muon_eta", "jet_pt", "jet_eta", "jet_muon_delta_r",
+                 "jet_delta_r")
     counts["any_selection_cut"] = int(np.any([fails[k] for k in selection], axis=0).sum())
     return counts
