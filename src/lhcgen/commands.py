@@ -25,7 +25,7 @@ def _progress(args) -> bool:
 
 def make_zjets(n_events: int | None, seed: int, workers: int, shard_size: int | None,
                out: str | Path, progress: bool, scheduler: str | None = None,
-               lhe: str | Path | None = None) -> dict:
+               lhe: str | Path | None = None, pthat_min: float | None = None) -> dict:
     """Generate Z+jets events (or shower a user's LHE file) and write them atomically;
     returns the file attributes. Finished shards are kept in ``OUT.parts`` until the file
     is written, so a rerun after a crash makes only the missing ones."""
@@ -34,13 +34,20 @@ def make_zjets(n_events: int | None, seed: int, workers: int, shard_size: int | 
     parts = parts_folder(out)
     with keep_parts_only_if_useful(parts):
         return _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe,
-                           parts)
+                           parts, pthat_min)
 
 
-def _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe, parts):
+def _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe, parts,
+                pthat_min):
     from lhcgen.data.hdf5 import write_events
     from lhcgen.data.shard_store import remove_parts
     from lhcgen.data.shards import generate_zjets
+    from lhcgen.data.zjets import ZJetsSettings
+
+    if pthat_min is not None and lhe is not None:
+        raise LhcgenError("--pthat-min sets Pythia's own Z+jet process; with --lhe the LHE "
+                          "file's generator chose the phase space")
+    settings = ZJetsSettings() if pthat_min is None else ZJetsSettings(pthat_min=pthat_min)
 
     started = time.perf_counter()
     if lhe is not None:
@@ -54,8 +61,8 @@ def _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, l
             raise LhcgenError("--events is required (accepted events to write), unless "
                               "--lhe gives the events to shower")
         sample = generate_zjets(n_events, seed, workers=workers,
-                                shard_size=shard_size or 1000, progress=progress,
-                                parts=parts, scheduler=scheduler)
+                                shard_size=shard_size or 1000, settings=settings,
+                                progress=progress, parts=parts, scheduler=scheduler)
     seconds = time.perf_counter() - started
     sample.attrs.update(generation_seconds=round(seconds, 3), workers=workers,
                         scheduler=scheduler or "multiprocessing",
@@ -69,7 +76,7 @@ def cmd_data(args) -> int:
     if args.process != "zjets":
         return commands_jets.cmd_data(args)
     attrs = make_zjets(args.events, args.seed, args.workers, args.shard_size, args.out,
-                       _progress(args), args.scheduler, args.lhe)
+                       _progress(args), args.scheduler, args.lhe, args.pthat_min)
     source = f" from {args.lhe}" if args.lhe else ""
     print(f"wrote {attrs['n_accepted']} events{source} to {args.out} in "
           f"{attrs['generation_seconds']:.1f} s ({attrs['accepted_events_per_second']:.1f} "
