@@ -28,7 +28,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-## make data: the reference Z+jets samples (80k train, 40k test; about 15 minutes on 2 cores)
+## make data: the reference Z+jets samples (80k train, 40k test; about 80 minutes on 2 cores)
 data: data/zjets_train.h5 data/zjets_test.h5
 data/zjets_train.h5: | $(STAMP)
 	$(BIN)/lhcgen data zjets --events 80000 --seed 1 --workers 2 --out $@

@@ -26,9 +26,9 @@ from lhcgen.data.zjets import (
     FAILED_OVERLAP,
     PYTHIA_SEED_MAX,
     ZJetsSettings,
+    dress_muons,
     generate_shard,
     pythia_seed,
-    dress_muons,
     select_batch,
 )
 from lhcgen.errors import LhcgenError

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +117,6 @@ def cmd_data_jets(args) -> int:
     from lhcgen.data.jet_hdf5 import write_jets
     from lhcgen.data.jet_run import generate_jets
     from lhcgen.data.jets import JetSettings
-
     from lhcgen.data.shard_store import keep_parts_only_if_useful, parts_folder, remove_parts
 
     settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles,

@@ -13,13 +13,13 @@ import torch
 from tqdm.auto import tqdm
 
 from lhcgen import __version__
-from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.config import RunConfig
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator, build_generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.nets.bayesian import is_bayesian, weight_draw
+from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.physics.cuts import cut_violations
 from lhcgen.train.checkpoint import load_checkpoint
 from lhcgen.train.run import METRICS_FILE, PREPROCESSING_FILE, load_run_config

@@ -30,9 +30,8 @@ import fastjet
 import numpy as np
 import pythia8mc
 
-from lhcgen.data.pythia import start_pythia
+from lhcgen.data.pythia import run_facts, start_pythia
 from lhcgen.data.zjets import (
-    MB_TO_PB,
     MONASH_TUNE,
     NEUTRINO_IDS,
     ProgressSink,
@@ -367,7 +366,6 @@ def generate_jet_shard(settings: JetSettings, n_jets: int, seed: int,
         if progress_queue is not None and n_pass:
             progress_queue.put(n_pass)
 
-    info = pythia.infoPython()
     n = sum(len(s.event) for s in parts)
     sample = JetCloudSample(
         np.concatenate([s.particles for s in parts]),
@@ -385,11 +383,6 @@ def generate_jet_shard(settings: JetSettings, n_jets: int, seed: int,
         "rejected_jet_eta": failed_eta,
         "n_accepted": n,
         "sum_weights_generated": gen_weight,
-        "pythia_errors": int(info.getCounter(3) - info.getCounter(4)),
-        "pythia_next_calls": int(info.getCounter(3)),
-        "sigma_gen_pb": float(info.sigmaGen()) * MB_TO_PB,
-        "sigma_err_pb": float(info.sigmaErr()) * MB_TO_PB,
-        "tune_pp": int(pythia.settings.mode("Tune:pp")),
-        "pdf_pset": str(pythia.settings.word("PDF:pSet")),
+        **run_facts(pythia),
     }
     return sample, stats

@@ -22,15 +22,13 @@ from typing import Any
 import numpy as np
 import pylhe
 
-from lhcgen.data.events import ZJETS_OBJECTS, EventSample
-from lhcgen.data.pythia import start_pythia
+from lhcgen.data.events import EventSample
+from lhcgen.data.pythia import run_facts, start_pythia
 from lhcgen.data.zjets import (
-    ACCEPTED,
-    CUT_FLOW_KEYS,
-    MB_TO_PB,
     ProgressSink,
     SelectedBatch,
     ZJetsSettings,
+    assemble,
     select_batch,
     silence_fastjet_banner,
 )
@@ -158,38 +156,13 @@ def shower_lhe_shard(settings: ZJetsSettings, shard: LheShard, seed: int,
             progress_queue.put(len(batch))
         if len(batch) < size:
             break
-    info = pythia.infoPython()
     stage = np.concatenate(stages) if stages else np.zeros(0, np.int64)
-    flow = np.bincount(stage, minlength=ACCEPTED + 1)
-    n_all = np.concatenate([s.n_jets_all for s in parts]) if parts else np.zeros(0, np.int64)
-    slots = 2 + settings.max_jets
-    sample = EventSample(
-        np.concatenate([s.momenta for s in parts]) if parts else np.zeros((0, slots, 4)),
-        np.concatenate([s.mask for s in parts]) if parts else np.zeros((0, slots), bool),
-        np.concatenate([s.n_jets for s in parts]) if parts else np.zeros(0, np.int64),
-        np.concatenate([s.weights for s in parts]) if parts else np.zeros(0),
-        {"object_names": list(ZJETS_OBJECTS), "n_fixed_objects": 2},
-        event_info={"n_jets_all": n_all},
-    )
+    sample, stats = assemble(parts, stage, settings)
+    del sample.event_info["pthat_gev"]  # the LHE file's generator made the hard process
     gen_weights = (np.concatenate([s.generated_weights for s in parts]) if parts
                    else np.zeros(0))
-    stats = {
-        "seed": seed, "n_generated": int(len(stage)), "n_accepted": int(flow[ACCEPTED]),
-        "progress_units": int(len(stage)),
-        **{key: int(flow[code]) for code, key in enumerate(CUT_FLOW_KEYS)},
-        "accepted_with_more_jets_than_stored": int((n_all > settings.max_jets).sum()),
-        "jets_removed_by_overlap": int(sum(s.n_overlap_removed.sum() for s in parts)),
-        "dressing_photons": int(sum(s.n_dressing_photons.sum() for s in parts)),
-        "sum_weights_generated": float(gen_weights.sum()),
-        "sum_weights_accepted": float(sample.weights.sum()),
-        "negative_weights_accepted": int((sample.weights < 0).sum()),
-        "pythia_errors": int(info.getCounter(3) - info.getCounter(4)),
-        "pythia_next_calls": int(info.getCounter(3)),
-        "sigma_gen_pb": float(info.sigmaGen()) * MB_TO_PB,
-        "sigma_err_pb": float(info.sigmaErr()) * MB_TO_PB,
-        "tune_pp": int(pythia.settings.mode("Tune:pp")),
-        "pdf_pset": str(pythia.settings.word("PDF:pSet")),
-    }
+    stats.update(seed=seed, progress_units=int(len(stage)),
+                 sum_weights_generated=float(gen_weights.sum()), **run_facts(pythia))
     return sample, stats
 
 

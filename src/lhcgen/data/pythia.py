@@ -30,3 +30,19 @@ def start_pythia(settings: list[str], seed: int, what: str) -> pythia8mc.Pythia:
     if not pythia.init():
         raise LhcgenError(f"Pythia initialisation failed for the {what} settings")
     return pythia
+
+
+MB_TO_PB = 1.0e9
+"""Pythia quotes cross sections in mb; the event files use pb."""
+
+
+def run_facts(pythia: pythia8mc.Pythia) -> dict:
+    """What a finished Pythia run reports: failed and all next() calls, the generated cross
+    section in pb with its error, and the tune and PDF set actually used."""
+    info = pythia.infoPython()
+    return {"pythia_errors": int(info.getCounter(3) - info.getCounter(4)),
+            "pythia_next_calls": int(info.getCounter(3)),
+            "sigma_gen_pb": float(info.sigmaGen()) * MB_TO_PB,
+            "sigma_err_pb": float(info.sigmaErr()) * MB_TO_PB,
+            "tune_pp": int(pythia.settings.mode("Tune:pp")),
+            "pdf_pset": str(pythia.settings.word("PDF:pSet"))}

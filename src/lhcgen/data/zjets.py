@@ -37,12 +37,8 @@ import numpy as np
 import pythia8mc
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
-from lhcgen.data.pythia import PYTHIA_SEED_MAX, start_pythia
+from lhcgen.data.pythia import PYTHIA_SEED_MAX, run_facts, start_pythia
 from lhcgen.errors import LhcgenError
-
-MB_TO_PB = 1.0e9
-"""Pythia quotes cross sections in mb; the event files use pb."""
-
 
 NEUTRINO_IDS = (12, 14, 16)
 
@@ -420,6 +416,35 @@ def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
                          n_dressing)
 
 
+def assemble(parts: list[SelectedBatch], stage: np.ndarray, settings: ZJetsSettings
+             ) -> tuple[EventSample, dict[str, Any]]:
+    """The accepted events of ``parts`` as one sample, and the cut flow of ``stage`` (one
+    code per generated event) with the selection's counters."""
+    flow = np.bincount(stage, minlength=ACCEPTED + 1)
+    slots = 2 + settings.max_jets
+
+    def joined(name: str, empty: np.ndarray) -> np.ndarray:
+        return np.concatenate([getattr(s, name) for s in parts]) if parts else empty
+
+    n_all = joined("n_jets_all", np.zeros(0, np.int64))
+    sample = EventSample(
+        joined("momenta", np.zeros((0, slots, 4))), joined("mask", np.zeros((0, slots), bool)),
+        joined("n_jets", np.zeros(0, np.int64)), joined("weights", np.zeros(0)),
+        {"object_names": list(ZJETS_OBJECTS), "n_fixed_objects": 2},
+        event_info={"n_jets_all": n_all, "pthat_gev": joined("pthat", np.zeros(0))})
+    stats = {
+        "n_generated": int(len(stage)),
+        "n_accepted": int(flow[ACCEPTED]),
+        **{key: int(flow[code]) for code, key in enumerate(CUT_FLOW_KEYS)},
+        "accepted_with_more_jets_than_stored": int((n_all > settings.max_jets).sum()),
+        "jets_removed_by_overlap": int(sum(s.n_overlap_removed.sum() for s in parts)),
+        "dressing_photons": int(sum(s.n_dressing_photons.sum() for s in parts)),
+        "sum_weights_accepted": float(sample.weights.sum()),
+        "negative_weights_accepted": int((sample.weights < 0).sum()),
+    }
+    return sample, stats
+
+
 def _next_batch_size(settings: ZJetsSettings, missing: int, n_generated: int,
                      n_accepted: int) -> int:
     """Events to ask for: the batch size, or fewer when a small batch should be enough."""
@@ -480,35 +505,7 @@ def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
         if progress_queue is not None and n_pass:
             progress_queue.put(n_pass)
 
-    info = pythia.infoPython()
-    tune_and_pdf = {"tune_pp": int(pythia.settings.mode("Tune:pp")),
-                    "pdf_pset": str(pythia.settings.word("PDF:pSet"))}
-    stage = np.concatenate(stages)
-    flow = np.bincount(stage, minlength=ACCEPTED + 1)
-    sample = EventSample(
-        np.concatenate([s.momenta for s in parts]),
-        np.concatenate([s.mask for s in parts]),
-        np.concatenate([s.n_jets for s in parts]),
-        np.concatenate([s.weights for s in parts]),
-        {"object_names": list(ZJETS_OBJECTS), "n_fixed_objects": 2},
-        event_info={"n_jets_all": np.concatenate([s.n_jets_all for s in parts]),
-                    "pthat_gev": np.concatenate([s.pthat for s in parts])},
-    )
-    n_all = sample.event_info["n_jets_all"]
-    stats = {
-        "seed": seed,
-        "n_generated": int(len(stage)),
-        "n_accepted": int(flow[ACCEPTED]),
-        **{key: int(flow[code]) for code, key in enumerate(CUT_FLOW_KEYS)},
-        "accepted_with_more_jets_than_stored": int((n_all > settings.max_jets).sum()),
-        "jets_removed_by_overlap": int(sum(s.n_overlap_removed.sum() for s in parts)),
-        "dressing_photons": int(sum(s.n_dressing_photons.sum() for s in parts)),
-        "sum_weights_generated": float(np.concatenate(gen_weights).sum()),
-        "sum_weights_accepted": float(sample.weights.sum()),
-        "pythia_errors": int(info.getCounter(3) - info.getCounter(4)),
-        "pythia_next_calls": int(info.getCounter(3)),
-        "sigma_gen_pb": float(info.sigmaGen()) * MB_TO_PB,
-        "sigma_err_pb": float(info.sigmaErr()) * MB_TO_PB,
-        **tune_and_pdf,
-    }
+    sample, stats = assemble(parts, np.concatenate(stages), settings)
+    stats.update(seed=seed, sum_weights_generated=float(np.concatenate(gen_weights).sum()),
+                 **run_facts(pythia))
     return sample, stats
