@@ -33,8 +33,9 @@ from lhcgen.data.shards import generate_zjets
 from lhcgen.data.zjets import ZJetsSettings, generate_shard, make_pythia, versions
 from lhcgen.io import write_text_atomic
 
-EXPECTED_ACCEPTANCE = 0.36
-"""Used only to size the pipeline run so that it generates about --events events."""
+EXPECTED_ACCEPTANCE = 0.20
+"""About the Z+jets acceptance at pTHatMin = 10 GeV; used only to size the pipeline run so
+that it generates about --events events."""
 
 
 def cpu_model() -> str:

@@ -269,12 +269,15 @@ def _cached(path: Path, events: int, seed: int) -> bool:
     if not path.is_file():
         return False
     from lhcgen.data.hdf5 import read_events
+    from lhcgen.data.zjets import ZJetsSettings
 
     try:
         attrs = read_events(path).attrs
     except LhcgenError:
         return False
-    return attrs.get("n_events") == events and attrs.get("seed") == seed
+    # a file from an older event definition (other settings) is made again
+    return (attrs.get("n_events") == events and attrs.get("seed") == seed
+            and attrs.get("zjets_settings") == ZJetsSettings().as_dict())
 
 
 def cmd_demo(args) -> int:

@@ -99,6 +99,7 @@ def jet_multiplicity(sample: EventSample) -> Computed:
 
 ZJETS_AXES = {
     "pt_mu": Axis(low=20.0), "pt_j": Axis(low=20.0), "eta_mu": Axis(-2.5, 2.5),
+    "eta_j": Axis(-4.5, 4.5),
     "m_j": Axis(low=0.0), "m_mumu": Axis(70.0, 110.0, 1.0), "pt_z": Axis(low=0.0),
     "delta_r": Axis(low=0.0),
 }
