@@ -320,3 +320,25 @@ def test_the_suite_runs_every_metric_with_its_settings_and_seed(golden):
                                                        real.mask[::-1]),
                         seed=21, settings=settings)
     assert floor["fpd"].value < results["fpd"].value
+
+
+def test_event_weights_resample_jets_and_equal_weights_change_nothing():
+    from lhcgen.errors import LhcgenError
+    from lhcgen.evaluate.jet_metrics.result import draw_jets
+    from lhcgen.evaluate.jet_metrics.wasserstein import w1m
+
+    rng = np.random.default_rng(1)
+    real = rng.normal(0.0, 1.0, 4000)
+    gen = np.concatenate([rng.normal(0.0, 1.0, 4000), rng.normal(5.0, 1.0, 4000)])
+    weights = np.r_[np.ones(4000), np.zeros(4000)]  # the weights remove the second bump
+    args = {"seed": 3, "num_eval_samples": 2000, "num_batches": 3}
+    unweighted = w1m(real, gen, **args)
+    weighted = w1m(real, gen, weights=(None, weights), **args)
+    assert unweighted.value > 2.0 and weighted.value < 0.15
+    # equal weights draw exactly as jetnet does
+    same = w1m(real, gen, weights=(np.full(4000, 2.0), np.full(8000, 0.5)), **args)
+    assert same.value == unweighted.value
+    picks = draw_jets(np.random.default_rng(0), 8000, 1000, weights)
+    assert picks.max() < 4000
+    with pytest.raises(LhcgenError, match="negative"):
+        draw_jets(np.random.default_rng(0), 3, 5, np.array([1.0, -1.0, 1.0]))

@@ -218,13 +218,12 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
     if truth_2_path:
         files["truth-2"] = read_jets(truth_2_path)
     for name, sample in files.items():
-        if len(sample) and np.ptp(sample.weights) > 0:
+        if np.any(sample.weights < 0):
             path = {"generated": generated_path, "truth": truth_path,
                     "truth-2": truth_2_path}[name]
-            raise LhcgenError(f"{path}: the jets carry unequal event weights (e.g. a HepMC "
-                              "import with negative weights); the JetNet metrics resample "
-                              "jets uniformly and would ignore them, so weighted jet files "
-                              "are refused: unweight the sample first")
+            raise LhcgenError(f"{path}: {int(np.sum(sample.weights < 0))} jets carry negative "
+                              "event weights; the JetNet metrics resample jets by weight and "
+                              "cannot take negative ones: unweight the sample first")
         if sample.n_particles != truth.n_particles:
             path = {"generated": generated_path, "truth-2": truth_2_path}[name]
             raise LhcgenError(f"{path} has {sample.n_particles} particles per jet but "
@@ -242,7 +241,7 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
                         "floor (second truth)": len(floor_b)}, settings)
 
     def cloud(sample):
-        return JetSample.from_particles(sample.particles, sample.mask)
+        return JetSample.from_particles(sample.particles, sample.mask, sample.weights)
 
     truth_cloud = cloud(truth)
     values = jet_metrics(truth_cloud, cloud(generated), seed=seed, settings=settings)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics.result import MetricResult, require_samples
+from lhcgen.evaluate.jet_metrics.result import MetricResult, draw_jets, require_samples
 
 FPD_ERROR = "standard error of the extrapolated intercept (least-squares fit in 1/N)"
 
@@ -92,7 +92,8 @@ def fit_intercept(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
 
 def fpd(real_features: np.ndarray, gen_features: np.ndarray, *, seed: int,
         min_samples: int = 20_000, max_samples: int = 50_000, num_batches: int = 20,
-        num_points: int = 10, normalise: bool = True) -> MetricResult:
+        num_points: int = 10, normalise: bool = True,
+        weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> MetricResult:
     """FPD between real and generated features (jetnet v0.2.5 defaults).
 
     Parameters
@@ -104,6 +105,8 @@ def fpd(real_features: np.ndarray, gen_features: np.ndarray, *, seed: int,
     num_batches : draws averaged per batch size.
     num_points : number of batch sizes.
     normalise : divide by the maximum |real| of each feature first.
+    weights : event weights of the real and generated jets (None: unweighted; see
+        ``draw_jets``).
 
     Returns
     -------
@@ -129,8 +132,8 @@ def fpd(real_features: np.ndarray, gen_features: np.ndarray, *, seed: int,
     for size in batch_sizes:
         values = []
         for _ in range(num_batches):
-            batch_real = real[rng.choice(len(real), size=size)]
-            batch_gen = gen[rng.choice(len(gen), size=size)]
+            batch_real = real[draw_jets(rng, len(real), size, weights[0])]
+            batch_gen = gen[draw_jets(rng, len(gen), size, weights[1])]
             values.append(frechet_distance(
                 batch_real.mean(axis=0), np.cov(batch_real, rowvar=False),
                 batch_gen.mean(axis=0), np.cov(batch_gen, rowvar=False)))

@@ -23,7 +23,7 @@ import numpy as np
 
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.jet_metrics.frechet import normalise_features
-from lhcgen.evaluate.jet_metrics.result import MetricResult, require_samples
+from lhcgen.evaluate.jet_metrics.result import MetricResult, draw_jets, require_samples
 
 KPD_ERROR = "half the 16.275-83.725 percentile range over batches"
 KERNEL_DEGREE = 4
@@ -67,8 +67,8 @@ def mmd_poly_unbiased(x: np.ndarray, y: np.ndarray, degree: int = KERNEL_DEGREE,
 
 
 def kpd(real_features: np.ndarray, gen_features: np.ndarray, *, seed: int,
-        num_batches: int = 10, batch_size: int = 5_000, normalise: bool = True
-        ) -> MetricResult:
+        num_batches: int = 10, batch_size: int = 5_000, normalise: bool = True,
+        weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> MetricResult:
     """KPD between real and generated features (jetnet v0.2.5 defaults).
 
     Parameters
@@ -79,6 +79,8 @@ def kpd(real_features: np.ndarray, gen_features: np.ndarray, *, seed: int,
     num_batches : number of batches.
     batch_size : jets drawn (with replacement) from each sample per batch.
     normalise : divide by the maximum |real| of each feature first.
+    weights : event weights of the real and generated jets (None: unweighted; see
+        ``draw_jets``).
 
     Returns
     -------
@@ -98,8 +100,8 @@ def kpd(real_features: np.ndarray, gen_features: np.ndarray, *, seed: int,
     values = []
     for i in range(num_batches):
         rng = np.random.default_rng(seed + i * 1000)
-        batch_real = real[rng.choice(len(real), size=batch_size)]
-        batch_gen = gen[rng.choice(len(gen), size=batch_size)]
+        batch_real = real[draw_jets(rng, len(real), batch_size, weights[0])]
+        batch_gen = gen[draw_jets(rng, len(gen), batch_size, weights[1])]
         values.append(mmd_poly_unbiased(batch_real, batch_gen))
     low, high = np.percentile(values, [16.275, 83.725])
     settings = {"num_batches": num_batches, "batch_size": batch_size,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from lhcgen.errors import LhcgenError
 
 
@@ -31,6 +33,19 @@ class MetricResult:
         if self.parts:
             out["parts"] = {label: {"value": v, "error": e} for label, v, e in self.parts}
         return out
+
+
+def draw_jets(rng: np.random.Generator, n: int, size: int,
+              weights: np.ndarray | None = None) -> np.ndarray:
+    """``size`` jet indices in 0..n-1 drawn with replacement: uniformly, as jetnet, or, for
+    unequal positive event weights, with probability proportional to the weight (so a
+    weighted sample is judged as the distribution it stands for)."""
+    if weights is None or np.ptp(weights) == 0:
+        return rng.choice(n, size=size)
+    if np.any(weights < 0):
+        raise LhcgenError("the JetNet metrics resample jets by weight and cannot take "
+                          "negative weights; unweight the sample first")
+    return rng.choice(n, size=size, p=weights / weights.sum())
 
 
 def require_samples(metric: str, needed: int, sizes: dict[str, int], option: str) -> None:

@@ -46,24 +46,31 @@ class JetSample:
     mask : (N, P) bool.
     mass : (N,) float64, relative jet mass.
     efps : (N, 36) float64, the d <= 4 EFPs (columns ``W1_COLUMNS`` are W1efp's five).
+    weights : (N,) float64 event weights, or None (unweighted).
     """
 
     particles: np.ndarray
     mask: np.ndarray
     mass: np.ndarray
     efps: np.ndarray
+    weights: np.ndarray | None = None
 
     @classmethod
-    def from_particles(cls, particles: np.ndarray, mask: np.ndarray | None = None
-                       ) -> JetSample:
+    def from_particles(cls, particles: np.ndarray, mask: np.ndarray | None = None,
+                       weights: np.ndarray | None = None) -> JetSample:
         particles = np.asarray(particles, dtype=np.float64)
         if particles.ndim != 3 or particles.shape[-1] < 3:
             raise LhcgenError(f"particles must have shape (N, P, 3), got {particles.shape}")
         particles = particles[..., :3]
         mask = (np.ones(particles.shape[:2], dtype=bool) if mask is None
                 else np.asarray(mask, dtype=bool))
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != (len(particles),):
+                raise LhcgenError(f"weights must have shape ({len(particles)},), got "
+                                  f"{weights.shape}")
         return cls(particles, mask, relative_jet_mass(particles, mask),
-                   efps_d_le_4(particles, mask))
+                   efps_d_le_4(particles, mask), weights)
 
     def __len__(self) -> int:
         return len(self.particles)
@@ -78,8 +85,9 @@ def jet_metrics(real: JetSample, gen: JetSample, *, seed: int,
     {"w1m", "w1p", "w1efp", "fpd", "kpd"} -> MetricResult.
     """
     s = settings or JetMetricSettings()
+    weights = (real.weights, gen.weights)
     w1 = {"seed": seed, "num_eval_samples": s.w1_num_eval_samples,
-          "num_batches": s.w1_num_batches}
+          "num_batches": s.w1_num_batches, "weights": weights}
     columns = list(W1_COLUMNS)
     return {
         "w1m": w1m(real.mass, gen.mass, **w1),
@@ -88,7 +96,7 @@ def jet_metrics(real: JetSample, gen: JetSample, *, seed: int,
         "w1efp": w1efp(real.efps[:, columns], gen.efps[:, columns], **w1),
         "fpd": fpd(real.efps, gen.efps, seed=seed, min_samples=s.fpd_min_samples,
                    max_samples=s.fpd_max_samples, num_batches=s.fpd_num_batches,
-                   num_points=s.fpd_num_points, normalise=s.normalise),
+                   num_points=s.fpd_num_points, normalise=s.normalise, weights=weights),
         "kpd": kpd(real.efps, gen.efps, seed=seed, num_batches=s.kpd_num_batches,
-                   batch_size=s.kpd_batch_size, normalise=s.normalise),
+                   batch_size=s.kpd_batch_size, normalise=s.normalise, weights=weights),
     }

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics.result import MetricResult, require_samples
+from lhcgen.evaluate.jet_metrics.result import MetricResult, draw_jets, require_samples
 
 W1_ERROR = "standard deviation over batches (ddof=0)"
 PARTICLE_FEATURES = ("eta_rel", "phi_rel", "pt_rel")
@@ -51,7 +51,8 @@ def _as_columns(x: np.ndarray, what: str) -> np.ndarray:
 
 
 def w1_features(name: str, real: np.ndarray, gen: np.ndarray, labels: Sequence[str], *,
-                seed: int, num_eval_samples: int = 50_000, num_batches: int = 5
+                seed: int, num_eval_samples: int = 50_000, num_batches: int = 5,
+                weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
                 ) -> MetricResult:
     """Batched W1 between per-jet features, per feature and averaged over features.
 
@@ -64,6 +65,8 @@ def w1_features(name: str, real: np.ndarray, gen: np.ndarray, labels: Sequence[s
     seed : seed of the generator that draws the batches.
     num_eval_samples : jets drawn (with replacement) from each sample per batch.
     num_batches : number of batches.
+    weights : event weights of the real and generated jets (None: unweighted); jets are
+        drawn with probability proportional to them (``draw_jets``).
 
     Returns
     -------
@@ -80,8 +83,8 @@ def w1_features(name: str, real: np.ndarray, gen: np.ndarray, labels: Sequence[s
     rng = np.random.default_rng(seed)
     w1s = np.empty((num_batches, real.shape[1]))
     for b in range(num_batches):
-        sample_real = real[rng.choice(len(real), size=num_eval_samples)]
-        sample_gen = gen[rng.choice(len(gen), size=num_eval_samples)]
+        sample_real = real[draw_jets(rng, len(real), num_eval_samples, weights[0])]
+        sample_gen = gen[draw_jets(rng, len(gen), num_eval_samples, weights[1])]
         w1s[b] = [wasserstein_distance(sample_real[:, k], sample_gen[:, k])
                   for k in range(real.shape[1])]
     settings = {"num_eval_samples": num_eval_samples, "num_batches": num_batches,
@@ -90,7 +93,8 @@ def w1_features(name: str, real: np.ndarray, gen: np.ndarray, labels: Sequence[s
 
 
 def w1m(real_mass: np.ndarray, gen_mass: np.ndarray, *, seed: int,
-        num_eval_samples: int = 50_000, num_batches: int = 5) -> MetricResult:
+        num_eval_samples: int = 50_000, num_batches: int = 5,
+        weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> MetricResult:
     """W1m: W1 of the relative jet mass.
 
     Parameters
@@ -100,11 +104,14 @@ def w1m(real_mass: np.ndarray, gen_mass: np.ndarray, *, seed: int,
     seed, num_eval_samples, num_batches : see ``w1_features`` (jetnet defaults).
     """
     return w1_features("w1m", real_mass, gen_mass, ("mass_rel",), seed=seed,
-                       num_eval_samples=num_eval_samples, num_batches=num_batches)
+                       num_eval_samples=num_eval_samples, num_batches=num_batches,
+                       weights=weights)
 
 
 def w1efp(real_efps: np.ndarray, gen_efps: np.ndarray, *, seed: int,
-          num_eval_samples: int = 50_000, num_batches: int = 5) -> MetricResult:
+          num_eval_samples: int = 50_000, num_batches: int = 5,
+          weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+          ) -> MetricResult:
     """W1efp: W1 of each EFP (jetnet: the 5 prime n = 4, d = 4 EFPs) and their mean.
 
     Parameters
@@ -116,13 +123,15 @@ def w1efp(real_efps: np.ndarray, gen_efps: np.ndarray, *, seed: int,
     real_efps = _as_columns(real_efps, "real EFPs")
     labels = [f"efp{k}" for k in range(real_efps.shape[1])]
     return w1_features("w1efp", real_efps, gen_efps, labels, seed=seed,
-                       num_eval_samples=num_eval_samples, num_batches=num_batches)
+                       num_eval_samples=num_eval_samples, num_batches=num_batches,
+                       weights=weights)
 
 
 def w1p(real_particles: np.ndarray, gen_particles: np.ndarray,
         real_mask: np.ndarray | None = None, gen_mask: np.ndarray | None = None, *,
         seed: int, num_eval_samples: int = 50_000, num_batches: int = 5,
-        exclude_zeros: bool = True) -> MetricResult:
+        exclude_zeros: bool = True,
+        weights: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> MetricResult:
     """W1p: W1 of each particle feature (Delta eta, Delta phi, pT_rel) and their mean.
 
     Per batch, ``num_eval_samples`` jets are drawn from each sample and all their real
@@ -161,8 +170,8 @@ def w1p(real_particles: np.ndarray, gen_particles: np.ndarray,
     rng = np.random.default_rng(seed)
     w1s = np.empty((num_batches, 3))
     for b in range(num_batches):
-        pick_real = rng.choice(len(real), size=num_eval_samples)
-        pick_gen = rng.choice(len(gen), size=num_eval_samples)
+        pick_real = draw_jets(rng, len(real), num_eval_samples, weights[0])
+        pick_gen = draw_jets(rng, len(gen), num_eval_samples, weights[1])
         parts_real = real[pick_real][masks[0][pick_real]]
         parts_gen = gen[pick_gen][masks[1][pick_gen]]
         if len(parts_real) == 0 or len(parts_gen) == 0:
