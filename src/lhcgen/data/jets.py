@@ -38,6 +38,7 @@ from lhcgen.data.zjets import (
     silence_fastjet_banner,
 )
 from lhcgen.errors import LhcgenError
+from lhcgen.physics import fourvectors as fv
 
 JET_TYPES = ("g", "q", "t", "w", "z")
 """Jet type names; the code stored in ``jet_type`` is the index (JetNet's JET_TYPES order)."""
@@ -235,15 +236,10 @@ class SelectedJets:
     n_failed_eta: np.ndarray
 
 
-def _pt_eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pt = np.hypot(px, py)
-    return pt, np.arcsinh(pz / np.where(pt > 0, pt, 1e-300)), np.arctan2(py, px)
-
-
-def wrap_phi(dphi: np.ndarray) -> np.ndarray:
-    """Angle difference wrapped into [-pi, pi)."""
-    return (dphi + np.pi) % (2.0 * np.pi) - np.pi
+def _four_momenta(records: ak.Array) -> np.ndarray:
+    """(N, 4) float64 (E, px, py, pz) of FastJet's flat jet or constituent records."""
+    return np.stack([ak.to_numpy(records[c]).astype(np.float64)
+                     for c in ("E", "px", "py", "pz")], axis=-1)
 
 
 def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
@@ -271,9 +267,8 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
     n_candidates = ak.to_numpy(ak.num(jets, axis=1)).astype(np.int64)
     event = np.repeat(np.arange(n_events), n_candidates)
     flat_jets = ak.flatten(jets, axis=1)
-    jpx, jpy, jpz, je = (ak.to_numpy(flat_jets[c]).astype(np.float64)
-                         for c in ("px", "py", "pz", "E"))
-    jet_pt, jet_eta, jet_phi = _pt_eta_phi(jpx, jpy, jpz)
+    jet_p4 = _four_momenta(flat_jets)
+    jet_pt, jet_eta, jet_phi = fv.pt(jet_p4), fv.eta(jet_p4), fv.phi(jet_p4)
     pass_pt = (jet_pt > settings.jet_pt_min) & (jet_pt < settings.jet_pt_max)
     pass_eta = np.abs(jet_eta) < settings.jet_abs_eta_max
     keep = pass_pt & pass_eta
@@ -283,11 +278,11 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
     cons = ak.flatten(constituents, axis=1)[keep]  # jets -> constituents
     n_cons = ak.to_numpy(ak.num(cons, axis=1)).astype(np.int64)
     flat_cons = ak.flatten(cons, axis=1)
-    cpt, ceta, cphi = _pt_eta_phi(*(ak.to_numpy(flat_cons[c]).astype(np.float64)
-                                    for c in ("px", "py", "pz")))
+    cons_p4 = _four_momenta(flat_cons)
+    cpt, ceta, cphi = fv.pt(cons_p4), fv.eta(cons_p4), fv.phi(cons_p4)
     jet_index = np.repeat(np.arange(int(keep.sum())), n_cons)
     pt_k, eta_k, phi_k = jet_pt[keep], jet_eta[keep], jet_phi[keep]
-    features = np.stack([ceta - eta_k[jet_index], wrap_phi(cphi - phi_k[jet_index]),
+    features = np.stack([ceta - eta_k[jet_index], fv.wrap_phi(cphi - phi_k[jet_index]),
                          cpt / pt_k[jet_index]], axis=-1)
     # Sort constituents by pT (descending) within each jet, then pad/clip to P.
     sort = np.lexsort((-cpt, jet_index))
@@ -301,8 +296,7 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
     mask = np.zeros((len(n_cons), P), dtype=bool)
     mask[jet_index[kept], rank[kept]] = True
 
-    mass = np.sqrt(np.maximum(je[keep] ** 2 - jpx[keep] ** 2 - jpy[keep] ** 2
-                              - jpz[keep] ** 2, 0.0))
+    mass = fv.mass(jet_p4[keep])
     stored = np.minimum(n_cons, P)
     jet_features = np.stack([pt_k, eta_k, mass, stored.astype(np.float64)], axis=-1)
     return SelectedJets(event[keep], particles, mask, jet_features, n_cons,

@@ -39,6 +39,7 @@ import pythia8mc
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.data.pythia import PYTHIA_SEED_MAX, run_facts, start_pythia
 from lhcgen.errors import LhcgenError
+from lhcgen.physics import fourvectors as fv
 
 NEUTRINO_IDS = (12, 14, 16)
 
@@ -256,17 +257,6 @@ class SelectedBatch:
             setattr(self, name, getattr(self, name)[:n])
 
 
-def _eta_phi(px: np.ndarray, py: np.ndarray, pz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pt = np.hypot(px, py)
-    return np.arcsinh(pz / np.where(pt > 0, pt, 1e-300)), np.arctan2(py, px)
-
-
-def _delta_r(eta1: np.ndarray, phi1: np.ndarray, eta2: np.ndarray, phi2: np.ndarray
-             ) -> np.ndarray:
-    dphi = (phi1 - phi2 + np.pi) % (2.0 * np.pi) - np.pi
-    return np.hypot(eta1 - eta2, dphi)
-
-
 def dress_muons(event: np.ndarray, muon: np.ndarray, photon: np.ndarray,
                 p4: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     """Dressed muons: each photon within ``radius`` of a muon of its event joins the nearest.
@@ -291,9 +281,7 @@ def dress_muons(event: np.ndarray, muon: np.ndarray, photon: np.ndarray,
     pair_photon = np.repeat(np.arange(len(photon)), count)
     pair_muon = np.repeat(first, count) + (np.arange(count.sum())
                                            - np.repeat(np.cumsum(count) - count, count))
-    gamma_eta, gamma_phi = _eta_phi(*(p4[photon[pair_photon], c] for c in (1, 2, 3)))
-    mu_eta, mu_phi = _eta_phi(*(p4[muon[pair_muon], c] for c in (1, 2, 3)))
-    distance = _delta_r(gamma_eta, gamma_phi, mu_eta, mu_phi)
+    distance = fv.delta_r(p4[photon[pair_photon]], p4[muon[pair_muon]])
     # Nearest muon of each photon: sort the pairs by (photon, distance), keep the first.
     order = np.lexsort((distance, pair_photon))
     first_pair = order[np.r_[True, pair_photon[order][1:] != pair_photon[order][:-1]]]
@@ -329,9 +317,9 @@ def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
     muon = np.flatnonzero(final & (abs_pid == 13))
     photon = np.flatnonzero(final & (pid == 22))
     dressed, photon_owner = dress_muons(event, muon, photon, p4, settings.dressing_radius)
-    mu_pt = np.hypot(dressed[:, 1], dressed[:, 2])
-    mu_eta, _ = _eta_phi(dressed[:, 1], dressed[:, 2], dressed[:, 3])
-    good = (mu_pt > settings.muon_pt_min) & (np.abs(mu_eta) < settings.muon_abs_eta_max)
+    mu_pt = fv.pt(dressed)
+    good = (mu_pt > settings.muon_pt_min) & (np.abs(fv.eta(dressed))
+                                             < settings.muon_abs_eta_max)
     good_position = np.flatnonzero(good)  # positions in `muon`
     good_event = event[muon[good_position]]
 
@@ -376,14 +364,12 @@ def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
     jet_p4 = np.stack([ak.to_numpy(flat_jets[c]).astype(np.float64)
                        for c in ("E", "px", "py", "pz")], axis=-1)
     jet_owner = np.repeat(np.arange(len(candidates)), n_per_candidate)
-    jet_pt = np.hypot(jet_p4[:, 1], jet_p4[:, 2])
-    jet_eta, jet_phi = _eta_phi(jet_p4[:, 1], jet_p4[:, 2], jet_p4[:, 3])
-    in_acceptance = (jet_pt > settings.jet_pt_min) & (np.abs(jet_eta) < settings.jet_abs_eta_max)
+    jet_pt = fv.pt(jet_p4)
+    in_acceptance = ((jet_pt > settings.jet_pt_min)
+                     & (np.abs(fv.eta(jet_p4)) < settings.jet_abs_eta_max))
     near_muon = np.zeros(len(jet_pt), dtype=bool)
     for k in range(2):
-        mu = muon_p4[jet_owner, k]
-        mu_eta_k, mu_phi_k = _eta_phi(mu[:, 1], mu[:, 2], mu[:, 3])
-        near_muon |= _delta_r(jet_eta, jet_phi, mu_eta_k, mu_phi_k) < settings.overlap_radius
+        near_muon |= fv.delta_r(jet_p4, muon_p4[jet_owner, k]) < settings.overlap_radius
     kept = in_acceptance & ~near_muon
     n_in_acceptance = np.bincount(jet_owner[in_acceptance], minlength=len(candidates))
     n_jets_all = np.bincount(jet_owner[kept], minlength=len(candidates))
