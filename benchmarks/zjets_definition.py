@@ -1,7 +1,8 @@
 """The Z+jets event definition before and after dressing, jet |eta| and overlap removal.
 
 Before: a file made by the old definition (bare muons, no jet |eta| cut, no overlap
-removal, pTHatMin = 20 GeV). After: a file of the current definition. For both: the share
+removal, pTHatMin = 20 GeV), or, without --before, a sample the script makes with those
+settings (``LEGACY``). After: a file of the current definition. For both: the share
 of events with a stored jet within Delta R < 0.4 of a muon, the jet multiplicities, the
 largest jet |eta| and the m_mumu peak. Then bare against dressed muons on the same Pythia
 stream (the current definition with ``dressing_radius`` 0 and 0.1): the m_mumu
@@ -22,6 +23,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
+
+LEGACY = {"dressing_radius": 0.0, "overlap_radius": 0.0, "jet_abs_eta_max": 100.0,
+          "pthat_min": 20.0}
+"""The settings of the definition before issue 12 (bare muons, no jet |eta| cut, no overlap
+removal, pTHatMin 20 GeV)."""
+
+
+def legacy_sample(events: int, seed: int, workers: int):
+    from lhcgen.data.shards import generate_zjets
+    from lhcgen.data.zjets import ZJetsSettings
+
+    return generate_zjets(events, seed, workers=workers, shard_size=1000,
+                          settings=dataclasses.replace(ZJetsSettings(), **LEGACY))
 
 
 def describe(sample) -> dict:
@@ -111,7 +125,10 @@ def render(r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default="data/v1/zjets_test.h5")
+    parser.add_argument("--before", default=None,
+                        help="file of the old definition (default: make --before-events)")
+    parser.add_argument("--before-events", type=int, default=10000)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--after", default="data/zjets_test.h5")
     parser.add_argument("--dressing-events", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=23)
@@ -123,9 +140,11 @@ def main() -> None:
         return
     from lhcgen.data.hdf5 import read_events
 
+    before = (read_events(args.before) if args.before
+              else legacy_sample(args.before_events, 31, args.workers))
     result = {"machine": machine_info(), "command": " ".join(sys.argv),
-              "before_file": args.before, "after_file": args.after,
-              "before": describe(read_events(args.before)),
+              "before_file": args.before or f"made here with {LEGACY}",
+              "after_file": args.after, "before": describe(before),
               "after": describe(read_events(args.after)),
               "dressing": bare_and_dressed(args.dressing_events, args.seed)}
     write_results(Path(args.out), result, render)
