@@ -404,3 +404,15 @@ def test_ctrl_c_stops_workers_and_raises_keyboard_interrupt():
     assert proc.returncode != 0
     assert "KeyboardInterrupt" in stderr
     assert not any(_alive(w) for w in workers)
+
+
+def test_inclusive_z_with_shower_jets_passes_the_same_selection():
+    settings = ZJetsSettings(hard_process="z")
+    assert "WeakSingleBoson:ffbar2gmZ = on" in settings.pythia_settings()
+    assert not any("pTHatMin" in line for line in settings.pythia_settings())
+    sample, stats = generate_shard(settings, 12, seed=8)
+    assert len(sample) == 12 and "pthat_gev" not in sample.event_info
+    assert np.all(pt(sample.momenta[:, :2]) > 20.0)
+    assert np.all(pt(sample.momenta[:, 2])[sample.mask[:, 2]] > 20.0)
+    with pytest.raises(LhcgenError, match="hard_process"):
+        ZJetsSettings(hard_process="zz")

@@ -25,7 +25,8 @@ def _progress(args) -> bool:
 
 def make_zjets(n_events: int | None, seed: int, workers: int, shard_size: int | None,
                out: str | Path, progress: bool, scheduler: str | None = None,
-               lhe: str | Path | None = None, pthat_min: float | None = None) -> dict:
+               lhe: str | Path | None = None, pthat_min: float | None = None,
+               hard_process: str | None = None) -> dict:
     """Generate Z+jets events (or shower a user's LHE file) and write them atomically;
     returns the file attributes. Finished shards are kept in ``OUT.parts`` until the file
     is written, so a rerun after a crash makes only the missing ones."""
@@ -34,20 +35,25 @@ def make_zjets(n_events: int | None, seed: int, workers: int, shard_size: int | 
     parts = parts_folder(out)
     with keep_parts_only_if_useful(parts):
         return _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe,
-                           parts, pthat_min)
+                           parts, pthat_min, hard_process)
 
 
 def _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, lhe, parts,
-                pthat_min):
+                pthat_min, hard_process):
     from lhcgen.data.hdf5 import write_events
     from lhcgen.data.shard_store import remove_parts
     from lhcgen.data.shards import generate_zjets
     from lhcgen.data.zjets import ZJetsSettings
 
-    if pthat_min is not None and lhe is not None:
-        raise LhcgenError("--pthat-min sets Pythia's own Z+jet process; with --lhe the LHE "
-                          "file's generator chose the phase space")
-    settings = ZJetsSettings() if pthat_min is None else ZJetsSettings(pthat_min=pthat_min)
+    if (pthat_min is not None or hard_process is not None) and lhe is not None:
+        raise LhcgenError("--pthat-min and --hard-process set Pythia's own process; with "
+                          "--lhe the LHE file's generator chose it")
+    if pthat_min is not None and hard_process == "z":
+        raise LhcgenError("--pthat-min applies to --hard-process zjet; inclusive Z has no "
+                          "p-hat cut")
+    options = {k: v for k, v in (("pthat_min", pthat_min), ("hard_process", hard_process))
+               if v is not None}
+    settings = ZJetsSettings(**options)
 
     started = time.perf_counter()
     if lhe is not None:
@@ -76,7 +82,8 @@ def cmd_data(args) -> int:
     if args.process != "zjets":
         return commands_jets.cmd_data(args)
     attrs = make_zjets(args.events, args.seed, args.workers, args.shard_size, args.out,
-                       _progress(args), args.scheduler, args.lhe, args.pthat_min)
+                       _progress(args), args.scheduler, args.lhe, args.pthat_min,
+                       args.hard_process)
     source = f" from {args.lhe}" if args.lhe else ""
     print(f"wrote {attrs['n_accepted']} events{source} to {args.out} in "
           f"{attrs['generation_seconds']:.1f} s ({attrs['accepted_events_per_second']:.1f} "

@@ -56,6 +56,9 @@ CUT_FLOW_KEYS = ("rejected_muon_count", "rejected_muon_charge", "rejected_no_jet
                  "rejected_overlap")
 """Cut-flow counters of the rejection stages, in the order of the stage codes."""
 
+HARD_PROCESSES = ("zjet", "z")
+"""Z + parton 2 -> 2 above a p-hat cut, or inclusive Z with the jets from the shower."""
+
 MONASH_TUNE = "Tune:pp = 14"
 """Monash 2013 (Pythia's default tune) with its PDF, NNPDF2.3 QCD+QED LO: set explicitly."""
 
@@ -82,9 +85,13 @@ class ZJetsSettings:
         overlap_radius: jets within this Delta R of either selected muon are removed.
         max_jets: number of leading jets stored (multiplicity 3 = ">= 3"; the untruncated
             count is stored per event as ``event_info/n_jets_all``).
-        pthat_min: minimum pT of the 2 -> 2 hard process (Pythia ``PhaseSpace:pTHatMin``);
-            the default is low enough that the accepted events do not depend on it
-            (benchmarks/results/pthat_stability.md).
+        hard_process: "zjet" (Pythia's Z + parton 2 -> 2 matrix elements, q qbar -> Z g and
+            q g -> Z q, above ``pthat_min``) or "z" (inclusive q qbar -> Z; the jets come from
+            the parton shower, whose first emission is corrected to the Z + jet matrix
+            element: no generator cut at all).
+        pthat_min: minimum pT of the 2 -> 2 hard process (Pythia ``PhaseSpace:pTHatMin``),
+            "zjet" only. The accepted events still depend on it at 10 GeV: 2.6 % of the
+            events at 5 GeV have p-hat below 10 (benchmarks/results/pthat_stability.md).
         tune: the Pythia setting string of the tune (which fixes the PDF).
         batch_size: events per ``Pythia.nextBatch`` call (does not change the events).
     """
@@ -98,6 +105,7 @@ class ZJetsSettings:
     jet_radius: float = 0.4
     overlap_radius: float = 0.4
     max_jets: int = 3
+    hard_process: str = "zjet"
     pthat_min: float = 10.0
     tune: str = MONASH_TUNE
     batch_size: int = 200
@@ -112,22 +120,22 @@ class ZJetsSettings:
                      "jet_abs_eta_max", "pthat_min"):
             if not getattr(self, name) > 0:
                 raise LhcgenError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.hard_process not in HARD_PROCESSES:
+            raise LhcgenError(f"hard_process must be one of {', '.join(HARD_PROCESSES)}, got "
+                              f"{self.hard_process!r}")
         for name in ("dressing_radius", "overlap_radius"):
             if not getattr(self, name) >= 0:
                 raise LhcgenError(f"{name} must be zero or positive, got {getattr(self, name)}")
 
     def pythia_settings(self) -> list[str]:
         """Pythia 8 setting strings of the hard process and the run (without the seed)."""
-        return [
-            self.tune,
-            f"Beams:eCM = {self.sqrt_s!r}",
-            "WeakBosonAndParton:qqbar2gmZg = on",
-            "WeakBosonAndParton:qg2gmZq = on",
-            "WeakZ0:gmZmode = 2",
-            "23:onMode = off",
-            "23:onIfAny = 13",
-            f"PhaseSpace:pTHatMin = {self.pthat_min!r}",
-        ]
+        decay = ["WeakZ0:gmZmode = 2", "23:onMode = off", "23:onIfAny = 13"]
+        if self.hard_process == "z":
+            return [self.tune, f"Beams:eCM = {self.sqrt_s!r}", "WeakSingleBoson:ffbar2gmZ = on",
+                    *decay]
+        return [self.tune, f"Beams:eCM = {self.sqrt_s!r}", "WeakBosonAndParton:qqbar2gmZg = on",
+                "WeakBosonAndParton:qg2gmZq = on", *decay,
+                f"PhaseSpace:pTHatMin = {self.pthat_min!r}"]
 
     def cuts(self) -> dict[str, Any]:
         """The selection as a plain dictionary (stored as a file attribute)."""
@@ -492,6 +500,8 @@ def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
             progress_queue.put(n_pass)
 
     sample, stats = assemble(parts, np.concatenate(stages), settings)
+    if settings.hard_process == "z":
+        del sample.event_info["pthat_gev"]  # a 2 -> 1 process has no p-hat
     stats.update(seed=seed, sum_weights_generated=float(np.concatenate(gen_weights).sum()),
                  **run_facts(pythia))
     return sample, stats
