@@ -17,6 +17,8 @@ from tests.cli_helpers import one_line_error
     (["evaluate", "g.h5", "--truth", "t.h5", "--report", "{file}"], "is an existing file"),
     (["classify", "g.h5", "--truth", "t.h5", "--report", "{file}/sub"], "is a file, not"),
     (["train", "c.yaml", "--out", "{file}"], "is an existing file"),
+    (["classify", "g.h5", "--truth", "t.h5", "--report", "{tmp}/r", "--write-weights", "{tmp}"],
+     "--write-weights"),
     (["metrics", "jets", "g.h5", "--truth", "t.h5", "--json", "{tmp}", "--no-progress"],
      "is a directory"),
 ])

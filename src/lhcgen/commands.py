@@ -330,7 +330,7 @@ COMMANDS = {"data": cmd_data, "train": cmd_train, "sample": cmd_sample,
             "metrics": commands_jets.cmd_metrics}
 
 
-OUTPUT_FILES = ("out", "json_out")
+OUTPUT_FILES = ("out", "json_out", "write_weights")
 OUTPUT_DIRS = ("report", "workdir")
 
 
@@ -343,7 +343,7 @@ def check_outputs(args) -> None:
     for name in OUTPUT_FILES:
         value = getattr(args, name, None)
         if value and not run_dir_out:
-            check_output_file(value, f"--{name.replace('_out', '')}")
+            check_output_file(value, "--" + name.replace("_out", "").replace("_", "-"))
     for name in (*OUTPUT_DIRS, *(("out",) if run_dir_out else ())):
         value = getattr(args, name, None)
         if value:
