@@ -18,12 +18,12 @@ import numpy as np
 import pyhepmc
 from tqdm.auto import tqdm
 
-from lhcgen.data.events import ZJETS_OBJECTS, EventSample
+from lhcgen.data.events import EventSample
 from lhcgen.data.jets import JetCloudSample, JetSettings, select_jets
 from lhcgen.data.zjets import (
-    ACCEPTED,
     CUT_FLOW_KEYS,
     ZJetsSettings,
+    assemble,
     generator_string,
     select_batch,
     silence_fastjet_banner,
@@ -104,39 +104,33 @@ def import_zjets(path: str | Path, settings: ZJetsSettings | None = None,
     check_hepmc_file(path)
     settings = settings or ZJetsSettings()
     silence_fastjet_banner()
-    parts, stages, gen_weights = [], [], []
-    for batch in read_batches(path, max_events, progress):
-        selected = select_batch(batch, settings)
-        parts.append(selected)
-        stages.append(selected.stage)
-        gen_weights.append(selected.generated_weights)
-    stage = np.concatenate(stages)
-    flow = np.bincount(stage, minlength=ACCEPTED + 1)
-    if flow[ACCEPTED] == 0:
+    parts = [select_batch(batch, settings)
+             for batch in read_batches(path, max_events, progress)]
+    stage = np.concatenate([s.stage for s in parts])
+    sample, stats = assemble(parts, stage, settings)
+    del sample.event_info["pthat_gev"]  # the file's generator made the hard process
+    if stats["n_accepted"] == 0:
         raise LhcgenError(f"{path}: none of the {len(stage)} events passed the Z(->mumu)+jets "
                           "selection; is it a Z(->mumu)+jets file? (try --process jets)")
-    n_all = np.concatenate([s.n_jets_all for s in parts])
-    weights = np.concatenate([s.weights for s in parts])
-    attrs = {
+    sample.attrs.update({
         "process": "zjets", "sqrt_s": settings.sqrt_s, "cuts": settings.cuts(),
         "generator": f"HepMC3 file + {generator_string().split(' + ')[1]}",
         "generator_versions": {**versions(), "pyhepmc": pyhepmc.__version__},
-        "hepmc_file": str(path), "n_generated": int(len(stage)),
-        "n_accepted": int(flow[ACCEPTED]),
-        "acceptance": float(flow[ACCEPTED] / len(stage)),
-        "cut_flow": {"generated": int(len(stage)),
-                     **{key: int(flow[code]) for code, key in enumerate(CUT_FLOW_KEYS)},
-                     "accepted": int(flow[ACCEPTED]),
-                     "accepted_with_more_jets_than_stored": int((n_all > 3).sum())},
-        "sum_weights_generated": float(np.concatenate(gen_weights).sum()),
-        "negative_weights_accepted": int((weights < 0).sum()),
+        "hepmc_file": str(path), "n_generated": stats["n_generated"],
+        "n_accepted": stats["n_accepted"],
+        "acceptance": stats["n_accepted"] / stats["n_generated"],
+        "cut_flow": {"generated": stats["n_generated"],
+                     **{key: stats[key] for key in CUT_FLOW_KEYS},
+                     "accepted": stats["n_accepted"],
+                     **{key: stats[key] for key in ("accepted_with_more_jets_than_stored",
+                                                    "jets_removed_by_overlap",
+                                                    "dressing_photons")}},
+        "sum_weights_generated": float(np.concatenate(
+            [s.generated_weights for s in parts]).sum()),
+        "negative_weights_accepted": stats["negative_weights_accepted"],
         "momentum_units": "GeV", "momentum_components": ["E", "px", "py", "pz"],
-        "object_names": list(ZJETS_OBJECTS), "n_fixed_objects": 2,
-    }
-    return EventSample(np.concatenate([s.momenta for s in parts]),
-                       np.concatenate([s.mask for s in parts]),
-                       np.concatenate([s.n_jets for s in parts]), weights, attrs,
-                       event_info={"n_jets_all": n_all})
+    })
+    return sample
 
 
 def import_jets(path: str | Path, settings: JetSettings, max_events: int | None = None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -172,11 +172,6 @@ def lhe_shards(path: Path, n_events: int, shard_size: int) -> list[LheShard]:
             for first in range(0, n_events, shard_size)]
 
 
-def lhe_settings(settings: ZJetsSettings | None) -> ZJetsSettings:
-    """The selection of the built-in sample; the hard-process settings do not apply."""
-    return replace(settings or ZJetsSettings())
-
-
 def shower_lhe(path: str | Path, seed: int, workers: int = 1, shard_size: int = 2000,
                max_events: int | None = None, settings: ZJetsSettings | None = None,
                progress: bool = True, scratch: str | Path | None = None,
@@ -201,7 +196,7 @@ def shower_lhe(path: str | Path, seed: int, workers: int = 1, shard_size: int = 
 
     path = Path(path)
     facts = read_lhe_facts(path)
-    settings = lhe_settings(settings)
+    settings = settings or ZJetsSettings()  # the selection; hard-process fields unused
     n_events = facts.n_events if max_events is None else min(max_events, facts.n_events)
     with tempfile.TemporaryDirectory(dir=scratch or path.parent) as tmp:
         plain = plain_lhe(path, Path(tmp)).resolve()

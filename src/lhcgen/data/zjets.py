@@ -341,11 +341,10 @@ def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
 
     candidates = np.flatnonzero(opposite)
     slots = 2 + settings.max_jets
-    none = np.zeros(0, np.int64)
-    empty = SelectedBatch(stage, np.zeros((0, slots, 4)), np.zeros((0, slots), bool), none,
-                          np.zeros(0), generated_weights, none, np.zeros(0), none, none)
     if len(candidates) == 0:
-        return empty
+        none = np.zeros(0, np.int64)
+        return SelectedBatch(stage, np.zeros((0, slots, 4)), np.zeros((0, slots), bool), none,
+                             np.zeros(0), generated_weights, none, np.zeros(0), none, none)
 
     # Dressed muons of the candidate events, two per event in event order, sorted by pT.
     chosen = good_position[opposite[good_event]].reshape(-1, 2)
