@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.hdf5 import read_events  # noqa: E402
-from lhcgen.evaluate.report import evaluate_events  # noqa: E402
+from lhcgen.evaluate.events.report import evaluate_events  # noqa: E402
 from lhcgen.io import atomic_path, write_text_atomic  # noqa: E402
-from lhcgen.surrogate import Surrogate  # noqa: E402
+from lhcgen.train.surrogate import Surrogate  # noqa: E402
 from machine import machine_info  # noqa: E402
 
 SWEEP = [("euler", 4), ("euler", 8), ("euler", 16), ("euler", 32), ("euler", 100),

@@ -47,12 +47,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.distortions import jet_pt_scale  # noqa: E402
 from lhcgen.data.events import EventSample  # noqa: E402
 from lhcgen.data.hdf5 import read_events  # noqa: E402
-from lhcgen.evaluate.classifier import ClassifierSettings  # noqa: E402
-from lhcgen.evaluate.classifier_test import run_classifier_test  # noqa: E402
-from lhcgen.evaluate.cross_fit import cross_fit  # noqa: E402
+from lhcgen.evaluate.classifier.cross_fit import cross_fit  # noqa: E402
+from lhcgen.evaluate.classifier.settings import ClassifierSettings  # noqa: E402
+from lhcgen.evaluate.classifier.test import run_classifier_test  # noqa: E402
+from lhcgen.evaluate.classifier.two_sample import likelihood_ratio_weights  # noqa: E402
+from lhcgen.evaluate.distances import chi2_ndf  # noqa: E402
 from lhcgen.evaluate.histograms import binning, histogram  # noqa: E402
-from lhcgen.evaluate.metrics import chi2_ndf  # noqa: E402
-from lhcgen.evaluate.two_sample import likelihood_ratio_weights  # noqa: E402
 from lhcgen.physics.fourvectors import pt  # noqa: E402
 from lhcgen.physics.observables import zjets_observables  # noqa: E402
 from machine import machine_info  # noqa: E402

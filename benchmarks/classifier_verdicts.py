@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lhcgen.evaluate.page import sigma, with_error  # noqa: E402
+from lhcgen.evaluate.html import sigma, with_error  # noqa: E402
 from lhcgen.evaluate.verdict import multiplicity_label  # noqa: E402
 from machine import machine_info  # noqa: E402
 from rerender import write_results  # noqa: E402

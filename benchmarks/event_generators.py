@@ -11,7 +11,7 @@ For each model (configs/zjets_<model>.yaml) the script
 4. evaluates them against truth-test (chi2/ndf of every observable over the truth-train vs
    truth-test floor), overall and per jet multiplicity; counts events violating
    Delta R_jj > 0.4; computes the test-set NLL in physical coordinates where the model has
-   a density (evaluate/likelihood.py); optionally trains the truth-vs-generated classifier;
+   a density (train/likelihood.py); optionally trains the truth-vs-generated classifier;
 5. for JetGPT, times sampling with and without the key/value cache.
 
     python benchmarks/event_generators.py --train data/zjets_train.h5 \
@@ -37,13 +37,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cfm_sampling import steady_state_rate  # noqa: E402
-from lhcgen.config import load_config  # noqa: E402
 from lhcgen.data.hdf5 import read_events, write_events  # noqa: E402
-from lhcgen.evaluate.likelihood import heldout_nll  # noqa: E402
-from lhcgen.evaluate.report import evaluate_events  # noqa: E402
+from lhcgen.evaluate.events.report import evaluate_events  # noqa: E402
 from lhcgen.io import write_text_atomic  # noqa: E402
-from lhcgen.surrogate import Surrogate  # noqa: E402
+from lhcgen.train.config import load_config  # noqa: E402
+from lhcgen.train.likelihood import heldout_nll  # noqa: E402
 from lhcgen.train.run import train_run  # noqa: E402
+from lhcgen.train.surrogate import Surrogate  # noqa: E402
 from machine import machine_info  # noqa: E402
 from rerender import rerender  # noqa: E402
 
@@ -167,7 +167,7 @@ def run_model(name: str, args, train, truth, simulator: float) -> dict:
     if cfg.model.name == "jetgpt":
         row["kv_cache"] = kv_cache_rates(surrogate)
     if args.classifier:
-        from lhcgen.evaluate.classifier_test import classifier_test
+        from lhcgen.evaluate.classifier.test import classifier_test
 
         n = min(len(generated), len(truth))
         order = np.random.default_rng(0).permutation(len(generated))[:n]
@@ -211,7 +211,7 @@ def render(result: dict) -> str:
         f"the larger of {_rates(result)}, so every × Pythia is the conservative one. "
         "Ratio: χ²/ndf(generated vs truth-test) / χ²/ndf(truth-train vs truth-test) "
         "per observable (1 = the statistical floor). NLL: test events, nats per event, "
-        "physical coordinates (evaluate/likelihood.py), ± its statistical error.",
+        "physical coordinates (train/likelihood.py), ± its statistical error.",
         "",
         "| model | parameters | epochs | training [s] | sampler | NFE | events/s | × Pythia "
         "| test NLL | median ratio | worst ratio (observable) | ΔR_jj < 0.4 | AUC |",

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.jet_hdf5 import read_jets, write_jets  # noqa: E402
 from lhcgen.data.jet_run import generate_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetSettings  # noqa: E402
-from lhcgen.evaluate.jet_metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
+from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import write_text_atomic  # noqa: E402
 from machine import machine_info  # noqa: E402
 from rerender import rerender  # noqa: E402

@@ -40,7 +40,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lhcgen.evaluate.jet_metrics import fpd, kpd, w1efp, w1m, w1p  # noqa: E402
+from lhcgen.evaluate.jets.metrics import fpd, kpd, w1efp, w1m, w1p  # noqa: E402
 from lhcgen.io import write_text_atomic  # noqa: E402
 from lhcgen.physics.efp import W1_COLUMNS, efps_d_le_4  # noqa: E402
 from lhcgen.physics.particle_cloud import relative_jet_mass  # noqa: E402

@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.distortions import DISTORTIONS  # noqa: E402
 from lhcgen.data.events import EventSample  # noqa: E402
 from lhcgen.data.hdf5 import read_events  # noqa: E402
-from lhcgen.evaluate.classifier import ClassifierSettings  # noqa: E402
-from lhcgen.evaluate.classifier_test import design, run_judges  # noqa: E402
-from lhcgen.evaluate.judge_auc import distance_from_floor  # noqa: E402
-from lhcgen.evaluate.judges import judge_title  # noqa: E402
-from lhcgen.evaluate.plots import TEXT_SIZES  # noqa: E402
+from lhcgen.evaluate.classifier.judge_auc import distance_from_floor  # noqa: E402
+from lhcgen.evaluate.classifier.judges import judge_title  # noqa: E402
+from lhcgen.evaluate.classifier.settings import ClassifierSettings  # noqa: E402
+from lhcgen.evaluate.classifier.test import design, run_judges  # noqa: E402
+from lhcgen.evaluate.figures import TEXT_SIZES  # noqa: E402
 from lhcgen.io import atomic_path, write_text_atomic  # noqa: E402
 from machine import machine_info  # noqa: E402
 

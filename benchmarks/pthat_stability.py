@@ -49,7 +49,8 @@ def rates(settings_values: list[float], events: int, seed: int) -> list[dict]:
     out = []
     for value in settings_values:
         started = time.perf_counter()
-        sample, stats = generate_shard(ZJetsSettings(pthat_min=value), events, seed)
+        sample, stats = generate_shard(ZJetsSettings(hard_process="zjet", pthat_min=value),
+                                       events, seed)
         seconds = time.perf_counter() - started
         out.append({"pthat_min": value, "accepted": len(sample), "seconds": round(seconds, 2),
                     "accepted_per_second": round(len(sample) / seconds, 2),
@@ -61,7 +62,7 @@ def rates(settings_values: list[float], events: int, seed: int) -> list[dict]:
 
 def classify(low: Path, reference: Path, floor: Path, report: Path, threads: int) -> dict:
     from lhcgen.commands_classify import classify_files
-    from lhcgen.evaluate.classifier import ClassifierSettings
+    from lhcgen.evaluate.classifier.settings import ClassifierSettings
 
     metrics = classify_files(low, reference, report, ClassifierSettings(threads=threads),
                              progress=True, truth_2_path=floor)
@@ -78,7 +79,7 @@ def classify(low: Path, reference: Path, floor: Path, report: Path, threads: int
 
 
 def render(r: dict) -> str:
-    from lhcgen.evaluate.page import with_error
+    from lhcgen.evaluate.html import with_error
 
     m = r["machine"]
     lines = ["# Is PhaseSpace:pTHatMin low enough? (Z+jets)", "",
@@ -147,7 +148,8 @@ def main() -> None:
     if not low_file.is_file():
         subprocess.run([sys.executable, "-m", "lhcgen.cli", "data", "zjets", "--events",
                         str(args.low_events), "--seed", "5", "--workers", str(args.workers),
-                        "--pthat-min", str(args.low), "--out", str(low_file)], check=True)
+                        "--hard-process", "zjet", "--pthat-min", str(args.low), "--out",
+                        str(low_file)], check=True)
     reference, low = read_events(args.reference), read_events(low_file)
     for sample, value, path in ((reference, args.high, args.reference),
                                 (low, args.low, low_file)):

@@ -25,7 +25,7 @@ from machine import machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 LEGACY = {"dressing_radius": 0.0, "overlap_radius": 0.0, "jet_abs_eta_max": 100.0,
-          "pthat_min": 20.0}
+          "hard_process": "zjet", "pthat_min": 20.0}
 """The settings of the definition before issue 12 (bare muons, no jet |eta| cut, no overlap
 removal, pTHatMin 20 GeV)."""
 

@@ -14,8 +14,9 @@ from torch import nn
 from torch.distributions import Normal
 from torch.distributions import kl_divergence as torch_kl
 
-from lhcgen.config import BayesianConfig, ModelConfig
+from lhcgen import solvers
 from lhcgen.models import Batch, Coordinates, build_generator
+from lhcgen.models.config import BayesianConfig, ModelConfig
 from lhcgen.nets.bayesian import (
     BayesianLinear,
     bayesianize,
@@ -319,7 +320,7 @@ def test_deepcopy_state_dict_and_ema():
     dims[0, 2:] = False
 
     def sample(m: nn.Module, seed: int = 7) -> torch.Tensor:
-        return m.sample(mult, dims, torch.Generator().manual_seed(seed), "euler", 3)[0]
+        return solvers.sample(m, mult, dims, torch.Generator().manual_seed(seed), "euler", 3)[0]
 
     reference = sample(model)
     twin = copy.deepcopy(model)

@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Batch, Coordinates, build_generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.solvers import sample
 
 COORDS = Coordinates.plain([0, 0, 1, 1])
 
@@ -47,7 +48,7 @@ def test_loss_decreases_and_samples_follow_the_condition(net):
     mult = torch.tensor([1] * 500 + [2] * 500)
     dims = torch.ones(1000, 4, dtype=torch.bool)
     dims[:500, 2:] = False
-    x, info = model.sample(mult, dims, torch.Generator().manual_seed(3), "rk4", 8)
+    x, info = sample(model, mult, dims, torch.Generator().manual_seed(3), "rk4", 8)
     assert x.shape == (1000, 4) and info["nfe"] == 32
     assert not x[~dims].any()
     assert float(x[:500, :2].mean()) == pytest.approx(-1.0, abs=0.25)
@@ -58,15 +59,15 @@ def test_sampling_is_deterministic_with_a_seed():
     model = build_generator(ModelConfig(hidden=16, blocks=1), COORDS, [1, 2])
     mult = torch.tensor([1, 2, 2])
     dims = torch.ones(3, 4, dtype=torch.bool)
-    a, _ = model.sample(mult, dims, torch.Generator().manual_seed(7), "euler", 3)
-    b, _ = model.sample(mult, dims, torch.Generator().manual_seed(7), "euler", 3)
+    a, _ = sample(model, mult, dims, torch.Generator().manual_seed(7), "euler", 3)
+    b, _ = sample(model, mult, dims, torch.Generator().manual_seed(7), "euler", 3)
     torch.testing.assert_close(a, b)
 
 
 def test_untrained_multiplicity_is_an_error():
     model = build_generator(ModelConfig(hidden=16, blocks=1), COORDS, [1, 2])
     with pytest.raises(LhcgenError, match=r"multiplicity \[4\] was not in the training data"):
-        model.sample(torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
+        sample(model, torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
 
 
 def test_unknown_model_name():

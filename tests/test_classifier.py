@@ -16,12 +16,17 @@ from scipy.special import expit
 from lhcgen.data.events import EventSample
 from lhcgen.data.hdf5 import read_events, write_events
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import ClassifierSettings, fit_classifier
-from lhcgen.evaluate.classifier_features import PAD_VALUE, classifier_features, network_inputs
-from lhcgen.evaluate.classifier_test import classifier_test, generated_event_weights
-from lhcgen.evaluate.classifier_weights_file import DATASET, INFO_ATTR, write_weighted_copy
-from lhcgen.evaluate.cross_fit import cross_fit
-from lhcgen.evaluate.two_sample import likelihood_ratio_weights, roc_auc_with_error
+from lhcgen.evaluate.classifier.cross_fit import cross_fit
+from lhcgen.evaluate.classifier.features import (
+    PAD_VALUE,
+    classifier_features,
+    network_inputs,
+)
+from lhcgen.evaluate.classifier.mlp import fit_classifier
+from lhcgen.evaluate.classifier.settings import ClassifierSettings
+from lhcgen.evaluate.classifier.test import classifier_test, generated_event_weights
+from lhcgen.evaluate.classifier.two_sample import likelihood_ratio_weights, roc_auc_with_error
+from lhcgen.evaluate.classifier.weights_file import DATASET, INFO_ATTR, write_weighted_copy
 from lhcgen.physics.fourvectors import from_pt_eta_phi_m, to_pt_eta_phi_m
 from lhcgen.physics.observables import m_mumu
 from tests.toys import toy_zjets

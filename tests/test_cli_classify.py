@@ -13,7 +13,7 @@ from lhcgen.cli import build_parser, main
 from lhcgen.commands_classify import evaluate_classifier_settings
 from lhcgen.data.events import EventSample
 from lhcgen.data.hdf5 import read_events, write_events
-from lhcgen.evaluate.classifier_weights_file import DATASET, INFO_ATTR
+from lhcgen.evaluate.classifier.weights_file import DATASET, INFO_ATTR
 from tests.cli_helpers import one_line_error
 from tests.toys import toy_zjets
 

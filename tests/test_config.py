@@ -1,7 +1,7 @@
 import pytest
 
-from lhcgen.config import RunConfig, config_from_dict, dump_config, load_config
 from lhcgen.errors import LhcgenError
+from lhcgen.train.config import RunConfig, config_from_dict, dump_config, load_config
 
 
 def test_defaults_and_round_trip(tmp_path):

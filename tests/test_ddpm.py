@@ -8,21 +8,20 @@ import math
 import pytest
 import torch
 
-from lhcgen.config import DDPMConfig, ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Batch, Coordinates, build_generator
-from lhcgen.models.ddpm import DenoisingDiffusion
-from lhcgen.nets.mlp import ResidualMLP
-from lhcgen.solvers.diffusion import (
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.ddpm import DDPMConfig, DenoisingDiffusion
+from lhcgen.models.noise_schedules import (
     alpha_bar_from_betas,
-    ancestral,
     betas_from_alpha_bar,
     cosine_alpha_bar,
-    ddim,
     linear_betas,
     make_alpha_bar,
-    respaced,
 )
+from lhcgen.nets.mlp import ResidualMLP
+from lhcgen.solvers import log_prob, sample
+from lhcgen.solvers.diffusion import ancestral, ddim, respaced
 
 COORDS = Coordinates.plain([0, 0, 1, 1])
 F64 = torch.float64
@@ -249,7 +248,7 @@ def test_loss_decreases_and_samples_follow_the_condition(net):
     assert after < 0.7 * before
     mult, dims = _half_and_half(1000)
     for solver, steps in (("ddim", 20), ("ancestral", None)):
-        x, info = model.sample(mult, dims, torch.Generator().manual_seed(3), solver, steps)
+        x, info = sample(model, mult, dims, torch.Generator().manual_seed(3), solver, steps)
         assert info["nfe"] == (steps or 100) and not x[~dims].any()
         assert float(x[:500, :2].mean()) == pytest.approx(-1.0, abs=0.15)
         assert float(x[500:].mean()) == pytest.approx(1.0, abs=0.15)
@@ -273,9 +272,9 @@ def test_sample_shapes_masks_determinism_and_nfe(solver, steps, nfe):
         return out
 
     model.predict_noise = spy
-    a, info = model.sample(mult, dims, torch.Generator().manual_seed(7), solver, steps)
-    b, _ = model.sample(mult, dims, torch.Generator().manual_seed(7), solver, steps)
-    c, _ = model.sample(mult, dims, torch.Generator().manual_seed(8), solver, steps)
+    a, info = sample(model, mult, dims, torch.Generator().manual_seed(7), solver, steps)
+    b, _ = sample(model, mult, dims, torch.Generator().manual_seed(7), solver, steps)
+    c, _ = sample(model, mult, dims, torch.Generator().manual_seed(8), solver, steps)
     assert a.shape == (6, 4) and a.dtype == torch.float32
     assert info == {"solver": solver or "ddim", "steps": nfe, "nfe": nfe}
     assert len(seen) == 6 * nfe
@@ -288,9 +287,9 @@ def test_sample_shapes_masks_determinism_and_nfe(solver, steps, nfe):
 def test_ddim_default_steps_and_eta():
     model = _model(timesteps=200)
     mult, dims = _half_and_half(4)
-    x, info = model.sample(mult, dims, torch.Generator().manual_seed(0))
+    x, info = sample(model, mult, dims, torch.Generator().manual_seed(0))
     assert info == {"solver": "ddim", "steps": 50, "nfe": 50}
-    y, _ = model.sample(mult, dims, torch.Generator().manual_seed(0), "ddim", 50, eta=1.0)
+    y, _ = sample(model, mult, dims, torch.Generator().manual_seed(0), "ddim", 50, eta=1.0)
     assert not torch.equal(x, y) and not y[~dims].any()
 
 
@@ -313,19 +312,19 @@ def test_bad_sampler_options_are_one_line_errors():
     mult, dims = _half_and_half(2)
     with pytest.raises(LhcgenError, match=r"unknown solver 'rk4' for model 'ddpm' "
                                           r"\(available: ancestral, ddim\)"):
-        model.sample(mult, dims, solver="rk4")
+        sample(model, mult, dims, solver="rk4")
     for solver in ("ancestral", "ddim"):
         for steps in (21, 0):
             with pytest.raises(LhcgenError, match=f"between 1 and T = 20 steps.*got {steps}"):
-                model.sample(mult, dims, solver=solver, steps=steps)
+                sample(model, mult, dims, solver=solver, steps=steps)
     with pytest.raises(LhcgenError, match="unknown ddpm sampling option"):
-        model.sample(mult, dims, solver="ddim", rtol=1e-3)
+        sample(model, mult, dims, solver="ddim", rtol=1e-3)
     with pytest.raises(LhcgenError, match="eta is an option of the ddim sampler"):
-        model.sample(mult, dims, solver="ancestral", eta=1.0)
+        sample(model, mult, dims, solver="ancestral", eta=1.0)
     with pytest.raises(LhcgenError, match=r"multiplicity \[4\] was not in the training data"):
-        model.sample(torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
+        sample(model, torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
     with pytest.raises(LhcgenError, match="no tractable density"):
-        model.log_prob(_data(2))
+        log_prob(model, _data(2))
 
 
 @pytest.mark.parametrize("net", ["mlp", "transformer"])
@@ -341,7 +340,7 @@ def test_build_generator(net, schedule):
     assert math.isfinite(float(loss.detach()))
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.net.parameters())
     mult, dims = _half_and_half(4)
-    x, info = model.sample(mult, dims, torch.Generator().manual_seed(0), "ancestral", 3)
+    x, info = sample(model, mult, dims, torch.Generator().manual_seed(0), "ancestral", 3)
     assert x.shape == (4, 4) and info["nfe"] == 3
 
 

@@ -1,12 +1,12 @@
-"""chi^2/ndf and Wasserstein-1 two-sample metrics (lhcgen.evaluate.metrics)."""
+"""chi^2/ndf and Wasserstein-1 two-sample metrics (lhcgen.evaluate.distances)."""
 
 import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.distances import _signed_cdf_distance, chi2_ndf, wasserstein_1d
 from lhcgen.evaluate.histograms import binning, histogram
-from lhcgen.evaluate.metrics import _signed_cdf_distance, chi2_ndf, wasserstein_1d
 
 
 def test_chi2_closed_form_on_hand_made_histograms():

@@ -8,8 +8,8 @@ import pytest
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.plots import three_panel
-from lhcgen.evaluate.report import FLOOR_HALVES, FLOOR_TRAIN, evaluate_events, format_summary
+from lhcgen.evaluate.events.report import FLOOR_HALVES, FLOOR_TRAIN, evaluate_events, format_summary
+from lhcgen.evaluate.figures import three_panel
 from lhcgen.physics.fourvectors import from_pt_eta_phi_m
 from lhcgen.physics.observables import zjets_observables
 

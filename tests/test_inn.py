@@ -7,11 +7,12 @@ import math
 import pytest
 import torch
 
-from lhcgen.config import INNConfig, ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Batch, Coordinates, build_generator
-from lhcgen.models.inn import CouplingFlow, coupling_splits
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.inn import CouplingFlow, INNConfig, coupling_splits
 from lhcgen.nets.splines import rational_quadratic_spline
+from lhcgen.solvers import log_prob, sample
 
 COUPLINGS = ["affine", "spline"]
 COORDS6 = Coordinates.plain([0, 0, 1, 1, 2, 2])
@@ -156,7 +157,7 @@ def test_build_generator_and_a_fresh_flow_is_the_identity(coupling):
     assert logdet.abs().max() < 1e-5
     m = data.dims_mask.double()
     expected = (-0.5 * data.x.double()**2 * m).sum(-1) - 0.5 * math.log(2 * math.pi) * m.sum(-1)
-    logp = model.log_prob(data)
+    logp = log_prob(model, data)
     assert logp.dtype == torch.float64 and logp.shape == (50,)
     torch.testing.assert_close(logp, expected, atol=1e-5, rtol=1e-6)
 
@@ -216,15 +217,15 @@ def test_log_prob_ignores_the_absent_coordinates(coupling):
     other = data.x.clone()
     other[~data.dims_mask] = 0.0
     changed = Batch(other, data.dims_mask, data.multiplicity, data.weights)
-    logp = model.log_prob(data)
+    logp = log_prob(model, data)
     assert logp.dtype == torch.float64 and torch.isfinite(logp).all()
-    torch.testing.assert_close(model.log_prob(changed), logp, atol=0, rtol=0)
+    torch.testing.assert_close(log_prob(model, changed), logp, atol=0, rtol=0)
 
 
 def test_loss_is_the_weighted_nll_per_existing_coordinate():
     model = _perturb(_flow("affine").double(), 0.2, seed=4)
     data = _mixed(40)
-    logp = model.log_prob(data)
+    logp = log_prob(model, data)
     coords = data.dims_mask.double().sum(-1).mean()
     torch.testing.assert_close(model.loss(data), -logp.mean() / coords)
     weights = torch.zeros(40, dtype=torch.float64)
@@ -243,7 +244,7 @@ def _grid_integral(model: CouplingFlow, half_width: float, points: int) -> float
     batch = Batch(x, torch.ones(n, 2, dtype=torch.bool), torch.ones(n, dtype=torch.long),
                   torch.ones(n, dtype=torch.float64))
     with torch.no_grad():
-        density = model.log_prob(batch).exp()
+        density = log_prob(model, batch).exp()
     return float(density.sum()) * float(edges[1] - edges[0]) ** 2
 
 
@@ -320,7 +321,7 @@ def test_loss_decreases_and_samples_follow_the_condition(coupling):
     mult = torch.tensor([1] * 500 + [2] * 500)
     dims = torch.ones(1000, 4, dtype=torch.bool)
     dims[:500, 2:] = False
-    x, info = model.sample(mult, dims, torch.Generator().manual_seed(3))
+    x, info = sample(model, mult, dims, torch.Generator().manual_seed(3))
     assert info["nfe"] == 1
     assert not x[~dims].any()
     assert float(x[:500, :2].mean()) == pytest.approx(-1.0, abs=0.1)
@@ -333,10 +334,10 @@ def test_loss_decreases_and_samples_follow_the_condition(coupling):
 def test_sample_shapes_zeros_and_determinism(coupling):
     model = _perturb(_flow(coupling), 0.15, seed=8)
     data = _mixed(64, dtype=torch.float32)
-    a, info = model.sample(data.multiplicity, data.dims_mask, torch.Generator().manual_seed(7))
-    b, _ = model.sample(data.multiplicity, data.dims_mask, torch.Generator().manual_seed(7),
+    a, info = sample(model, data.multiplicity, data.dims_mask, torch.Generator().manual_seed(7))
+    b, _ = sample(model, data.multiplicity, data.dims_mask, torch.Generator().manual_seed(7),
                         solver=None, steps=None)
-    c, _ = model.sample(data.multiplicity, data.dims_mask, torch.Generator().manual_seed(8))
+    c, _ = sample(model, data.multiplicity, data.dims_mask, torch.Generator().manual_seed(8))
     assert a.shape == (64, 6) and a.dtype == torch.float32 and info == {"nfe": 1}
     assert torch.isfinite(a).all()
     assert not a[~data.dims_mask].any()
@@ -349,8 +350,8 @@ def test_sample_shapes_zeros_and_determinism(coupling):
 def test_untrained_multiplicity_is_an_error(coupling):
     model = _flow(coupling, COORDS4, [1, 2])
     with pytest.raises(LhcgenError, match=r"multiplicity \[4\] was not in the training data"):
-        model.sample(torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
+        sample(model, torch.tensor([4]), torch.ones(1, 4, dtype=torch.bool))
     batch = Batch(torch.zeros(2, 4), torch.ones(2, 4, dtype=torch.bool), torch.tensor([1, 3]),
                   torch.ones(2))
     with pytest.raises(LhcgenError, match=r"multiplicity \[3\] was not in the training data"):
-        model.log_prob(batch)
+        log_prob(model, batch)

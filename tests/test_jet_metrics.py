@@ -12,7 +12,7 @@ from scipy.linalg import sqrtm
 from scipy.optimize import curve_fit
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics import (
+from lhcgen.evaluate.jets.metrics import (
     JetMetricSettings,
     JetSample,
     fpd,
@@ -25,7 +25,7 @@ from lhcgen.evaluate.jet_metrics import (
     w1m,
     w1p,
 )
-from lhcgen.evaluate.jet_metrics.frechet import fit_intercept, normalise_features
+from lhcgen.evaluate.jets.metrics.frechet import fit_intercept, normalise_features
 from lhcgen.physics.efp import W1_COLUMNS
 from lhcgen.physics.particle_cloud import relative_jet_mass
 
@@ -324,8 +324,8 @@ def test_the_suite_runs_every_metric_with_its_settings_and_seed(golden):
 
 def test_event_weights_resample_jets_and_equal_weights_change_nothing():
     from lhcgen.errors import LhcgenError
-    from lhcgen.evaluate.jet_metrics.result import draw_jets
-    from lhcgen.evaluate.jet_metrics.wasserstein import w1m
+    from lhcgen.evaluate.jets.metrics.result import draw_jets
+    from lhcgen.evaluate.jets.metrics.wasserstein import w1m
 
     rng = np.random.default_rng(1)
     real = rng.normal(0.0, 1.0, 4000)

@@ -11,12 +11,13 @@ import torch
 from scipy import stats
 from torch import nn
 
-from lhcgen.config import JetGPTConfig, ModelConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Batch, Coordinates, build_generator
-from lhcgen.models.jetgpt import JetGPT
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.jetgpt import JetGPT, JetGPTConfig
 from lhcgen.nets import mixtures
 from lhcgen.nets.gpt import CausalTransformer, KVCache
+from lhcgen.solvers import log_prob, sample
 
 PERIOD = 4.0
 COORDS = Coordinates((0, 0, 1, 1), (None, PERIOD, None, None))
@@ -206,7 +207,7 @@ def test_log_prob_is_the_sum_of_incremental_conditionals():
     model = _model()
     batch = _data(64, seed=1)
     with torch.no_grad():
-        logp = model.log_prob(batch)
+        logp = log_prob(model, batch)
         assert logp.shape == (64,) and logp.dtype == torch.float64
         cache = KVCache()
         h = model.net(model.condition_tokens(batch.multiplicity), cache)
@@ -220,7 +221,7 @@ def test_log_prob_is_the_sum_of_incremental_conditionals():
     other = Batch(batch.x + 5.0 * ~batch.dims_mask, batch.dims_mask, batch.multiplicity,
                   batch.weights)
     with torch.no_grad():
-        torch.testing.assert_close(model.log_prob(other), logp)
+        torch.testing.assert_close(log_prob(model, other), logp)
 
 
 def test_log_prob_of_a_2d_toy_integrates_to_one():
@@ -237,7 +238,7 @@ def test_log_prob_of_a_2d_toy_integrates_to_one():
     dims = torch.ones(len(grid), 2, dtype=torch.bool)
     batch = Batch(grid, dims, torch.full((len(grid),), 2), torch.ones(len(grid)))
     with torch.no_grad():
-        density = model.log_prob(batch).exp().reshape(len(x0), n1)
+        density = log_prob(model, batch).exp().reshape(len(x0), n1)
     marginal = density.sum(1) * period / n1
     assert float(torch.trapezoid(marginal, x0.double())) == pytest.approx(1.0, abs=1e-3)
     # the conditional of x1 depends on x0
@@ -247,7 +248,7 @@ def test_log_prob_of_a_2d_toy_integrates_to_one():
     single = Batch(torch.stack([x0, torch.zeros_like(x0)], -1), dims[: len(x0)],
                    torch.ones(len(x0), dtype=torch.long), torch.ones(len(x0)))
     with torch.no_grad():
-        p1 = model.log_prob(single).exp()
+        p1 = log_prob(model, single).exp()
     assert float(torch.trapezoid(p1, x0.double())) == pytest.approx(1.0, abs=1e-3)
 
 
@@ -259,8 +260,8 @@ def test_sampling_with_and_without_the_kv_cache_agrees():
     mult = torch.tensor([1, 2, 2, 1, 2] * 20)
     dims = torch.ones(100, 4, dtype=torch.bool)
     dims[mult == 1, 2:] = False
-    a, info_a = model.sample(mult, dims, torch.Generator().manual_seed(3))
-    b, info_b = model.sample(mult, dims, torch.Generator().manual_seed(3), kv_cache=False)
+    a, info_a = sample(model, mult, dims, torch.Generator().manual_seed(3))
+    b, info_b = sample(model, mult, dims, torch.Generator().manual_seed(3), kv_cache=False)
     torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
     assert info_a == {"nfe": 4, "kv_cache": True} and info_b == {"nfe": 4, "kv_cache": False}
 
@@ -270,9 +271,9 @@ def test_sample_shapes_zeros_and_determinism():
     mult = torch.tensor([1, 2, 2, 1, 1])
     dims = torch.ones(5, 4, dtype=torch.bool)
     dims[mult == 1, 2:] = False
-    a, info = model.sample(mult, dims, torch.Generator().manual_seed(7))
-    b, _ = model.sample(mult, dims, torch.Generator().manual_seed(7))
-    c, _ = model.sample(mult, dims, torch.Generator().manual_seed(8))
+    a, info = sample(model, mult, dims, torch.Generator().manual_seed(7))
+    b, _ = sample(model, mult, dims, torch.Generator().manual_seed(7))
+    c, _ = sample(model, mult, dims, torch.Generator().manual_seed(8))
     assert a.shape == (5, 4) and a.dtype == torch.float32 and info["nfe"] == 4
     assert not a[~dims].any() and a[dims].ne(0).all()
     torch.testing.assert_close(a, b)
@@ -280,7 +281,7 @@ def test_sample_shapes_zeros_and_determinism():
     # the angle lies in its window, centred at 0 before any training data
     assert float(a[:, 1].abs().max()) <= PERIOD / 2
     # only the longest existing prefix is generated
-    short, info = model.sample(mult[mult == 1], dims[mult == 1])
+    short, info = sample(model, mult[mult == 1], dims[mult == 1])
     assert info["nfe"] == 2 and not short[:, 2:].any()
 
 
@@ -288,14 +289,14 @@ def test_bad_requests_raise_lhcgen_errors():
     model = _model()
     dims = torch.ones(1, 4, dtype=torch.bool)
     with pytest.raises(LhcgenError, match=r"multiplicity \[4\] was not in the training data"):
-        model.sample(torch.tensor([4]), dims)
+        sample(model, torch.tensor([4]), dims)
     with pytest.raises(LhcgenError, match=r"multiplicity \[4\] was not in the training data"):
-        model.log_prob(Batch(torch.zeros(1, 4), dims, torch.tensor([4]), torch.ones(1)))
+        log_prob(model, Batch(torch.zeros(1, 4), dims, torch.tensor([4]), torch.ones(1)))
     holes = torch.tensor([[True, False, True, True]])
     with pytest.raises(LhcgenError, match="prefix"):
-        model.sample(torch.tensor([2]), holes)
+        sample(model, torch.tensor([2]), holes)
     with pytest.raises(LhcgenError, match="no solver or steps"):
-        model.sample(torch.tensor([2]), dims, solver="euler")
+        sample(model, torch.tensor([2]), dims, solver="euler")
     with pytest.raises(LhcgenError, match="divisible"):
         build_generator(ModelConfig(name="jetgpt", hidden=10, heads=4), COORDS, [1, 2])
 
@@ -324,7 +325,7 @@ def test_window_centre_follows_the_training_range():
     model.eval()
     assert float(model.centres[1]) == pytest.approx(low + PERIOD / 2, abs=0.05)
     assert float(model.centres[0]) == 0.0  # only angles have a window
-    x, _ = model.sample(batch.multiplicity, batch.dims_mask, torch.Generator().manual_seed(5))
+    x, _ = sample(model, batch.multiplicity, batch.dims_mask, torch.Generator().manual_seed(5))
     centre = float(model.centres[1])
     assert float(x[:, 1].min()) >= centre - PERIOD / 2
     assert float(x[:, 1].max()) < centre + PERIOD / 2
@@ -356,7 +357,7 @@ def test_loss_decreases_and_samples_follow_the_condition():
     mult = torch.tensor([1] * 500 + [2] * 500)
     dims = torch.ones(1000, 4, dtype=torch.bool)
     dims[:500, 2:] = False
-    x, info = model.sample(mult, dims, torch.Generator().manual_seed(3))
+    x, info = sample(model, mult, dims, torch.Generator().manual_seed(3))
     assert info["nfe"] == 4 and not x[~dims].any()
     assert float(x[:500, :2].mean()) == pytest.approx(-1.0, abs=0.15)
     assert float(x[500:].mean()) == pytest.approx(1.0, abs=0.15)

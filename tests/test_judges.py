@@ -11,13 +11,17 @@ from scipy.stats import kstest
 
 from lhcgen.data.distortions import jet_pt_scale
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import ClassifierSettings
-from lhcgen.evaluate.classifier_test import design, run_judges
-from lhcgen.evaluate.cross_fit import CrossFit, assign_folds, check_strata, cross_fit
-from lhcgen.evaluate.input_scaling import GaussianQuantiles, Standardise
-from lhcgen.evaluate.judge_auc import cross_fitted_auc, distance_from_floor, null_auc_error
-from lhcgen.evaluate.trees import QuantileCodes
-from lhcgen.evaluate.two_sample import roc_auc
+from lhcgen.evaluate.classifier.cross_fit import CrossFit, assign_folds, check_strata, cross_fit
+from lhcgen.evaluate.classifier.input_scaling import GaussianQuantiles, Standardise
+from lhcgen.evaluate.classifier.judge_auc import (
+    cross_fitted_auc,
+    distance_from_floor,
+    null_auc_error,
+)
+from lhcgen.evaluate.classifier.settings import ClassifierSettings
+from lhcgen.evaluate.classifier.test import design, run_judges
+from lhcgen.evaluate.classifier.trees import QuantileCodes
+from lhcgen.evaluate.classifier.two_sample import roc_auc
 from tests.toys import toy_zjets
 
 FAST = ClassifierSettings(hidden=32, layers=2, dropout=0.0, batch_size=256, max_epochs=30,

@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
-from lhcgen.config import config_from_dict
 from lhcgen.data.hdf5 import write_events
 from lhcgen.errors import LhcgenError
 from lhcgen.train.checkpoint import load_checkpoint
+from lhcgen.train.config import config_from_dict
 from lhcgen.train.loop import Interrupted
 from lhcgen.train.run import train_run
 from lhcgen.train.schedule import lr_factor

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from lhcgen.config import PreprocessingConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.transforms.bounded import ArcTanh
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
 from lhcgen.transforms.log_scaling import log_mass, log_pt_shift
 from lhcgen.transforms.standardize import Standardize
-from lhcgen.transforms.zjets import ZJetsPreprocessing, object_mask
+from lhcgen.transforms.zjets import PreprocessingConfig, ZJetsPreprocessing, object_mask
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.two_sample import (
+from lhcgen.evaluate.classifier.two_sample import (
     accuracy,
     apply_platt,
     calibration_curve,

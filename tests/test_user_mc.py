@@ -43,6 +43,7 @@ def test_lhe_is_showered_selected_and_keeps_negative_weights(lhe_file, tmp_path,
     assert 0 < len(sample) < 60  # the muon acceptance removes some events
     np.testing.assert_allclose(np.abs(sample.weights), 150.0)  # the LHE weights, in pb
     assert a["negative_weights_accepted"] == int((sample.weights < 0).sum()) > 0
+    assert "hard_process" not in a["zjets_settings"]  # the LHE file's generator made it
     muons = sample.momenta[:, :2]
     assert np.all(pt(muons) > 20.0) and np.all(np.abs(eta(muons)) < 2.5)
     # the same events from the gzipped file, and with two shards on two workers
@@ -68,6 +69,14 @@ def test_lhe_bad_inputs(lhe_file, tmp_path, capsys):
     assert not (tmp_path / "o.h5").exists() and not (tmp_path / "o.h5.parts").exists()
     assert main(["data", "zjets", "--out", str(tmp_path / "o.h5")]) == 1
     one_line_error(capsys, "--events is required")
+    for extra, needle in ((["--pthat-min", "5"], "--pthat-min applies to --hard-process zjet"),
+                          (["--hard-process", "z", "--pthat-min", "5"], "zjet only"),
+                          (["--lhe", str(lhe_file), "--hard-process", "zjet"],
+                           "the LHE file's generator chose it")):
+        assert main(["data", "zjets", "--events", "10", *extra,
+                     "--out", str(tmp_path / "o.h5")]) == 1
+        one_line_error(capsys, needle)
+    assert not (tmp_path / "o.h5").exists() and not (tmp_path / "o.h5.parts").exists()
 
 
 def test_hepmc_zjets_gives_the_selection_of_the_same_pythia_events(tmp_path):

@@ -293,7 +293,7 @@ def test_no_stored_jet_near_a_muon_and_untruncated_count(sample_one_worker):
     n_all = s.event_info["n_jets_all"]
     np.testing.assert_array_equal(np.minimum(n_all, 3), s.multiplicity)
     assert s.attrs["cut_flow"]["accepted_with_more_jets_than_stored"] == int((n_all > 3).sum())
-    assert np.all(s.event_info["pthat_gev"] >= 10.0)
+    assert "pthat_gev" not in s.event_info  # inclusive Z (the default) has no 2 -> 2 p-hat
 
 
 # --- arguments, errors, output, interruption -----------------------------------------------
@@ -324,7 +324,8 @@ def test_invalid_settings():
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_failing_shard_becomes_lhcgen_error(workers):
-    impossible = ZJetsSettings(pthat_min=1.0e5)  # above sqrt(s) / 2: Pythia cannot start
+    # p-hat above sqrt(s) / 2: Pythia cannot start
+    impossible = ZJetsSettings(hard_process="zjet", pthat_min=1.0e5)
     with pytest.raises(LhcgenError, match="initialisation failed"):
         generate_zjets(20, seed=1, workers=workers, shard_size=10, settings=impossible,
                        progress=False)
@@ -406,13 +407,21 @@ def test_ctrl_c_stops_workers_and_raises_keyboard_interrupt():
     assert not any(_alive(w) for w in workers)
 
 
-def test_inclusive_z_with_shower_jets_passes_the_same_selection():
-    settings = ZJetsSettings(hard_process="z")
-    assert "WeakSingleBoson:ffbar2gmZ = on" in settings.pythia_settings()
-    assert not any("pTHatMin" in line for line in settings.pythia_settings())
+def test_zjet_2to2_process_above_its_pthat_cut_passes_the_same_selection():
+    default = ZJetsSettings()
+    assert default.hard_process == "z" and default.pthat_min is None
+    assert "WeakSingleBoson:ffbar2gmZ = on" in default.pythia_settings()
+    assert not any("pTHatMin" in line for line in default.pythia_settings())
+    settings = ZJetsSettings(hard_process="zjet")
+    assert settings.pthat_min == 10.0
+    assert "PhaseSpace:pTHatMin = 10.0" in settings.pythia_settings()
     sample, stats = generate_shard(settings, 12, seed=8)
-    assert len(sample) == 12 and "pthat_gev" not in sample.event_info
+    assert len(sample) == 12 and np.all(sample.event_info["pthat_gev"] >= 10.0)
     assert np.all(pt(sample.momenta[:, :2]) > 20.0)
     assert np.all(pt(sample.momenta[:, 2])[sample.mask[:, 2]] > 20.0)
     with pytest.raises(LhcgenError, match="hard_process"):
         ZJetsSettings(hard_process="zz")
+    with pytest.raises(LhcgenError, match="pthat_min applies to the zjet"):
+        ZJetsSettings(pthat_min=5.0)
+    with pytest.raises(LhcgenError, match="pthat_min must be positive"):
+        ZJetsSettings(hard_process="zjet", pthat_min=0.0)

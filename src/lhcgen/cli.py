@@ -103,15 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     zjets.add_argument("--shard-size", type=positive_int, default=None,
                        help="accepted events per shard, part of the seed scheme (default "
                             "1000; with --lhe: LHE events per shard, default 2000)")
-    zjets.add_argument("--hard-process", choices=("zjet", "z"), default=None,
-                       help="zjet: Pythia's Z + parton 2 -> 2 matrix elements above "
-                            "--pthat-min (default); z: inclusive Z production, the jets from "
-                            "the parton shower with its Z+jet matrix-element correction, no "
-                            "generator cut (docs/data-format.md)")
+    zjets.add_argument("--hard-process", choices=("z", "zjet"), default=None,
+                       help="z (default): inclusive Z production, the jets from the parton "
+                            "shower with its Z+jet matrix-element correction and from "
+                            "multiparton interactions, no generator cut; zjet: Pythia's Z + "
+                            "parton 2 -> 2 matrix elements above --pthat-min, faster but the "
+                            "events depend on the cut (docs/data-format.md)")
     zjets.add_argument("--pthat-min", type=float, default=None, metavar="GEV",
-                       help="Pythia PhaseSpace:pTHatMin of the zjet process (default 10 GeV; "
-                            "the events still depend on it, see "
-                            "benchmarks/results/pthat_stability.md)")
+                       help="Pythia PhaseSpace:pTHatMin of --hard-process zjet (default 10 "
+                            "GeV; see benchmarks/results/pthat_stability.md)")
     zjets.add_argument("--out", required=True, help="output HDF5 file")
     add_scheduler_option(zjets)
     _no_progress(zjets)

@@ -48,9 +48,9 @@ def _make_zjets(n_events, seed, workers, shard_size, out, progress, scheduler, l
     if (pthat_min is not None or hard_process is not None) and lhe is not None:
         raise LhcgenError("--pthat-min and --hard-process set Pythia's own process; with "
                           "--lhe the LHE file's generator chose it")
-    if pthat_min is not None and hard_process == "z":
-        raise LhcgenError("--pthat-min applies to --hard-process zjet; inclusive Z has no "
-                          "p-hat cut")
+    if pthat_min is not None and hard_process != "zjet":
+        raise LhcgenError("--pthat-min applies to --hard-process zjet only; the default, "
+                          "inclusive Z, has no p-hat cut")
     options = {k: v for k, v in (("pthat_min", pthat_min), ("hard_process", hard_process))
                if v is not None}
     settings = ZJetsSettings(**options)
@@ -92,7 +92,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from lhcgen.config import load_config
+    from lhcgen.train.config import load_config
     from lhcgen.train.run import resolve_device, train_run
 
     cfg = load_config(args.config)
@@ -108,7 +108,7 @@ def sample_to_file(run_dir, n, out, device, solver=None, steps=None, batch_size=
                    seed=0, multiplicity=None, progress=True, weight_draws=0,
                    kv_cache=True) -> dict:
     from lhcgen.data.hdf5 import write_events
-    from lhcgen.surrogate import Surrogate
+    from lhcgen.train.surrogate import Surrogate
 
     surrogate = Surrogate.load(run_dir, device)
     options = {}
@@ -161,7 +161,7 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None, clas
     "likelihood".
     """
     from lhcgen.data.hdf5 import read_events
-    from lhcgen.evaluate.report import evaluate_events
+    from lhcgen.evaluate.events.report import evaluate_events
     from lhcgen.evaluate.verdict import speed_facts
 
     generated = read_events(generated_path)
@@ -228,10 +228,10 @@ class NLLSettings:
 
 
 def run_nll(settings: NLLSettings, recorded_run: str | None, truth, progress: bool) -> dict:
-    """The test NLL of the run (evaluate/likelihood.py), or a note saying why there is none."""
-    from lhcgen.evaluate.likelihood import heldout_nll
-    from lhcgen.surrogate import Surrogate
+    """The test NLL of the run (train/likelihood.py), or a note saying why there is none."""
+    from lhcgen.train.likelihood import heldout_nll
     from lhcgen.train.run import resolve_device
+    from lhcgen.train.surrogate import Surrogate
 
     run_dir = settings.run_dir or recorded_run
     if not run_dir or not Path(run_dir).is_dir():
@@ -256,7 +256,7 @@ def run_nll(settings: NLLSettings, recorded_run: str | None, truth, progress: bo
 
 
 def cmd_evaluate(args) -> int:
-    from lhcgen.evaluate.report import format_summary
+    from lhcgen.evaluate.events.report import format_summary
 
     nll = None
     if not args.no_nll:
@@ -288,8 +288,8 @@ def _cached(path: Path, events: int, seed: int) -> bool:
 
 
 def cmd_demo(args) -> int:
-    from lhcgen.config import load_config
-    from lhcgen.evaluate.report import format_summary
+    from lhcgen.evaluate.events.report import format_summary
+    from lhcgen.train.config import load_config
     from lhcgen.train.run import resolve_device, train_run
 
     work = Path(args.workdir)

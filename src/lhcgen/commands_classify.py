@@ -1,7 +1,7 @@
 """`lhcgen classify` and the classifier part of `lhcgen evaluate --classifier`.
 
 ``classify GENERATED --truth TRUTH [--truth-2 TRUTH2] --report DIR`` cross-fits the judges
-(:func:`lhcgen.evaluate.classifier_test.run_classifier_test`) and writes DIR atomically:
+(:func:`lhcgen.evaluate.classifier.test.run_classifier_test`) and writes DIR atomically:
 ``metrics.json``, ``plots/`` and a self-contained ``index.html``. ``--write-weights OUT``
 adds the same out-of-fold per-event weights to a copy of the generated file
 (:func:`write_weighted_copy`). Every problem is one :class:`LhcgenError` line and leaves
@@ -19,7 +19,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.io import atomic_dir, write_text_atomic
 
 if TYPE_CHECKING:
-    from lhcgen.evaluate.classifier import ClassifierSettings
+    from lhcgen.evaluate.classifier.settings import ClassifierSettings
 
 RECALIBRATION_CHOICES = ("auto", "always", "never")
 
@@ -49,7 +49,7 @@ def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -
     """Options of the classifier test (defaults: the reference MLP 3 x 256, dropout 0.1,
     beside boosted trees, 3-fold cross-fitted)."""
     from lhcgen.cli import non_negative_int, positive_int
-    from lhcgen.evaluate.classifier import ClassifierSettings
+    from lhcgen.evaluate.classifier.settings import ClassifierSettings
 
     d = ClassifierSettings()
     t = d.trees
@@ -136,8 +136,8 @@ def add_classify_parser(sub, runtime) -> None:
 
 def classifier_settings(args) -> ClassifierSettings:
     """ClassifierSettings from parsed options (the device resolved: auto -> cuda or cpu)."""
-    from lhcgen.evaluate.classifier import JUDGES, ClassifierSettings
-    from lhcgen.evaluate.trees import TreesSettings
+    from lhcgen.evaluate.classifier.settings import JUDGES, ClassifierSettings
+    from lhcgen.evaluate.classifier.trees import TreesSettings
     from lhcgen.train.run import resolve_device
 
     device = resolve_device(getattr(args, "device", None) or "cpu")
@@ -162,7 +162,7 @@ def check_classifier_inputs(generated, truth, settings, truth_2=None, where: str
     """Fail fast, before any training or plotting: samples of different schema or process,
     NaN/inf in the classifier inputs, or too few events per jet multiplicity for the folds
     (for the truth-2 floor too). Errors are prefixed with ``where``."""
-    from lhcgen.evaluate.classifier_test import design, floor_sample
+    from lhcgen.evaluate.classifier.test import design, floor_sample
 
     try:
         design(generated, truth, ("generated", "truth"), settings)
@@ -190,9 +190,9 @@ def classify_files(generated_path, truth_path, report_dir, settings,
     Returns the content of ``report_dir/metrics.json``.
     """
     from lhcgen import __version__
-    from lhcgen.evaluate.classifier_report import render_classifier_html
-    from lhcgen.evaluate.classifier_test import run_classifier_test
-    from lhcgen.evaluate.classifier_weights_file import write_weighted_copy
+    from lhcgen.evaluate.classifier.report import render_classifier_html
+    from lhcgen.evaluate.classifier.test import run_classifier_test
+    from lhcgen.evaluate.classifier.weights_file import write_weighted_copy
     from lhcgen.evaluate.verdict import speed_facts
 
     generated = _read(generated_path, "generated")
@@ -223,7 +223,7 @@ def classify_files(generated_path, truth_path, report_dir, settings,
 
 
 def cmd_classify(args) -> int:
-    from lhcgen.evaluate.classifier_report import format_classifier_summary
+    from lhcgen.evaluate.classifier.report import format_classifier_summary
 
     metrics = classify_files(args.generated, args.truth, args.report, classifier_settings(args),
                              args.write_weights, not args.no_progress, args.truth_2)
@@ -246,7 +246,7 @@ def print_classifier(metrics: dict) -> None:
     """The terminal summary of an evaluate report's classifier section (its verdict is in
     the evaluate summary already), if it has one."""
     if "classifier" in metrics:
-        from lhcgen.evaluate.classifier_report import format_classifier_summary
+        from lhcgen.evaluate.classifier.report import format_classifier_summary
 
         print(format_classifier_summary(metrics["classifier"], with_verdict=False))
 
@@ -255,8 +255,8 @@ def add_classifier_section(metrics: dict, generated, truth, out_dir: Path, setti
                            progress: bool = True, truth_2=None) -> dict:
     """Run the classifier test into ``out_dir`` (an evaluate report being written) and add
     it to ``metrics["classifier"]``, metrics.json and index.html."""
-    from lhcgen.evaluate.classifier_test import classifier_test
-    from lhcgen.evaluate.report import render_html
+    from lhcgen.evaluate.classifier.test import classifier_test
+    from lhcgen.evaluate.events.report import render_html
 
     metrics["classifier"] = classifier_test(generated, truth, settings, out_dir, progress,
                                             truth_2)

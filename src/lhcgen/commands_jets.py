@@ -182,7 +182,7 @@ def cmd_data(args) -> int:
 
 
 def metric_settings(args):
-    from lhcgen.evaluate.jet_metrics import JetMetricSettings
+    from lhcgen.evaluate.jets.metrics import JetMetricSettings
 
     return JetMetricSettings(
         w1_num_eval_samples=args.w1_samples, w1_num_batches=args.w1_batches,
@@ -209,7 +209,7 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
                       settings=None) -> dict[str, Any]:
     """The JetNet metrics of generated vs truth and of the floor; a JSON-ready dict."""
     from lhcgen.data.jet_hdf5 import read_jets
-    from lhcgen.evaluate.jet_metrics import JetMetricSettings, JetSample, jet_metrics
+    from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics
 
     settings = settings or JetMetricSettings()
     generated = read_jets(generated_path)
@@ -279,7 +279,7 @@ def cmd_metrics(args) -> int:
     result = compare_jet_files(args.generated, args.truth, args.truth_2, seed=args.seed,
                                settings=metric_settings(args))
     if args.report:
-        from lhcgen.evaluate.jet_plots import write_substructure_plots
+        from lhcgen.evaluate.jets.plots import write_substructure_plots
         from lhcgen.io import atomic_dir
 
         with atomic_dir(args.report) as tmp:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from lhcgen.data.shards import _shard_progress
+from lhcgen.data.shard_task import shard_progress
 from lhcgen.errors import LhcgenError
 
 CONNECT_TIMEOUT = "10s"
@@ -30,10 +30,10 @@ class _Quiet:
 
 def run_dask_shard(task: tuple) -> tuple[Any, dict]:
     """One shard on a dask worker (module-level, so dask pickles it by name)."""
-    from lhcgen.data.zjets import _stdout_to_devnull
+    from lhcgen.io import stdout_to_devnull
 
     shard_fn, settings, size, seed = task
-    with _stdout_to_devnull():  # FastJet's banner and any Pythia chatter
+    with stdout_to_devnull():  # FastJet's banner and any Pythia chatter
         return shard_fn(settings, size, seed, _Quiet())
 
 
@@ -88,4 +88,4 @@ def run_on_dask(tasks: list[tuple], index: list[int], workers: int, bar: Any,
                 raise LhcgenError(f"shard {k} failed on the dask cluster: "
                                   f"{exc.__class__.__name__}: {exc}") from None
             done(k, result)
-            bar.update(_shard_progress(result))
+            bar.update(shard_progress(result))

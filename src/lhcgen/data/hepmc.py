@@ -26,10 +26,10 @@ from lhcgen.data.zjets import (
     assemble,
     generator_string,
     select_batch,
-    silence_fastjet_banner,
     versions,
 )
 from lhcgen.errors import LhcgenError
+from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
 BATCH = 200
 END_MARK = b"HepMC::Asciiv3-END_EVENT_LISTING"

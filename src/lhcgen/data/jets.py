@@ -35,10 +35,10 @@ from lhcgen.data.zjets import (
     MONASH_TUNE,
     NEUTRINO_IDS,
     ProgressSink,
-    silence_fastjet_banner,
 )
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
+from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
 JET_TYPES = ("g", "q", "t", "w", "z")
 """Jet type names; the code stored in ``jet_type`` is the index (JetNet's JET_TYPES order)."""

@@ -30,9 +30,9 @@ from lhcgen.data.zjets import (
     ZJetsSettings,
     assemble,
     select_batch,
-    silence_fastjet_banner,
 )
 from lhcgen.errors import LhcgenError
+from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
 CHECKED_EVENTS = 20
 """Events read with pylhe to check the process before any showering."""
@@ -221,6 +221,8 @@ def shower_lhe(path: str | Path, seed: int, workers: int = 1, shard_size: int = 
                           "Z(->mumu)+jets selection; is it a Z(->mumu)+jets LHE file?")
     attrs = run_attributes(settings, int(seed), int(shard_size), seeds, stats)
     attrs["settings"] = lhe_pythia_settings(settings, Path("<LHE file>"), 0)
+    attrs["zjets_settings"] = {k: v for k, v in settings.as_dict().items()
+                               if k not in ("hard_process", "pthat_min")}  # the LHE's own
     attrs.update(
         generator=f"{facts.generators[0] if facts.generators else 'LHE'} + "
                   f"{attrs['generator']}",

@@ -13,7 +13,6 @@ import multiprocessing
 import os
 import queue
 import signal
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from tqdm.auto import tqdm
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.data.pythia import RUN_SETTINGS
+from lhcgen.data.shard_task import Done, Result, ShardTask, shard_progress, task_id
 from lhcgen.data.zjets import (
     CUT_FLOW_KEYS,
     ZJetsSettings,
@@ -74,9 +74,7 @@ def _init_worker(progress_queue: Any) -> None:
     _worker_sink = _WorkerSink(progress_queue)
 
 
-ShardTask = tuple[Callable[..., tuple[Any, dict]], Any, int, int]
-"""(shard function, settings, number to accept, Pythia seed); the function is called as
-``fn(settings, n_accepted, seed, progress_sink)`` and returns (sample, stats)."""
+
 
 
 def _run_shard(task: ShardTask) -> tuple[Any, dict]:
@@ -94,8 +92,7 @@ class _BarSink:
         self.bar.update(n)
 
 
-Result = tuple[Any, dict]
-Done = Callable[[int, Result], None]
+
 
 
 def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm, store: Any = None,
@@ -118,7 +115,7 @@ def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm, store: Any = Non
         for k, task in enumerate(tasks):
             results[k] = store.load(k, task_id(task))
             if results[k] is not None:
-                bar.update(_shard_progress(results[k]))
+                bar.update(shard_progress(results[k]))
     pending = [k for k, result in enumerate(results) if result is None]
 
     def done(k: int, result: Result) -> None:
@@ -140,17 +137,10 @@ def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm, store: Any = Non
     return results  # type: ignore[return-value]
 
 
-def task_id(task: ShardTask) -> str:
-    """What makes a shard: its function, size (or input range) and Pythia seed."""
-    shard_fn, _, size, seed = task
-    return f"{shard_fn.__module__}.{shard_fn.__name__}:{size!r}:{seed}"
 
 
-def _shard_progress(result: Result) -> int:
-    """What a shard reported to the bar: generated events for LHE and HepMC shards (which
-    count showered events), else accepted ones."""
-    sample, stats = result
-    return int(stats.get("progress_units", len(sample)))
+
+
 
 
 def _run_in_pool(tasks: list[ShardTask], index: list[int], workers: int, bar: tqdm,

@@ -22,12 +22,7 @@ Objects are stored as (mu1, mu2, j1, j2, j3): muons by pT, then jets by pT, each
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import math
-import os
-import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -40,6 +35,7 @@ from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.data.pythia import PYTHIA_SEED_MAX, run_facts, start_pythia
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
+from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
 NEUTRINO_IDS = (12, 14, 16)
 
@@ -56,8 +52,11 @@ CUT_FLOW_KEYS = ("rejected_muon_count", "rejected_muon_charge", "rejected_no_jet
                  "rejected_overlap")
 """Cut-flow counters of the rejection stages, in the order of the stage codes."""
 
-HARD_PROCESSES = ("zjet", "z")
-"""Z + parton 2 -> 2 above a p-hat cut, or inclusive Z with the jets from the shower."""
+HARD_PROCESSES = ("z", "zjet")
+"""Inclusive Z with the jets from the shower (default), or Z + parton 2 -> 2 above a p-hat cut."""
+
+ZJET_PTHAT_MIN = 10.0
+"""p-hat cut of the "zjet" 2 -> 2 process when none is given, in GeV."""
 
 MONASH_TUNE = "Tune:pp = 14"
 """Monash 2013 (Pythia's default tune) with its PDF, NNPDF2.3 QCD+QED LO: set explicitly."""
@@ -85,13 +84,14 @@ class ZJetsSettings:
         overlap_radius: jets within this Delta R of either selected muon are removed.
         max_jets: number of leading jets stored (multiplicity 3 = ">= 3"; the untruncated
             count is stored per event as ``event_info/n_jets_all``).
-        hard_process: "zjet" (Pythia's Z + parton 2 -> 2 matrix elements, q qbar -> Z g and
-            q g -> Z q, above ``pthat_min``) or "z" (inclusive q qbar -> Z; the jets come from
-            the parton shower, whose first emission is corrected to the Z + jet matrix
-            element: no generator cut at all).
-        pthat_min: minimum pT of the 2 -> 2 hard process (Pythia ``PhaseSpace:pTHatMin``),
-            "zjet" only. The accepted events still depend on it at 10 GeV: 2.6 % of the
-            events at 5 GeV have p-hat below 10 (benchmarks/results/pthat_stability.md).
+        hard_process: "z" (the default: inclusive q qbar -> Z; the jets come from the parton
+            shower, whose first emission is corrected to the Z + jet matrix element, and from
+            multiparton interactions: no generator cut at all) or "zjet" (Pythia's Z + parton
+            2 -> 2 matrix elements, q qbar -> Z g and q g -> Z q, above ``pthat_min``; the
+            accepted events depend on that cut at any value, see
+            benchmarks/results/pthat_stability.md).
+        pthat_min: minimum pT of the 2 -> 2 hard process (Pythia ``PhaseSpace:pTHatMin``) in
+            GeV, "zjet" only (None there means ``ZJET_PTHAT_MIN``); None for "z".
         tune: the Pythia setting string of the tune (which fixes the PDF).
         batch_size: events per ``Pythia.nextBatch`` call (does not change the events).
     """
@@ -105,8 +105,8 @@ class ZJetsSettings:
     jet_radius: float = 0.4
     overlap_radius: float = 0.4
     max_jets: int = 3
-    hard_process: str = "zjet"
-    pthat_min: float = 10.0
+    hard_process: str = "z"
+    pthat_min: float | None = None
     tune: str = MONASH_TUNE
     batch_size: int = 200
 
@@ -116,13 +116,18 @@ class ZJetsSettings:
                               f"object order {ZJETS_OBJECTS}, got {self.max_jets}")
         if self.batch_size <= 0:
             raise LhcgenError(f"batch_size must be positive, got {self.batch_size}")
-        for name in ("sqrt_s", "muon_pt_min", "muon_abs_eta_max", "jet_pt_min", "jet_radius",
-                     "jet_abs_eta_max", "pthat_min"):
-            if not getattr(self, name) > 0:
-                raise LhcgenError(f"{name} must be positive, got {getattr(self, name)}")
         if self.hard_process not in HARD_PROCESSES:
             raise LhcgenError(f"hard_process must be one of {', '.join(HARD_PROCESSES)}, got "
                               f"{self.hard_process!r}")
+        if self.hard_process == "z" and self.pthat_min is not None:
+            raise LhcgenError("pthat_min applies to the zjet hard process; inclusive Z has no "
+                              "generator cut")
+        if self.hard_process == "zjet" and self.pthat_min is None:
+            object.__setattr__(self, "pthat_min", ZJET_PTHAT_MIN)
+        for name in ("sqrt_s", "muon_pt_min", "muon_abs_eta_max", "jet_pt_min", "jet_radius",
+                     "jet_abs_eta_max") + (("pthat_min",) if self.hard_process == "zjet" else ()):
+            if not getattr(self, name) > 0:
+                raise LhcgenError(f"{name} must be positive, got {getattr(self, name)}")
         for name in ("dressing_radius", "overlap_radius"):
             if not getattr(self, name) >= 0:
                 raise LhcgenError(f"{name} must be zero or positive, got {getattr(self, name)}")
@@ -187,39 +192,6 @@ def generator_string() -> str:
     v = versions()
     pythia_short = ".".join(v["pythia8mc"].split(".")[:2])
     return f"Pythia {pythia_short} + FastJet {v['fastjet']}"
-
-
-@contextlib.contextmanager
-def _stdout_to_devnull() -> Iterator[None]:
-    """Point file descriptor 1 at /dev/null (C and C++ output included), then restore it."""
-    sys.stdout.flush()
-    libc = ctypes.CDLL(None)
-    libc.fflush(None)
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        libc.fflush(None)
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
-_BANNER_SHOWN = False
-
-
-def silence_fastjet_banner() -> None:
-    """Let FastJet print its once-per-process banner into /dev/null."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        return
-    one_particle = ak.Array([[{"px": 30.0, "py": 0.0, "pz": 0.0, "E": 30.0}]])
-    with _stdout_to_devnull():
-        jet_def = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4)
-        fastjet.ClusterSequence(one_particle, jet_def).inclusive_jets()
-    _BANNER_SHOWN = True
 
 
 def make_pythia(settings: ZJetsSettings, seed: int) -> pythia8mc.Pythia:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 
-from lhcgen.evaluate.page import fmt, link, sigma, table, with_error
+from lhcgen.evaluate.html import fmt, link, sigma, table, with_error
 
 N_WORST = 3
 SIGNIFICANT = 3.0

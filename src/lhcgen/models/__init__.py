@@ -7,23 +7,16 @@ Bayesian layers (nets/bayesian.py).
 
 from __future__ import annotations
 
-import importlib
-
-from lhcgen.config import ModelConfig
-from lhcgen.errors import LhcgenError
-from lhcgen.models.base import Batch, Coordinates, Generator
-from lhcgen.models.registry import MODEL_NAMES
-
-MODELS = MODEL_NAMES
+from lhcgen.models.base import Batch, Generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.registry import MODEL_NAMES, model_module
+from lhcgen.transforms.coordinates import Coordinates
 
 
 def build_generator(cfg: ModelConfig, coordinates: Coordinates,
                     multiplicities: list[int]) -> Generator:
     """Build the generator named in the config for the network's ``coordinates``."""
-    if cfg.name not in MODELS:
-        raise LhcgenError(f"unknown model '{cfg.name}' (available: {', '.join(MODELS)})")
-    module = importlib.import_module(f"lhcgen.models.{cfg.name}")
-    model = module.build(cfg, coordinates, multiplicities)
+    model = model_module(cfg.name).build(cfg, coordinates, multiplicities)
     if cfg.bayesian.enabled:
         from lhcgen.nets.bayesian import bayesianize
 
@@ -31,4 +24,4 @@ def build_generator(cfg: ModelConfig, coordinates: Coordinates,
     return model
 
 
-__all__ = ["Batch", "Coordinates", "Generator", "build_generator", "MODELS"]
+__all__ = ["Batch", "Coordinates", "Generator", "build_generator", "MODEL_NAMES"]

@@ -10,32 +10,6 @@ from torch import nn
 from lhcgen.errors import LhcgenError
 
 
-@dataclass(frozen=True)
-class Coordinates:
-    """What the network's D coordinates are.
-
-    slots: the object slot of each coordinate (coordinates of absent objects are masked);
-    periods: the period of each periodic coordinate (an azimuthal angle) in network units,
-    None where the coordinate is not periodic.
-    """
-
-    slots: tuple[int, ...]
-    periods: tuple[float | None, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.slots) != len(self.periods):
-            raise ValueError("slots and periods must have one entry per coordinate")
-
-    @property
-    def dim(self) -> int:
-        return len(self.slots)
-
-    @classmethod
-    def plain(cls, slots: list[int]) -> Coordinates:
-        """Coordinates without periodic ones."""
-        return cls(tuple(slots), (None,) * len(slots))
-
-
 @dataclass
 class Batch:
     """Events in network coordinates.
@@ -57,16 +31,19 @@ class Batch:
 class Generator(nn.Module):
     """A conditional generative model of (N, D) vectors given the jet multiplicity.
 
-    ``loss(batch)`` is the training objective (a scalar); ``sample(multiplicity, dims_mask,
-    ...)`` returns (x, info) with info holding at least "nfe", the number of network
-    evaluations. Models with a tractable density set ``has_density`` and implement
-    ``log_prob(batch)``: log p(x | multiplicity) over the coordinates that exist (those of
-    ``dims_mask``), in network coordinates, per event, float64.
+    ``loss(batch)`` is the training objective (a scalar). How it is sampled, ``sampling``:
+    "ode" (the model has ``velocity``), "diffusion" (``predict_noise`` and ``alpha_bar``) or
+    "direct" (``sample_direct``); ``lhcgen.solvers.sample(model, ...)`` samples any of them
+    and returns (x, info) with info["nfe"] the network evaluations. Models with a tractable
+    density set ``has_density``; ``lhcgen.solvers.log_prob(model, batch)`` gives
+    log p(x | multiplicity) over the coordinates that exist (``dims_mask``), in network
+    coordinates, per event, float64.
     """
 
     has_density = False
+    sampling = "direct"
     name = ""
-    """The registry name (models/registry.py) of the model's sampler table."""
+    """The registry name (models/registry.py); its file holds the sampler spec."""
 
     def __init__(self, multiplicities: list[int]):
         super().__init__()
@@ -101,10 +78,13 @@ class Generator(nn.Module):
     def loss(self, batch: Batch, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
 
-    def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
-               generator: torch.Generator | None = None, **options) -> tuple[torch.Tensor, dict]:
+    def sample_direct(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
+                      generator: torch.Generator | None = None,
+                      **options) -> tuple[torch.Tensor, dict]:
+        """One-pass sampling of a "direct" model (call ``lhcgen.solvers.sample``)."""
         raise NotImplementedError
 
     def log_prob(self, batch: Batch, generator: torch.Generator | None = None,
                  **options) -> torch.Tensor:
+        """The density of a "direct" model (call ``lhcgen.solvers.log_prob``)."""
         raise LhcgenError(f"{type(self).__name__} has no tractable density")

@@ -2,7 +2,7 @@
 
 x_t = (1 - t) x_data + t eps, target velocity v = eps - x_data, MSE loss over the
 coordinates that exist. Sampling integrates dx/dt = v(x, t) from t = 1 (noise) to t = 0;
-the log-density integrates the divergence of v from t = 0 to 1 (solvers/likelihood.py).
+the log-density integrates the divergence of v from t = 0 to 1 (both in solvers/sampling.py).
 """
 
 from __future__ import annotations
@@ -10,14 +10,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lhcgen import noise
-from lhcgen.config import ModelConfig
-from lhcgen.models.base import Batch, Coordinates, Generator
+from lhcgen.models.base import Batch, Generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.embeddings import FourierTimeEmbedding
 from lhcgen.nets.mlp import ResidualMLP
 from lhcgen.nets.transformer import ObjectTransformer
-from lhcgen.solvers import integrate
-from lhcgen.solvers.likelihood import ode_log_prob
+from lhcgen.transforms.coordinates import Coordinates
+
+SAMPLER = SamplerSpec(("euler", "midpoint", "heun", "rk4", "dopri5"), "midpoint", 8,
+                      "an ODE solver")
+"""The ODE solvers of solvers/ode.py (a test keeps the two lists equal)."""
 
 
 class ConditionalFlowMatching(Generator):
@@ -29,6 +32,7 @@ class ConditionalFlowMatching(Generator):
 
     has_density = True
     name = "cfm"
+    sampling = "ode"
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int],
                  time_embedding: int = 32):
@@ -57,38 +61,6 @@ class ConditionalFlowMatching(Generator):
         pred = self.velocity(x_t, t, self.condition_index(batch.multiplicity), batch.dims_mask)
         per_event = ((pred - target) ** 2 * mask).sum(-1) / mask.sum(-1).clamp_min(1.0)
         return (batch.weights * per_event).sum() / batch.weights.sum()
-
-    @torch.no_grad()
-    def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
-               generator: torch.Generator | None = None, solver: str = "midpoint",
-               steps: int = 8, **options) -> tuple[torch.Tensor, dict]:
-        """Integrate from Gaussian noise at t = 1 to the data at t = 0. Returns (x, info)."""
-        condition = self.condition_index(multiplicity)
-        device = next(self.parameters()).device
-        dims_mask = dims_mask.to(device)
-        n = len(multiplicity)
-        x1 = noise.randn((n, self.dim), generator).to(device) * dims_mask
-
-        def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-            return self.velocity(x, t.to(x.dtype).expand(n), condition.to(device), dims_mask)
-
-        x0, nfe = integrate(solver, field, x1, steps, **options)
-        return x0, {"solver": solver, "steps": steps, "nfe": nfe}
-
-    def log_prob(self, batch: Batch, generator: torch.Generator | None = None,
-                 solver: str = "rk4", steps: int = 16, trace: str = "exact",
-                 **options) -> torch.Tensor:
-        """log p(x | multiplicity) through the ODE (solvers/likelihood.py), float64."""
-        device = batch.x.device
-        condition = self.condition_index(batch.multiplicity).to(device)
-        dims_mask = batch.dims_mask.to(device)
-        n = len(batch.x)
-
-        def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-            return self.velocity(x, t.to(x.dtype).expand(n), condition, dims_mask)
-
-        logp, _ = ode_log_prob(field, batch.x, dims_mask, solver, steps, trace, generator)
-        return logp.double()
 
 
 def build(cfg: ModelConfig, coordinates: Coordinates,

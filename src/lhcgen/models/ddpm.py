@@ -5,7 +5,8 @@ between eps and the network's prediction eps(x_t, t / T, multiplicity) over the 
 that exist (the "simple" loss, Ho et al. eq. 14). The variance schedule is linear (Ho et al.)
 or cosine (Nichol & Dhariwal, arXiv:2102.09672). Sampling runs ancestral sampling with the
 posterior variance beta-tilde (on the full chain, or a respaced one for fewer steps) or DDIM
-(Song et al., arXiv:2010.02502) on a respaced chain; see solvers/diffusion.py.
+(Song et al., arXiv:2010.02502) on a respaced chain; see solvers/diffusion.py (the
+schedules: models/noise_schedules.py; the sampling loop: solvers/sampling.py).
 Coordinates that do not exist are zero in the network's input, its output and every state
 of the sampling chain.
 
@@ -24,21 +25,40 @@ stays bounded at every step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import torch
 from torch import nn
 
-from lhcgen import noise
-from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
-from lhcgen.models.base import Batch, Coordinates, Generator
-from lhcgen.models.registry import SAMPLERS
+from lhcgen.models.base import Batch, Generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.noise_schedules import make_alpha_bar
+from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.embeddings import FourierTimeEmbedding
 from lhcgen.nets.mlp import ResidualMLP
 from lhcgen.nets.transformer import ObjectTransformer
-from lhcgen.solvers.diffusion import ancestral, ddim, make_alpha_bar, respaced
+from lhcgen.transforms.coordinates import Coordinates
 
-SPEC = SAMPLERS["ddpm"]
+SAMPLER = SamplerSpec(("ancestral", "ddim"), "ddim", 50, "ancestral sampling or DDIM")
 PARAMETERIZATIONS = ("v", "eps")
+
+
+@dataclass(frozen=True)
+class DDPMConfig:
+    timesteps: int = 1000
+    """Diffusion steps T of the training chain."""
+    schedule: Literal["linear", "cosine"] = "cosine"
+    """Variance schedule: linear betas (Ho et al.) or the cosine alpha-bar (Nichol & Dhariwal)."""
+    beta_start: float = 1e-4
+    """First beta of the linear schedule."""
+    beta_end: float = 0.02
+    """Last beta of the linear schedule."""
+    parameterization: Literal["v", "eps"] = "v"
+    """How the network output makes eps (the loss is the eps-MSE either way): "eps" is the
+    plain output (Ho et al.); "v" adds the skip connection that keeps x_0 bounded at high
+    noise (models/ddpm.py explains why it is the default)."""
 
 
 class DenoisingDiffusion(Generator):
@@ -53,6 +73,7 @@ class DenoisingDiffusion(Generator):
 
     has_density = False
     name = "ddpm"
+    sampling = "diffusion"
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int],
                  alpha_bar: torch.Tensor, time_embedding: int = 32,
@@ -107,53 +128,17 @@ class DenoisingDiffusion(Generator):
     def resolve_sampler(self, solver: str | None, steps: int | None) -> tuple[str, int]:
         """The solver and steps to use, defaults filled in; one clear line if they do not
         apply. Defaults: DDIM with min(50, T) steps; ancestral on the full chain (T steps)."""
-        solver = solver or SPEC.default_solver
-        if solver not in SPEC.solvers:
+        solver = solver or SAMPLER.default_solver
+        if solver not in SAMPLER.solvers:
             raise LhcgenError(f"unknown solver '{solver}' for model 'ddpm' "
-                              f"(available: {', '.join(SPEC.solvers)})")
+                              f"(available: {', '.join(SAMPLER.solvers)})")
         T = self.timesteps
         if steps is None:
-            steps = T if solver == "ancestral" else min(SPEC.default_steps, T)
+            steps = T if solver == "ancestral" else min(SAMPLER.default_steps, T)
         if not 1 <= steps <= T:
             raise LhcgenError(f"ddpm sampling needs between 1 and T = {T} steps (the training "
                               f"chain), got {steps}")
         return solver, int(steps)
-
-    @torch.no_grad()
-    def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
-               generator: torch.Generator | None = None, solver: str | None = None,
-               steps: int | None = None, **options) -> tuple[torch.Tensor, dict]:
-        """Run the reverse chain from Gaussian noise to the data. Returns (x, info).
-
-        solver: "ancestral" or "ddim" (default); steps: timesteps visited, at most T (with
-        fewer than T, an evenly respaced chain). Option: ``eta`` (DDIM only, default 0:
-        deterministic given the initial noise). All noise comes from ``generator``, drawn
-        on the CPU.
-        """
-        solver, steps = self.resolve_sampler(solver, steps)
-        eta = float(options.pop("eta", 0.0))
-        if options:
-            raise LhcgenError(f"unknown ddpm sampling option(s): {', '.join(sorted(options))}")
-        if solver == "ancestral" and eta != 0.0:
-            raise LhcgenError("eta is an option of the ddim sampler, not of ancestral sampling")
-        condition = self.condition_index(multiplicity)
-        parameter = next(self.parameters())
-        device, dtype = parameter.device, parameter.dtype
-        condition, dims_mask = condition.to(device), dims_mask.to(device)
-        mask = dims_mask.to(dtype)
-        n = len(multiplicity)
-        x_T = noise.randn((n, self.dim), generator, dtype).to(device) * mask
-
-        def eps(x: torch.Tensor, t: int) -> torch.Tensor:
-            timestep = torch.full((n,), t, dtype=torch.long, device=device)
-            return self.predict_noise(x, timestep, condition, dims_mask)
-
-        timesteps, alpha_bar, _ = respaced(self.alpha_bar.cpu(), steps)
-        if solver == "ancestral":
-            x0, nfe = ancestral(eps, x_T, alpha_bar, timesteps, generator, mask=mask)
-        else:
-            x0, nfe = ddim(eps, x_T, alpha_bar, timesteps, eta, generator, mask=mask)
-        return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
 
 
 def build(cfg: ModelConfig, coordinates: Coordinates,

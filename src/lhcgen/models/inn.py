@@ -22,17 +22,40 @@ the existing coordinates given the multiplicity.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 from lhcgen import noise
-from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
-from lhcgen.models.base import Batch, Coordinates, Generator
+from lhcgen.models.base import Batch, Generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.splines import rational_quadratic_spline
+from lhcgen.transforms.coordinates import Coordinates
 
 COUPLINGS = ("affine", "spline")
+
+SAMPLER = SamplerSpec((), None, None, "one pass through the inverse flow")
+
+
+@dataclass(frozen=True)
+class INNConfig:
+    coupling: Literal["affine", "spline"] = "spline"
+    """Coupling transform: affine (RealNVP/Glow with soft-clamped scales) or monotonic
+    rational-quadratic splines (Durkan et al., arXiv:1906.04032)."""
+    couplings: int = 12
+    """Coupling blocks; the coordinates are permuted (fixed random) between blocks."""
+    subnet_layers: int = 2
+    """Hidden layers of each coupling's subnetwork (width model.hidden)."""
+    bins: int = 10
+    """Spline bins (spline coupling)."""
+    tail_bound: float = 4.0
+    """Splines act on [-B, B] and are the identity outside (spline coupling)."""
+    clamp: float = 2.0
+    """Soft clamp of the affine log-scales: s -> clamp * tanh(s / clamp) (affine coupling)."""
 
 
 class Subnet(nn.Module):
@@ -210,11 +233,13 @@ class CouplingFlow(Generator):
         return -(weights * logp).sum() / weights.sum() / coords
 
     @torch.no_grad()
-    def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
-               generator: torch.Generator | None = None, solver: str | None = None,
-               steps: int | None = None, **options) -> tuple[torch.Tensor, dict]:
-        """One pass through the inverse flow (solver and steps do not apply). Returns (x, info)
-        with zeros at the absent coordinates."""
+    def sample_direct(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
+                      generator: torch.Generator | None = None,
+                      **options) -> tuple[torch.Tensor, dict]:
+        """One pass through the inverse flow (``lhcgen.solvers.sample`` calls it). Returns
+        (x, info) with zeros at the absent coordinates."""
+        if options:
+            raise LhcgenError(f"unknown inn sampling option(s): {', '.join(sorted(options))}")
         param = self._param()
         onehot = self._onehot(multiplicity, param.dtype, param.device)
         dims_mask = dims_mask.to(param.device)

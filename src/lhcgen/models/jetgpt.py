@@ -36,13 +36,15 @@ edges. ``observe_ranges(x, dims_mask)`` records ranges explicitly; before any da
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from lhcgen.config import ModelConfig
 from lhcgen.errors import LhcgenError
-from lhcgen.models.base import Batch, Coordinates, Generator
+from lhcgen.models.base import Batch, Generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.gpt import CausalTransformer, KVCache
 from lhcgen.nets.mixtures import (
     gaussian_mixture_log_prob,
@@ -50,9 +52,18 @@ from lhcgen.nets.mixtures import (
     von_mises_mixture_log_prob,
     von_mises_mixture_sample,
 )
+from lhcgen.transforms.coordinates import Coordinates
 
 LOG_SCALE_MIN, LOG_SCALE_MAX = -8.0, 3.0
 """Bounds of every mixture component's log-width in network units (standardised data)."""
+
+SAMPLER = SamplerSpec((), None, None, "one autoregressive pass over the components")
+
+
+@dataclass(frozen=True)
+class JetGPTConfig:
+    components: int = 16
+    """Mixture components of every one-dimensional conditional."""
 
 
 class JetGPT(Generator):
@@ -197,17 +208,16 @@ class JetGPT(Generator):
     # ---- sampling -------------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
-               generator: torch.Generator | None = None, solver: str | None = None,
-               steps: int | None = None, kv_cache: bool = True,
-               **options) -> tuple[torch.Tensor, dict]:
+    def sample_direct(self, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
+                      generator: torch.Generator | None = None, kv_cache: bool = True,
+                      **options) -> tuple[torch.Tensor, dict]:
         """Autoregressive sampling of all events at once, one coordinate per transformer pass
         up to the longest existing prefix. ``kv_cache``: feed only the new token each pass
         and reuse the cached keys and values (False: recompute the whole prefix; the same
         samples up to float rounding). Returns (x (N, D), info) with zeros at the absent
         coordinates; info: {"nfe": transformer passes, "kv_cache": kv_cache}."""
-        if solver is not None or steps is not None:
-            raise LhcgenError("JetGPT samples autoregressively and takes no solver or steps")
+        if options:
+            raise LhcgenError(f"unknown jetgpt sampling option(s): {', '.join(sorted(options))}")
         dims_mask = dims_mask.to(self.device)
         length = self._prefix_length(dims_mask)
         tokens = self.condition_tokens(multiplicity)

@@ -10,8 +10,8 @@ from itertools import combinations
 
 import numpy as np
 
-from lhcgen.data.events import EventSample
 from lhcgen.physics import fourvectors as fv
+from lhcgen.physics.events import Events
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class ZJetsCuts:
     jet_muon_delta_r_min: float = 0.4
 
 
-def cut_violations(sample: EventSample, cuts: ZJetsCuts = ZJetsCuts()) -> dict[str, int]:
+def cut_violations(sample: Events, cuts: ZJetsCuts = ZJetsCuts()) -> dict[str, int]:
     """Count events failing each cut (an event may fail several) and in total."""
     p, mask = sample.momenta, sample.mask
     muons, jets = p[:, :2], p[:, 2:]

@@ -1,6 +1,6 @@
 """Observables of Z(->mumu)+jets events, computed in float64 from the momenta.
 
-Each observable maps an EventSample to (values, defined): ``defined`` is a boolean array over
+Each observable maps an Events to (values, defined): ``defined`` is a boolean array over
 events telling where the observable exists (a third jet's pT exists only in Z+3j events), and
 ``values`` holds the observable for those events only.
 """
@@ -13,8 +13,8 @@ from itertools import combinations
 
 import numpy as np
 
-from lhcgen.data.events import EventSample
 from lhcgen.physics import fourvectors as fv
+from lhcgen.physics.events import Events
 
 Computed = tuple[np.ndarray, np.ndarray]
 
@@ -41,7 +41,7 @@ class Observable:
 
     name: str
     label: str
-    compute: Callable[[EventSample], Computed]
+    compute: Callable[[Events], Computed]
     discrete: bool = False
     periodic: bool = False
     axis: Axis = Axis()
@@ -60,40 +60,40 @@ def _label(symbol: str, unit: str) -> str:
     return f"${symbol}$" + (f" [{unit}]" if unit else "")
 
 
-def object_feature(slot: int, feature: str) -> Callable[[EventSample], Computed]:
+def object_feature(slot: int, feature: str) -> Callable[[Events], Computed]:
     func = FEATURES[feature][0]
 
-    def compute(sample: EventSample) -> Computed:
+    def compute(sample: Events) -> Computed:
         defined = sample.mask[:, slot]
         return func(sample.momenta[defined, slot]), defined
 
     return compute
 
 
-def dimuon(sample: EventSample) -> np.ndarray:
+def dimuon(sample: Events) -> np.ndarray:
     """Four-momentum of the muon pair (slots 0 and 1)."""
     return sample.momenta[:, 0] + sample.momenta[:, 1]
 
 
-def m_mumu(sample: EventSample) -> Computed:
+def m_mumu(sample: Events) -> Computed:
     return fv.mass(dimuon(sample)), np.ones(len(sample), bool)
 
 
-def pt_z(sample: EventSample) -> Computed:
+def pt_z(sample: Events) -> Computed:
     return fv.pt(dimuon(sample)), np.ones(len(sample), bool)
 
 
-def jet_pair(slot_a: int, slot_b: int, quantity: str) -> Callable[[EventSample], Computed]:
+def jet_pair(slot_a: int, slot_b: int, quantity: str) -> Callable[[Events], Computed]:
     func = {"delta_r": fv.delta_r, "delta_eta": fv.delta_eta, "delta_phi": fv.delta_phi}[quantity]
 
-    def compute(sample: EventSample) -> Computed:
+    def compute(sample: Events) -> Computed:
         defined = sample.mask[:, slot_a] & sample.mask[:, slot_b]
         return func(sample.momenta[defined, slot_a], sample.momenta[defined, slot_b]), defined
 
     return compute
 
 
-def jet_multiplicity(sample: EventSample) -> Computed:
+def jet_multiplicity(sample: Events) -> Computed:
     return sample.multiplicity.astype(np.float64), np.ones(len(sample), bool)
 
 

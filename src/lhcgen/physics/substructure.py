@@ -101,7 +101,7 @@ def nsubjettiness(particles: np.ndarray, mask: np.ndarray | None = None,
                   n_max: int = 3) -> np.ndarray:
     """(N, n_max) tau_1 .. tau_n_max (beta = 1, exclusive-kT axes; see the module doc)."""
     particles, mask = _check(particles, mask)
-    from lhcgen.data.zjets import silence_fastjet_banner
+    from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
     silence_fastjet_banner()
     n_jets, n_slots = mask.shape

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 
 from lhcgen.errors import LhcgenError
-from lhcgen.solvers import integrate
+from lhcgen.solvers.ode import integrate
 
 TRACES = ("exact", "hutchinson")
 

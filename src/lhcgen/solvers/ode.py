@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import torch
 
+from lhcgen.errors import LhcgenError
+
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -82,3 +84,32 @@ def dopri5(velocity: Velocity, x: torch.Tensor, t_start: float = 1.0, t_end: flo
 FIXED_STEP = {"euler": euler, "midpoint": midpoint, "heun": heun, "rk4": rk4}
 STAGES = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
 SOLVERS = (*FIXED_STEP, "dopri5")
+
+
+def check_solver(name: str, steps: int) -> None:
+    if name not in SOLVERS:
+        raise LhcgenError(f"unknown solver '{name}' (available: {', '.join(SOLVERS)})")
+    if steps <= 0:
+        raise LhcgenError(f"the number of solver steps must be positive, got {steps}")
+
+
+def integrate(name: str, velocity: Velocity, x: torch.Tensor, steps: int,
+              t_start: float = 1.0, t_end: float = 0.0,
+              rtol: float = 1e-5, atol: float = 1e-5) -> tuple[torch.Tensor, int]:
+    """Integrate dx/dt = velocity(t, x) from t_start to t_end with solver ``name``.
+
+    ``steps`` is the number of fixed steps (ignored by dopri5, which adapts).
+    Returns (x at t_end, number of velocity evaluations).
+    """
+    check_solver(name, steps)
+    counted = CountingVelocity(velocity)
+    if name == "dopri5":
+        x = dopri5(counted, x, t_start, t_end, rtol=rtol, atol=atol)
+    else:
+        x = FIXED_STEP[name](counted, x, time_grid(steps, t_start, t_end).to(x.device))
+    return x, counted.nfe
+
+
+def nominal_nfe(name: str, steps: int) -> int | None:
+    """Evaluations a fixed-step solver will use (None for the adaptive dopri5)."""
+    return STAGES[name] * steps if name in STAGES else None

@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from lhcgen.config import TrainingConfig
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Generator
 from lhcgen.nets.bayesian import is_bayesian, kl_divergence
 from lhcgen.train.checkpoint import save_checkpoint
+from lhcgen.train.config import TrainingConfig
 from lhcgen.train.ema import EMA
 from lhcgen.train.schedule import make_scheduler
 

@@ -17,12 +17,12 @@ import torch
 import yaml
 
 from lhcgen import __version__
-from lhcgen.config import RunConfig, config_from_dict, dump_config
 from lhcgen.data.hdf5 import read_events
 from lhcgen.errors import LhcgenError
 from lhcgen.io import write_text_atomic
 from lhcgen.models import Batch, build_generator
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
+from lhcgen.train.config import RunConfig, config_from_dict, dump_config
 from lhcgen.train.loop import LOG_FILE, fit, graceful_interrupt
 from lhcgen.transforms.zjets import Encoded, ZJetsPreprocessing
 

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
 
 from lhcgen import noise
-from lhcgen.config import PreprocessingConfig
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.models.base import Coordinates
 from lhcgen.transforms.base import Chain, Transform
 from lhcgen.transforms.bounded import ArcTanh
+from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.dimuon import DimuonSystem
 from lhcgen.transforms.flatten import Flatten
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
@@ -40,13 +40,30 @@ MAX_JETS = 3
 PT, ETA, PHI, MASS = range(4)
 
 
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    muon_coordinates: Literal["muons", "dimuon"] = "muons"
+    """"muons": each muon's (pT, eta, phi); "dimuon": the pair's (pT, eta, m) plus the decay
+    angles in its rest frame, which keeps the Z peak sharp (transforms/dimuon.py)."""
+    pt_min: float = 20.0
+    """The pT cut of every object in GeV: pT -> log(pT - pt_min + pt_epsilon)."""
+    pt_epsilon: float = 0.1
+    muon_eta_max: float = 0.0
+    """With "muons": muon eta -> arctanh(eta / muon_eta_max), so generated muons stay inside
+    the acceptance |eta| < muon_eta_max (the data's cut is 2.5); 0 leaves eta as it is."""
+    mass_epsilon: float = 0.1
+    """Jet mass -> log(m + mass_epsilon) in GeV."""
+    muon_mass: float = 0.1056583755
+    """Mass given to generated muons (their masses are dropped from the network's inputs)."""
+
+
 @dataclass
 class Encoded:
     """Events in network coordinates.
 
     x: (N, D) float64; mask: (N, P) object mask; dims_mask: (N, D); multiplicity: (N,);
     weights: (N,); logdet: (N,) log|det dx / d(momenta)| from (px, py, pz) of each muon and
-    (E, px, py, pz) of each jet (evaluate/likelihood.py removes the first step to quote
+    (E, px, py, pz) of each jet (train/likelihood.py removes the first step to quote
     densities per (pT, eta, phi, m)).
     """
 

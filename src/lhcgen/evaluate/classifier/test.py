@@ -1,12 +1,12 @@
 """The classifier two-sample test and reweighting of a generated sample against truth.
 
-Judges (:mod:`lhcgen.evaluate.judges`: the reference MLP and boosted trees) learn to tell
+Judges (:mod:`lhcgen.evaluate.classifier.judges`: the reference MLP and boosted trees) learn to tell
 truth (label 1) from generated events (label 0) on the derived features of
-:mod:`lhcgen.evaluate.classifier_features`. Each judge is cross-fitted over all events of
-both samples (:mod:`lhcgen.evaluate.cross_fit`), so every event is scored by a classifier
+:mod:`lhcgen.evaluate.classifier.features`. Each judge is cross-fitted over all events of
+both samples (:mod:`lhcgen.evaluate.classifier.cross_fit`), so every event is scored by a classifier
 that never saw it. Its AUC (0.5: indistinguishable) is reported over all events and per jet
 multiplicity, with an error from the bootstrap and the spread over folds and retrainings
-(:mod:`lhcgen.evaluate.judge_auc`), and beside the floor: the same judge on two independent
+(:mod:`judge_auc`), and beside the floor: the same judge on two independent
 truth samples, when a second one is given. By the likelihood-ratio trick w = D / (1 - D) =
 p_truth / p_gen (arXiv:1506.02169; as a metric arXiv:2305.16774) the out-of-fold scores of
 one judge (``settings.weights_judge``) reweight every generated event towards truth; weights
@@ -29,24 +29,21 @@ from scipy.special import expit
 
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import ClassifierSettings
-from lhcgen.evaluate.classifier_features import (
+from lhcgen.evaluate.classifier.cross_fit import CrossFit, check_strata, cross_fit
+from lhcgen.evaluate.classifier.features import (
     ClassifierFeatures,
     classifier_features,
     network_inputs,
 )
-from lhcgen.evaluate.classifier_plots import (
+from lhcgen.evaluate.classifier.judge_auc import cross_fitted_auc, distance_from_floor
+from lhcgen.evaluate.classifier.judges import judge_title
+from lhcgen.evaluate.classifier.plots import (
     calibration_plot,
     score_plot,
     weight_histogram_plot,
 )
-from lhcgen.evaluate.cross_fit import CrossFit, check_strata, cross_fit
-from lhcgen.evaluate.histograms import histogram, normalised, observable_edges
-from lhcgen.evaluate.judge_auc import cross_fitted_auc, distance_from_floor
-from lhcgen.evaluate.judges import judge_title
-from lhcgen.evaluate.metrics import chi2_ndf
-from lhcgen.evaluate.plots import three_panel
-from lhcgen.evaluate.two_sample import (
+from lhcgen.evaluate.classifier.settings import ClassifierSettings
+from lhcgen.evaluate.classifier.two_sample import (
     accuracy,
     calibration_curve,
     effective_sample_size,
@@ -55,6 +52,9 @@ from lhcgen.evaluate.two_sample import (
     linear_max_for,
     weight_histograms,
 )
+from lhcgen.evaluate.distances import chi2_ndf
+from lhcgen.evaluate.figures import three_panel
+from lhcgen.evaluate.histograms import histogram, normalised, observable_edges
 from lhcgen.io import json_safe
 from lhcgen.physics.observables import Observable, zjets_observables
 

@@ -4,7 +4,7 @@ scikit-learn's ``HistGradientBoostingClassifier`` (histogram-based gradient boos
 LightGBM; a well-kept library rather than trees of our own). Trees need no standardisation,
 are invariant under monotonic maps of each feature, and find sharp, axis-aligned differences
 (a shifted edge, a narrower peak) with little tuning, which is where the MLP of
-:mod:`lhcgen.evaluate.classifier` is weakest. Same inputs, labels (1 = truth, 0 = generated)
+:mod:`mlp` is weakest. Same inputs, labels (1 = truth, 0 = generated)
 and class-balanced Monte Carlo weights as the MLP; early stopping on the validation split
 (its log-loss), then the same Platt recalibration on that split, so both judges give
 logits of D = p_truth / (p_truth + p_gen) and weights w = D / (1 - D).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.two_sample import apply_platt, class_balanced, fit_platt
+from lhcgen.evaluate.classifier.two_sample import apply_platt, class_balanced, fit_platt
 
 
 @dataclass(frozen=True)

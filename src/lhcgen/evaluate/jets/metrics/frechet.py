@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics.result import MetricResult, draw_jets, require_samples
+from lhcgen.evaluate.jets.metrics.result import MetricResult, draw_jets, require_samples
 
 FPD_ERROR = "standard error of the extrapolated intercept (least-squares fit in 1/N)"
 

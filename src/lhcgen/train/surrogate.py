@@ -13,7 +13,6 @@ import torch
 from tqdm.auto import tqdm
 
 from lhcgen import __version__
-from lhcgen.config import RunConfig
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator, build_generator
@@ -21,7 +20,9 @@ from lhcgen.models.registry import check_sampler
 from lhcgen.nets.bayesian import is_bayesian, weight_draw
 from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.physics.cuts import cut_violations
+from lhcgen.solvers import sample
 from lhcgen.train.checkpoint import load_checkpoint
+from lhcgen.train.config import RunConfig
 from lhcgen.train.run import METRICS_FILE, PREPROCESSING_FILE, load_run_config
 from lhcgen.transforms.zjets import ZJetsPreprocessing, object_mask
 
@@ -74,8 +75,8 @@ class Surrogate:
                 mult = torch.full((size,), multiplicity, dtype=torch.long)
             dims_mask = self.preprocessing.flatten.dims_mask(object_mask(mult))
             t0 = time.perf_counter()
-            x, info = self.model.sample(mult, dims_mask, generator=gen, solver=solver,
-                                        steps=steps, **options)
+            x, info = sample(self.model, mult, dims_mask, generator=gen, solver=solver,
+                             steps=steps, **options)
             counts["network_seconds"] += time.perf_counter() - t0
             counts["nfe"] = max(counts["nfe"], info["nfe"])
             p = self.preprocessing.decode(x.cpu(), mult, gen)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lhcgen.evaluate.figures import REFERENCE, three_panel
 from lhcgen.evaluate.histograms import binning, histogram, normalised
-from lhcgen.evaluate.plots import REFERENCE, three_panel
 
 OBSERVABLES = (
     ("relative_mass", r"$m_\mathrm{jet}/p_{T,\mathrm{jet}}$", False),

@@ -29,8 +29,8 @@ import math
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.cross_fit import CrossFit
-from lhcgen.evaluate.two_sample import roc_auc, roc_auc_with_error
+from lhcgen.evaluate.classifier.cross_fit import CrossFit
+from lhcgen.evaluate.classifier.two_sample import roc_auc, roc_auc_with_error
 
 
 def null_auc_error(n_generated: float, n_truth: float) -> float:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics.frechet import normalise_features
-from lhcgen.evaluate.jet_metrics.result import MetricResult, draw_jets, require_samples
+from lhcgen.evaluate.jets.metrics.frechet import normalise_features
+from lhcgen.evaluate.jets.metrics.result import MetricResult, draw_jets, require_samples
 
 KPD_ERROR = "half the 16.275-83.725 percentile range over batches"
 KERNEL_DEGREE = 4

@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics.frechet import fpd
-from lhcgen.evaluate.jet_metrics.kernel import kpd
-from lhcgen.evaluate.jet_metrics.result import MetricResult
-from lhcgen.evaluate.jet_metrics.wasserstein import w1efp, w1m, w1p
+from lhcgen.evaluate.jets.metrics.frechet import fpd
+from lhcgen.evaluate.jets.metrics.kernel import kpd
+from lhcgen.evaluate.jets.metrics.result import MetricResult
+from lhcgen.evaluate.jets.metrics.wasserstein import w1efp, w1m, w1p
 from lhcgen.physics.efp import W1_COLUMNS, efps_d_le_4
 from lhcgen.physics.particle_cloud import relative_jet_mass
 

@@ -23,11 +23,11 @@ import numpy as np
 from lhcgen import __version__
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.bayesian_band import band_coverage, draw_band, summarise_coverage
+from lhcgen.evaluate.distances import chi2_ndf, wasserstein_1d
+from lhcgen.evaluate.events.bayesian_band import band_coverage, draw_band, summarise_coverage
+from lhcgen.evaluate.figures import three_panel
 from lhcgen.evaluate.histograms import histogram, normalised, observable_edges, outside_fraction
-from lhcgen.evaluate.metrics import chi2_ndf, wasserstein_1d
-from lhcgen.evaluate.page import anchor, figure, fmt, link, page, relative_path, table
-from lhcgen.evaluate.plots import three_panel
+from lhcgen.evaluate.html import anchor, figure, fmt, link, page, relative_path, table
 from lhcgen.evaluate.verdict import verdict_html, verdict_text, worst_observables
 from lhcgen.io import json_safe, write_text_atomic
 from lhcgen.physics.observables import Observable, zjets_observables
@@ -191,7 +191,7 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     info : sampling facts to record under "sampling" (e.g. ``events_per_second``, number of
         function evaluations, batch size, device, invalid-event counts).
     seed : seed of the half split.
-    likelihood : the test-set NLL (evaluate/likelihood.py) to record under "likelihood".
+    likelihood : the test-set NLL (train/likelihood.py) to record under "likelihood".
 
     Returns
     -------
@@ -315,7 +315,7 @@ def render_html(metrics: dict, out_dir: str | os.PathLike) -> str:
 
 
 def _likelihood_section(metrics: dict) -> str:
-    """Test-set NLL in physical coordinates (evaluate/likelihood.py), if computed."""
+    """Test-set NLL in physical coordinates (train/likelihood.py), if computed."""
     nll = metrics.get("likelihood")
     if not nll:
         return ""
@@ -332,7 +332,7 @@ def _likelihood_section(metrics: dict) -> str:
 
 
 def _band_section(metrics: dict) -> str:
-    """Coverage of a Bayesian generator's band (evaluate/bayesian_band.py), if present."""
+    """Coverage of a Bayesian generator's band (evaluate/events/bayesian_band.py), if present."""
     band = metrics.get("bayesian_band")
     if not band:
         return ""
@@ -359,7 +359,7 @@ def _classifier_section(metrics: dict, out_dir: Path) -> str:
     """The classifier test's section (``lhcgen evaluate --classifier``), or nothing."""
     if "classifier" not in metrics:
         return ""
-    from lhcgen.evaluate.classifier_report import render_classifier_section
+    from lhcgen.evaluate.classifier.report import render_classifier_section
 
     return render_classifier_section(metrics["classifier"], out_dir)
 

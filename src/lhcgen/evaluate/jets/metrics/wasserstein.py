@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.jet_metrics.result import MetricResult, draw_jets, require_samples
+from lhcgen.evaluate.jets.metrics.result import MetricResult, draw_jets, require_samples
 
 W1_ERROR = "standard deviation over batches (ddof=0)"
 PARTICLE_FEATURES = ("eta_rel", "phi_rel", "pt_rel")

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch
+from lhcgen.solvers import log_prob
 from lhcgen.transforms.base import Chain
 
 
@@ -47,7 +48,7 @@ def heldout_nll(surrogate, truth: EventSample, max_events: int = 10000, batch_si
              seed: int = 0, progress: bool = False, **options) -> dict:
     """The NLL of the first ``max_events`` truth events under ``surrogate``'s model.
 
-    ``options`` go to the model's ``log_prob`` (CFM: ``solver``, ``steps``, ``trace``).
+    ``options`` go to ``lhcgen.solvers.log_prob`` (CFM: ``solver``, ``steps``, ``trace``).
     Returns a JSON-ready dict: mean NLL and its standard error, overall and per multiplicity,
     the events used and the seconds taken.
     """
@@ -73,7 +74,7 @@ def heldout_nll(surrogate, truth: EventSample, max_events: int = 10000, batch_si
         batch = Batch(encoded.x[sl].float(), encoded.dims_mask[sl],
                       encoded.multiplicity[sl].long(), encoded.weights[sl].float())
         with torch.no_grad():
-            parts.append(model.log_prob(batch.to(device), generator=gen, **options).cpu())
+            parts.append(log_prob(model, batch.to(device), generator=gen, **options).cpu())
     seconds = time.perf_counter() - started
     log_net = torch.cat(parts).numpy().astype(np.float64)
     log_phys_given_n = log_net + logdet.numpy() - math.log(2 * math.pi)

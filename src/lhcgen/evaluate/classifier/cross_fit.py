@@ -7,7 +7,7 @@ and recalibration) and scores fold i only. Every event's score therefore comes f
 classifier that never saw it: the AUC uses all events of both samples, its expectation under
 "same distribution" is exactly 0.5, and the per-event weights carry no overfitting bias.
 ``repeats`` > 1 repeats the whole procedure with new folds and seeds (retrainings), whose
-spread measures how much the AUC depends on the training (:mod:`lhcgen.evaluate.judge_auc`).
+spread measures how much the AUC depends on the training (:mod:`judge_auc`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import ClassifierSettings
-from lhcgen.evaluate.judges import fit_judge
-from lhcgen.evaluate.two_sample import apply_platt
+from lhcgen.evaluate.classifier.judges import fit_judge
+from lhcgen.evaluate.classifier.settings import ClassifierSettings
+from lhcgen.evaluate.classifier.two_sample import apply_platt
 
 MIN_EVENTS_PER_FOLD = 20
 """Fewest events of each class and multiplicity in each held-out fold."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lhcgen.evaluate.page import (
+from lhcgen.evaluate.html import (
     anchor,
     figure,
     fmt,

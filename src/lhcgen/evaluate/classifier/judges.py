@@ -1,6 +1,6 @@
 """The judges of the classifier two-sample test behind one call: the MLP and boosted trees.
 
-Both see the same inputs (:func:`lhcgen.evaluate.classifier_features.network_inputs`), the
+Both see the same inputs (:func:`lhcgen.evaluate.classifier.features.network_inputs`), the
 same class-balanced Monte Carlo weights and the same train / validation events, and both
 return an object with ``raw_logits(x)`` and ``logits(x)`` (after Platt recalibration on the
 validation split). The MLP (reference setup, arXiv:2305.16774) is smooth and gives smooth
@@ -15,8 +15,9 @@ import time
 import numpy as np
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.classifier import JUDGES, ClassifierSettings, fit_classifier
-from lhcgen.evaluate.trees import fit_trees
+from lhcgen.evaluate.classifier.mlp import fit_classifier
+from lhcgen.evaluate.classifier.settings import JUDGES, ClassifierSettings
+from lhcgen.evaluate.classifier.trees import fit_trees
 
 
 def judge_title(judge: str, settings: ClassifierSettings) -> str:

@@ -1,9 +1,9 @@
 """Plots of the classifier test: judges' scores, weight histograms (linear and log axes),
 calibration curve.
 
-Like :mod:`lhcgen.evaluate.plots`, figures are ``matplotlib.figure.Figure`` objects (no
+Like :mod:`lhcgen.evaluate.figures`, figures are ``matplotlib.figure.Figure`` objects (no
 pyplot registry, no interactive backend) drawn in a local mplhep style context and written
-atomically. The reweighted three-panel histograms use :func:`lhcgen.evaluate.plots.three_panel`.
+atomically. The reweighted three-panel histograms use :func:`lhcgen.evaluate.figures.three_panel`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import mplhep
 import numpy as np
 from matplotlib.figure import Figure
 
-from lhcgen.evaluate.plots import TEXT_SIZES
+from lhcgen.evaluate.figures import TEXT_SIZES
 from lhcgen.io import atomic_path
 
 COLOURS = {"generated": "#d62728", "truth": "black", "raw": "#1f77b4",
@@ -34,7 +34,7 @@ def weight_histogram_plot(histograms: dict[str, dict], path: str | os.PathLike,
     Parameters
     ----------
     histograms : sample name -> {"edges": (B + 1,), "counts": (B,)} (one axis of
-        :func:`lhcgen.evaluate.two_sample.weight_histograms`), normalised here to unit sum.
+        :func:`two_sample.weight_histograms`), normalised here to unit sum.
     path : output PNG, written atomically.
     log_axis : logarithmic x axis (and y axis) when True, linear axes when False.
     clip : the weight clip, drawn as dashed lines when given.
@@ -68,7 +68,7 @@ def calibration_plot(curves: dict[str, dict], path: str | os.PathLike, dpi: int 
 
     Parameters
     ----------
-    curves : legend name -> output of :func:`lhcgen.evaluate.two_sample.calibration_curve`
+    curves : legend name -> output of :func:`two_sample.calibration_curve`
         (``mean_prediction``, ``observed_fraction``, ``error``; NaN bins are skipped).
     path : output PNG, written atomically.
     """

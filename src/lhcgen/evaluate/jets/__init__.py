@@ -1,0 +1,1 @@
+"""Jets as particle clouds: the JetNet metrics and the substructure plots."""

@@ -1,0 +1,58 @@
+"""The model section of a run config: the network shared by the generators, each
+generator's own section (defined in its file), and the Bayesian option."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lhcgen.models.registry import model_module
+
+MODEL_SECTIONS = {"inn": "INNConfig", "ddpm": "DDPMConfig", "jetgpt": "JetGPTConfig"}
+"""The generators with a section of their own: model name -> its config dataclass, defined
+in models/<name>.py and imported only when a config is built."""
+
+
+def _section(name: str) -> Any:
+    return getattr(model_module(name), MODEL_SECTIONS[name])
+
+
+def _default(name: str):
+    return field(default_factory=lambda: _section(name)())
+
+
+@dataclass(frozen=True)
+class BayesianConfig:
+    enabled: bool = False
+    """Replace the network's linear layers by variational Bayesian ones (nets/bayesian.py);
+    the loss gains KL(q || prior) / N_train and sampling can draw network weights."""
+    prior_std: float = 1.0
+    """Standard deviation of the Gaussian prior on every weight and bias."""
+    init_log_variance: float = -9.0
+    """Initial log-variance of the weight posteriors."""
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "cfm"
+    """Generator (models/registry.py lists them): "cfm" conditional flow matching, "inn" a
+    coupling-block INN, "ddpm" a DDPM, "jetgpt" the autoregressive transformer JetGPT."""
+    net: Literal["mlp", "transformer"] = "mlp"
+    """Network of CFM and DDPM (the INN uses MLP subnetworks, JetGPT its own transformer)."""
+    hidden: int = 256
+    """Width of the MLP, or the token dimension of the transformer."""
+    blocks: int = 4
+    """Residual blocks (MLP) or transformer layers."""
+    heads: int = 4
+    time_embedding: int = 32
+    dropout: float = 0.0
+    # the section classes live in their model files (resolved by type_namespace)
+    inn: INNConfig = _default("inn")  # noqa: F821
+    ddpm: DDPMConfig = _default("ddpm")  # noqa: F821
+    jetgpt: JetGPTConfig = _default("jetgpt")  # noqa: F821
+    bayesian: BayesianConfig = field(default_factory=BayesianConfig)
+
+    @staticmethod
+    def type_namespace() -> dict[str, type]:
+        """The section classes by name, for resolving the annotations above (typed_config)."""
+        return {cls: _section(name) for name, cls in MODEL_SECTIONS.items()}

@@ -1,0 +1,111 @@
+"""Sampling and likelihood of any generator, as plain functions of the model.
+
+A generator declares how it is sampled (``Generator.sampling``):
+  * "ode": a velocity field ``model.velocity(x, t, condition, dims_mask)``, integrated from
+    Gaussian noise at t = 1 to the data at t = 0 by an ODE solver (solvers/ode.py); its
+    log-density by the instantaneous change of variables (solvers/likelihood.py);
+  * "diffusion": a noise predictor ``model.predict_noise(x, timestep, condition,
+    dims_mask)`` on the chain ``model.alpha_bar``, walked by ancestral sampling or DDIM
+    (solvers/diffusion.py);
+  * "direct": the model samples itself in one pass (an INN's inverse, JetGPT's
+    autoregression): ``model.sample_direct`` and ``model.log_prob``.
+The model never imports a solver; this module is where the two meet.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lhcgen import noise
+from lhcgen.errors import LhcgenError
+from lhcgen.models.base import Batch, Generator
+from lhcgen.solvers.diffusion import ancestral, ddim, respaced
+from lhcgen.solvers.likelihood import ode_log_prob
+from lhcgen.solvers.ode import integrate
+
+
+@torch.no_grad()
+def sample(model: Generator, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
+           generator: torch.Generator | None = None, solver: str | None = None,
+           steps: int | None = None, **options) -> tuple[torch.Tensor, dict]:
+    """Events (N, D) in network coordinates for the jet multiplicities ``multiplicity``
+    (N,), zero where ``dims_mask`` is not; all noise from ``generator`` (drawn on the CPU).
+
+    ``solver`` and ``steps`` default to the model's (``model.resolve_sampler``). Options:
+    ODE: ``rtol``, ``atol`` (dopri5); DDPM: ``eta`` (DDIM); JetGPT: ``kv_cache``.
+    Returns (x, info) with info["nfe"] the network evaluations, counted.
+    """
+    solver, steps = model.resolve_sampler(solver, steps)
+    if model.sampling == "ode":
+        return _sample_ode(model, multiplicity, dims_mask, generator, solver, steps, options)
+    if model.sampling == "diffusion":
+        return _sample_diffusion(model, multiplicity, dims_mask, generator, solver, steps,
+                                 options)
+    return model.sample_direct(multiplicity, dims_mask, generator, **options)
+
+
+def log_prob(model: Generator, batch: Batch, generator: torch.Generator | None = None,
+             **options) -> torch.Tensor:
+    """log p(x | multiplicity) per event over the coordinates that exist, in network
+    coordinates, (N,) float64. ODE options: ``solver`` (default rk4), ``steps`` (16),
+    ``trace`` ("exact" or "hutchinson")."""
+    if not model.has_density:
+        raise LhcgenError(f"{type(model).__name__} has no tractable density")
+    if model.sampling == "ode":
+        return _log_prob_ode(model, batch, generator, **options)
+    return model.log_prob(batch, generator, **options)
+
+
+def _sample_ode(model, multiplicity, dims_mask, generator, solver, steps, options):
+    condition = model.condition_index(multiplicity)
+    device = next(model.parameters()).device
+    dims_mask = dims_mask.to(device)
+    condition = condition.to(device)
+    n = len(multiplicity)
+    x1 = noise.randn((n, model.dim), generator).to(device) * dims_mask
+
+    def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return model.velocity(x, t.to(x.dtype).expand(n), condition, dims_mask)
+
+    x0, nfe = integrate(solver, field, x1, steps, **options)
+    return x0, {"solver": solver, "steps": steps, "nfe": nfe}
+
+
+def _log_prob_ode(model, batch: Batch, generator, solver: str = "rk4", steps: int = 16,
+                  trace: str = "exact") -> torch.Tensor:
+    device = batch.x.device
+    condition = model.condition_index(batch.multiplicity).to(device)
+    dims_mask = batch.dims_mask.to(device)
+    n = len(batch.x)
+
+    def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return model.velocity(x, t.to(x.dtype).expand(n), condition, dims_mask)
+
+    logp, _ = ode_log_prob(field, batch.x, dims_mask, solver, steps, trace, generator)
+    return logp.double()
+
+
+def _sample_diffusion(model, multiplicity, dims_mask, generator, solver, steps, options):
+    eta = float(options.pop("eta", 0.0))
+    if options:
+        raise LhcgenError(f"unknown ddpm sampling option(s): {', '.join(sorted(options))}")
+    if solver == "ancestral" and eta != 0.0:
+        raise LhcgenError("eta is an option of the ddim sampler, not of ancestral sampling")
+    condition = model.condition_index(multiplicity)
+    parameter = next(model.parameters())
+    device, dtype = parameter.device, parameter.dtype
+    condition, dims_mask = condition.to(device), dims_mask.to(device)
+    mask = dims_mask.to(dtype)
+    n = len(multiplicity)
+    x_T = noise.randn((n, model.dim), generator, dtype).to(device) * mask
+
+    def eps(x: torch.Tensor, t: int) -> torch.Tensor:
+        timestep = torch.full((n,), t, dtype=torch.long, device=device)
+        return model.predict_noise(x, timestep, condition, dims_mask)
+
+    timesteps, alpha_bar, _ = respaced(model.alpha_bar.cpu(), steps)
+    if solver == "ancestral":
+        x0, nfe = ancestral(eps, x_T, alpha_bar, timesteps, generator, mask=mask)
+    else:
+        x0, nfe = ddim(eps, x_T, alpha_bar, timesteps, eta, generator, mask=mask)
+    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}

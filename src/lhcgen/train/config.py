@@ -1,0 +1,118 @@
+"""Typed run configuration (data, preprocessing, model, training, sampling), validated on
+load from YAML.
+
+Every section is a frozen dataclass (the machinery: typed_config.py). The resolved
+configuration (every default filled in) is saved with each run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from lhcgen.errors import LhcgenError
+from lhcgen.models.config import ModelConfig
+from lhcgen.transforms.zjets import PreprocessingConfig
+from lhcgen.typed_config import build_section, read_yaml_mapping
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train: str = "data/zjets_train.h5"
+    """Event file (lhcgen schema) to train on; relative paths are taken from the working dir."""
+    val_fraction: float = 0.1
+    """Fraction of the training file held out for the validation loss."""
+    max_events: int = 0
+    """Use at most this many events of the file (0: all)."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    batch_size: int = 1024
+    epochs: int = 20
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
+    warmup_steps: int = 100
+    ema_decay: float = 0.999
+    checkpoint_every: int = 500
+    """Steps between checkpoints (a checkpoint is also written at each epoch end)."""
+    grad_clip: float = 1.0
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    solver: str = ""
+    """Sampler of the model ("": its default; CFM: an ODE solver, DDPM: ancestral or ddim;
+    the INN and JetGPT sample in one pass and take none)."""
+    steps: int = 0
+    """Solver steps (0: the model's default)."""
+    batch_size: int = 20000
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+POSITIVE = {
+    "training.batch_size", "training.epochs", "training.lr", "training.checkpoint_every",
+    "model.hidden", "model.blocks", "model.heads", "model.time_embedding",
+    "sampling.batch_size", "preprocessing.pt_epsilon", "model.inn.couplings",
+    "model.inn.subnet_layers", "model.inn.bins", "model.inn.tail_bound", "model.inn.clamp",
+    "model.ddpm.timesteps", "model.ddpm.beta_start", "model.ddpm.beta_end",
+    "model.jetgpt.components", "model.bayesian.prior_std",
+    "preprocessing.mass_epsilon",
+}
+
+
+def config_from_dict(data: dict) -> RunConfig:
+    """Validate a plain mapping into a RunConfig (unknown keys and wrong types are errors)."""
+    if not isinstance(data, dict):
+        raise LhcgenError("config: the top level must be a mapping of sections")
+    cfg = build_section(RunConfig, data, positive=POSITIVE)
+    if not 0.0 <= cfg.data.val_fraction < 1.0:
+        raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
+    if cfg.preprocessing.muon_eta_max < 0:
+        raise LhcgenError("config: 'preprocessing.muon_eta_max' must not be negative")
+    if not 0.0 <= cfg.training.ema_decay < 1.0:
+        raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
+    if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:
+        raise LhcgenError("config: 'model.hidden' must be divisible by 'model.heads'")
+    if cfg.sampling.steps < 0:
+        raise LhcgenError("config: 'sampling.steps' must not be negative (0: the model's "
+                          "default)")
+    if not cfg.model.ddpm.beta_start < cfg.model.ddpm.beta_end < 1:
+        raise LhcgenError("config: need 0 < 'model.ddpm.beta_start' < 'model.ddpm.beta_end' < 1")
+    from lhcgen.models.registry import MODEL_NAMES, check_sampler
+
+    if cfg.model.name not in MODEL_NAMES:
+        raise LhcgenError(f"config: 'model.name' must be one of {', '.join(MODEL_NAMES)}, got "
+                          f"{cfg.model.name!r}")
+    check_sampler(cfg.model.name, cfg.sampling.solver or None, cfg.sampling.steps or None,
+                  where="config: 'sampling.solver': ")
+    return cfg
+
+
+def load_config(path: str | Path) -> RunConfig:
+    data = read_yaml_mapping(path)
+    try:
+        return config_from_dict(data)
+    except LhcgenError as exc:
+        raise LhcgenError(f"{path}: {exc}") from None
+
+
+def dump_config(cfg: RunConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
