@@ -54,7 +54,7 @@ from lhcgen.evaluate.classifier.two_sample import likelihood_ratio_weights  # no
 from lhcgen.evaluate.distances import chi2_ndf  # noqa: E402
 from lhcgen.evaluate.histograms import binning, histogram  # noqa: E402
 from lhcgen.physics.fourvectors import pt  # noqa: E402
-from lhcgen.physics.observables import zjets_observables  # noqa: E402
+from lhcgen.physics.zjets_observables import zjets_observables  # noqa: E402
 from machine import machine_info  # noqa: E402
 from rerender import write_results  # noqa: E402
 

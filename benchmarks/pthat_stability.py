@@ -61,7 +61,7 @@ def rates(settings_values: list[float], events: int, seed: int) -> list[dict]:
 
 
 def classify(low: Path, reference: Path, floor: Path, report: Path, threads: int) -> dict:
-    from lhcgen.commands_classify import classify_files
+    from lhcgen.evaluate.classifier.files import classify_files
     from lhcgen.evaluate.classifier.settings import ClassifierSettings
 
     metrics = classify_files(low, reference, report, ClassifierSettings(threads=threads),

@@ -29,8 +29,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from lhcgen import __version__
+from lhcgen.data.pythia import versions
 from lhcgen.data.shards import generate_zjets
-from lhcgen.data.zjets import ZJetsSettings, generate_shard, make_pythia, versions
+from lhcgen.data.zjets import ZJetsSettings, generate_shard, make_pythia
 from lhcgen.io import write_text_atomic
 
 EXPECTED_ACCEPTANCE = 0.125  # inclusive Z: about 1 event in 8 passes

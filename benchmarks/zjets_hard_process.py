@@ -128,7 +128,7 @@ def rates(events: int, seed: int) -> list[dict]:
 
 
 def classify(other: str, inclusive: str, floor: str, report: str, threads: int) -> dict:
-    from lhcgen.commands_classify import classify_files
+    from lhcgen.evaluate.classifier.files import classify_files
     from lhcgen.evaluate.classifier.settings import ClassifierSettings
 
     metrics = classify_files(Path(other), Path(inclusive), Path(report),

@@ -28,7 +28,8 @@ from lhcgen.evaluate.classifier.test import classifier_test, generated_event_wei
 from lhcgen.evaluate.classifier.two_sample import likelihood_ratio_weights, roc_auc_with_error
 from lhcgen.evaluate.classifier.weights_file import DATASET, INFO_ATTR, write_weighted_copy
 from lhcgen.physics.fourvectors import from_pt_eta_phi_m, to_pt_eta_phi_m
-from lhcgen.physics.observables import m_mumu
+from lhcgen.physics.zjets_observables import m_mumu
+from lhcgen.processes import get_process
 from tests.toys import toy_zjets
 
 SMALL = ClassifierSettings(hidden=32, layers=2, dropout=0.0, batch_size=256, max_epochs=40,
@@ -71,7 +72,7 @@ def scaled_muon_pt(sample, factor):
 
 def test_features_of_zjets_events():
     sample = toy_zjets(500, seed=4)
-    features = classifier_features(sample)
+    features = classifier_features(sample, get_process("zjets"))
     names = features.names
     assert len(names) == 5 * 4 - 2 + 10 + 2 + 1  # objects (no muon masses), pairs, Z, n_jets
     assert "m_mu1" not in names and "m_j1" in names and names[-1] == "n_jets"

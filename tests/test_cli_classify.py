@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lhcgen.cli import build_parser, main
-from lhcgen.commands_classify import evaluate_classifier_settings
+from lhcgen.cli.classify import evaluate_classifier_settings
 from lhcgen.data.events import EventSample
 from lhcgen.data.hdf5 import read_events, write_events
 from lhcgen.evaluate.classifier.weights_file import DATASET, INFO_ATTR
@@ -175,7 +175,7 @@ def _tiny(path):
 
 
 @pytest.mark.parametrize("make,needles", [
-    (_other_process, ("differ in process", "'zjets' vs 'ttbar'")),
+    (_other_process, ("truth.h5", "process 'ttbar' is not one lhcgen knows")),
     (_four_slots, ("truth.h5", "are not those of process 'zjets'")),
     (_plain_h5py, ("truth.h5", "attribute 'process' is missing", "n_fixed_objects")),
     (_nan_momenta, ("truth.h5", "NaN or inf")),
@@ -273,8 +273,7 @@ def _write_other(path):
 
 
 @pytest.mark.parametrize("extra,needles", [
-    (["--truth-2", "OTHER"], ("truth-2 and truth samples differ in process",
-                              "'ttbar' vs 'zjets'")),
+    (["--truth-2", "OTHER"], ("--truth-2", "process 'ttbar' is not one lhcgen knows")),
     (["--truth-2", "MISSING"], ("--truth-2", "no such file")),
     (["--judge", "mlp", "--weights-from", "trees"], ("--weights-from trees needs that judge",)),
 ])

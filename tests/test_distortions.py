@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from lhcgen.data.distortions import (
-    boost,
     delta_r_jj_shift,
     jet_pt_scale,
     mumu_mass_smearing,
     muon_eta_distortion,
 )
 from lhcgen.physics import fourvectors as fv
-from lhcgen.physics.observables import m_mumu
+from lhcgen.physics.fourvectors import boost
+from lhcgen.physics.zjets_observables import m_mumu
 from tests.toys import toy_zjets
 
 

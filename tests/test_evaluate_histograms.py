@@ -12,7 +12,7 @@ from lhcgen.evaluate.histograms import (
     outside_fraction,
     weighted_quantile,
 )
-from lhcgen.physics.observables import zjets_observables
+from lhcgen.physics.zjets_observables import zjets_observables
 from tests.toys import toy_zjets
 
 

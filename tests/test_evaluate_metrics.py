@@ -5,7 +5,13 @@ import pytest
 from scipy.stats import wasserstein_distance
 
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.distances import _signed_cdf_distance, chi2_ndf, wasserstein_1d
+from lhcgen.evaluate.distances import (
+    _signed_cdf_distance,
+    chi2_ndf,
+    histogram_floor,
+    w1_size_factor,
+    wasserstein_1d,
+)
 from lhcgen.evaluate.histograms import binning, histogram
 
 
@@ -95,3 +101,57 @@ def test_signed_cdf_distance_agrees_with_scipy_for_positive_weights():
 def test_w1_refuses_non_finite_input():
     with pytest.raises(LhcgenError, match="NaN"):
         wasserstein_1d(np.array([0.0, np.nan]), np.array([1.0]))
+
+
+def _pair(n_a: int, n_b: int, seed: int):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n_a)
+    b = rng.normal(size=n_b)
+    return (a, np.ones(n_a)), (b, np.ones(n_b))
+
+
+def test_floor_of_the_pair_as_it_is_is_chi2_ndf_and_w1_of_the_pair():
+    a, b = _pair(3000, 2000, seed=1)
+    edges = np.linspace(-4, 4, 41)
+    floor = histogram_floor(a, b, edges)
+    chi2, ndf = chi2_ndf(*histogram(*a, edges), *histogram(*b, edges))
+    assert (floor.chi2_ndf, floor.ndf) == (chi2, ndf)
+    assert floor.w1 == wasserstein_1d(a[0], b[0], a[1], b[1])
+    assert floor.sizes == (3000, 2000) and floor.compared_sizes is None
+    assert histogram_floor(a, b, edges, w1=False).w1 is None
+
+
+def test_floor_cuts_the_larger_stand_in_to_the_compared_size_and_scales_w1():
+    a, b = _pair(3000, 2000, seed=2)
+    edges = np.linspace(-4, 4, 41)
+    floor = histogram_floor(a, b, edges, compared_sizes=(1000, 2000))
+    first = (a[0][:1000], a[1][:1000])  # the first 1000 entries, not a random draw
+    assert floor.sizes == (1000, 2000) and floor.compared_sizes == (1000, 2000)
+    assert floor.chi2_ndf == chi2_ndf(*histogram(*first, edges), *histogram(*b, edges))[0]
+    assert floor.w1 == wasserstein_1d(first[0], b[0])  # sizes equal: factor 1
+    # a stand-in smaller than the compared sample is kept whole, its W1 scaled down
+    small = histogram_floor(a, b, edges, compared_sizes=(6000, 2000))
+    assert small.sizes == (3000, 2000)
+    assert small.chi2_ndf == chi2_ndf(*histogram(*a, edges), *histogram(*b, edges))[0]
+    assert small.w1 == pytest.approx(wasserstein_1d(a[0], b[0]) * np.sqrt(
+        (1 / 6000 + 1 / 2000) / (1 / 3000 + 1 / 2000)), rel=1e-15)
+
+
+def test_w1_size_factor_by_hand():
+    assert w1_size_factor((1000, 4000), (2000, 4000)) == pytest.approx(np.sqrt(0.6), rel=1e-15)
+    assert w1_size_factor((500, 500), (500, 500)) == 1.0
+    with pytest.raises(LhcgenError):
+        w1_size_factor((0, 10), (10, 10))
+
+
+def test_scaled_w1_floor_of_halves_matches_w1_at_the_full_sizes_on_average():
+    # W1 of two samples of one distribution goes as sqrt(1/n1 + 1/n2): the floor from two
+    # halves of 2000, scaled to (2000, 2000), averages to W1 of two samples of 2000
+    edges = np.linspace(-4, 4, 41)
+    halves, full = [], []
+    for seed in range(40):
+        a, b = _pair(2000, 2000, seed=100 + seed)
+        halves.append(histogram_floor((a[0][:1000], a[1][:1000]), (a[0][1000:], a[1][1000:]),
+                                      edges, compared_sizes=(2000, 2000)).w1)
+        full.append(wasserstein_1d(a[0], b[0]))
+    assert np.mean(halves) == pytest.approx(np.mean(full), rel=0.1)

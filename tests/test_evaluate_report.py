@@ -11,7 +11,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.events.report import FLOOR_HALVES, FLOOR_TRAIN, evaluate_events, format_summary
 from lhcgen.evaluate.figures import three_panel
 from lhcgen.physics.fourvectors import from_pt_eta_phi_m
-from lhcgen.physics.observables import zjets_observables
+from lhcgen.physics.zjets_observables import zjets_observables
 
 MUON_MASS = 0.10566
 
@@ -32,7 +32,7 @@ def synthetic_zjets(n: int, seed: int, mu1_pt_scale: float = 1.0) -> EventSample
     momenta = np.where(mask[..., None], from_pt_eta_phi_m(pt, eta, phi, mass), 0.0)
     return EventSample(momenta, mask, n_jets, np.ones(n),
                        {"object_names": list(ZJETS_OBJECTS), "n_fixed_objects": 2,
-                        "process": "synthetic"})
+                        "process": "zjets"})
 
 
 def by_name(names):

@@ -17,6 +17,7 @@ import pytest
 
 from lhcgen.data.events import ZJETS_OBJECTS
 from lhcgen.data.hdf5 import read_events, write_events
+from lhcgen.data.pythia import PYTHIA_SEED_MAX, pythia_seed
 from lhcgen.data.shards import generate_zjets, shard_sizes
 from lhcgen.data.zjets import (
     ACCEPTED,
@@ -24,11 +25,9 @@ from lhcgen.data.zjets import (
     FAILED_MUON_COUNT,
     FAILED_NO_JET,
     FAILED_OVERLAP,
-    PYTHIA_SEED_MAX,
     ZJetsSettings,
     dress_muons,
     generate_shard,
-    pythia_seed,
     select_batch,
 )
 from lhcgen.errors import LhcgenError

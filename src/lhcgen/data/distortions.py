@@ -62,18 +62,6 @@ def jet_pt_scale(sample: EventSample, scale: float, pt_min: float = 50.0) -> Eve
     return _copy(sample, factor[..., None] * sample.momenta, how)
 
 
-def boost(p: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Lorentz boost of four-vectors ``p`` (..., 4) by velocity ``beta`` (..., 3)."""
-    b2 = np.sum(beta**2, axis=-1)
-    gamma = 1.0 / np.sqrt(1.0 - b2)
-    bp = np.sum(beta * p[..., 1:], axis=-1)
-    safe_b2 = np.where(b2 > 0, b2, 1.0)
-    coefficient = np.where(b2 > 0, (gamma - 1.0) * bp / safe_b2, 0.0) + gamma * p[..., 0]
-    energy = gamma * (p[..., 0] + bp)
-    return np.concatenate([energy[..., None], p[..., 1:] + coefficient[..., None] * beta],
-                          axis=-1)
-
-
 def mumu_mass_smearing(sample: EventSample, resolution: float, seed: int = 0) -> EventSample:
     """The dimuon mass smeared by a relative Gaussian ``resolution`` at fixed dimuon momentum.
 
@@ -92,7 +80,7 @@ def mumu_mass_smearing(sample: EventSample, resolution: float, seed: int = 0) ->
     rng = np.random.default_rng(seed)
     new_mass = np.maximum(mass * (1.0 + resolution * rng.standard_normal(len(p))),
                           2.0 * m_mu + 1.0)
-    rest = boost(p[:, mu[0]], -pair[:, 1:] / pair[:, :1])
+    rest = fv.boost(p[:, mu[0]], -pair[:, 1:] / pair[:, :1])
     direction = rest[:, 1:] / np.linalg.norm(rest[:, 1:], axis=1, keepdims=True)
     momentum = np.sqrt(new_mass**2 / 4.0 - m_mu**2)
     first = np.concatenate([(new_mass / 2.0)[:, None], momentum[:, None] * direction], axis=1)
@@ -100,7 +88,7 @@ def mumu_mass_smearing(sample: EventSample, resolution: float, seed: int = 0) ->
                             axis=1)
     new_energy = np.sqrt(np.sum(pair[:, 1:] ** 2, axis=1) + new_mass**2)
     beta = pair[:, 1:] / new_energy[:, None]
-    a, b = boost(first, beta), boost(second, beta)
+    a, b = fv.boost(first, beta), fv.boost(second, beta)
     swap = fv.pt(b) > fv.pt(a)
     p[:, mu[0]] = np.where(swap[:, None], b, a)
     p[:, mu[1]] = np.where(swap[:, None], a, b)
@@ -123,9 +111,9 @@ def delta_r_jj_shift(sample: EventSample, shift: float) -> EventSample:
     j1, j2 = jets[:2]
     both = sample.mask[:, j1] & sample.mask[:, j2]
     first, second = p[both, j1], p[both, j2]
-    d_eta = fv.eta(second) - fv.eta(first)
+    d_eta = fv.delta_eta(second, first)
     d_phi = fv.delta_phi(second, first)
-    distance = np.hypot(d_eta, d_phi)
+    distance = fv.delta_r(second, first)
     target = distance + shift
     stretch = target / np.where(distance > 0, distance, 1.0)
     # |delta phi| cannot pass pi: there the rest of the stretch goes into delta eta

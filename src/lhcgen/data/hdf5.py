@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 
 from lhcgen import __version__
-from lhcgen.data.events import ZJETS_OBJECTS, EventSample
+from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.io import atomic_path
 
@@ -23,7 +23,6 @@ REQUIRED = ("momenta", "mask", "multiplicity")
 REQUIRED_ATTRIBUTES = ("process", "object_names", "n_fixed_objects")
 """What a reader needs to know which slot holds which object; without them two files would
 be compared on different features, so a file that lacks one is refused."""
-KNOWN_OBJECTS = {"zjets": list(ZJETS_OBJECTS)}
 
 
 def _encode_attr(value):
@@ -108,21 +107,14 @@ def read_events(path: str | os.PathLike) -> EventSample:
 
 
 def check_contract(sample: EventSample, where: str) -> None:
-    """The attributes that say what each slot is: present, and the documented ones."""
+    """The attributes that say what each slot is are present (their values are checked
+    by the file's process: processes/reader.py)."""
     for key in REQUIRED_ATTRIBUTES:
         if key not in sample.attrs:
             raise LhcgenError(
                 f"{where}: attribute '{key}' is missing; lhcgen needs process, object_names "
-                "and n_fixed_objects to know what each slot holds (Z+jets: process 'zjets', "
-                'object_names \'["mu1", "mu2", "j1", "j2", "j3"]\' as JSON, n_fixed_objects '
-                "2; see docs/data-format.md)")
-    expected = KNOWN_OBJECTS.get(sample.attrs["process"])
-    if expected is not None and list(sample.object_names) != expected:
-        raise LhcgenError(f"{where}: object_names {list(sample.object_names)} are not those of "
-                          f"process {sample.attrs['process']!r}, {expected}")
-    if expected is not None and sample.attrs["n_fixed_objects"] != 2:
-        raise LhcgenError(f"{where}: n_fixed_objects must be 2 for process "
-                          f"{sample.attrs['process']!r}, got {sample.attrs['n_fixed_objects']}")
+                "and n_fixed_objects to know what each slot holds (each process's values: "
+                "docs/data-format.md)")
 
 
 def validate_events(sample: EventSample, where: str) -> None:

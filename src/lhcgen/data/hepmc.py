@@ -20,14 +20,8 @@ from tqdm.auto import tqdm
 
 from lhcgen.data.events import EventSample
 from lhcgen.data.jets import JetCloudSample, JetSettings, select_jets
-from lhcgen.data.zjets import (
-    CUT_FLOW_KEYS,
-    ZJetsSettings,
-    assemble,
-    generator_string,
-    select_batch,
-    versions,
-)
+from lhcgen.data.pythia import generator_string, versions
+from lhcgen.data.zjets import CUT_FLOW_KEYS, ZJetsSettings, assemble, select_batch
 from lhcgen.errors import LhcgenError
 from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 

@@ -23,10 +23,9 @@ from lhcgen.data.jets import (
     JetSettings,
     generate_jet_shard,
 )
-from lhcgen.data.pythia import RUN_SETTINGS
+from lhcgen.data.pythia import RUN_SETTINGS, generator_string, pythia_seed, versions
 from lhcgen.data.shard_task import ShardTask
 from lhcgen.data.shards import _check_positive_int, run_shards, shard_sizes
-from lhcgen.data.zjets import generator_string, pythia_seed, versions
 from lhcgen.errors import LhcgenError
 
 

@@ -21,7 +21,6 @@ batch in one FastJet call; it keeps the first ``n_jets`` accepted jets in genera
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,11 +29,14 @@ import fastjet
 import numpy as np
 import pythia8mc
 
-from lhcgen.data.pythia import run_facts, start_pythia
-from lhcgen.data.zjets import (
+from lhcgen.data.pythia import (
     MONASH_TUNE,
     NEUTRINO_IDS,
+    BatchSizing,
     ProgressSink,
+    accepted_batches,
+    run_facts,
+    start_pythia,
 )
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
@@ -235,6 +237,23 @@ class SelectedJets:
     n_failed_pt: np.ndarray
     n_failed_eta: np.ndarray
 
+    PER_JET = ("event", "particles", "mask", "jets", "n_constituents", "weights")
+    PER_EVENT = ("n_candidates", "n_failed_pt", "n_failed_eta")
+
+    @property
+    def n_accepted(self) -> int:
+        return len(self.event)
+
+    def keep_first(self, n: int) -> int:
+        """Keep only the first ``n`` accepted jets, and the per-event counts up to the event
+        of the last of them; returns that number of events."""
+        n_events = int(self.event[n - 1]) + 1
+        for name in self.PER_JET:
+            setattr(self, name, getattr(self, name)[:n])
+        for name in self.PER_EVENT:
+            setattr(self, name, getattr(self, name)[:n_events])
+        return n_events
+
 
 def _four_momenta(records: ak.Array) -> np.ndarray:
     """(N, 4) float64 (E, px, py, pz) of FastJet's flat jet or constituent records."""
@@ -260,7 +279,8 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
     sequence = fastjet.ClusterSequence(inputs, jet_def)
     jets = sequence.inclusive_jets(min_pt=settings.jet_pt_min)
     constituents = sequence.constituents(min_pt=settings.jet_pt_min)
-    order = ak.argsort(np.hypot(jets.px, jets.py), axis=1, ascending=False, stable=True)
+    all_pt = ak.unflatten(fv.pt(_four_momenta(ak.flatten(jets, axis=1))), ak.num(jets, axis=1))
+    order = ak.argsort(all_pt, axis=1, ascending=False, stable=True)
     jets = jets[order][:, :settings.jets_per_event]
     constituents = constituents[order][:, :settings.jets_per_event]
 
@@ -303,11 +323,8 @@ def select_jets(batch: ak.Array, settings: JetSettings) -> SelectedJets:
                         weights[event[keep]], n_candidates, n_failed_pt, n_failed_eta)
 
 
-def _next_batch_size(settings: JetSettings, missing: int, n_generated: int,
-                     n_accepted: int) -> int:
-    """Events to ask for: the batch size, or fewer when a small batch should be enough."""
-    per_event = max(n_accepted / n_generated, 0.1) if n_generated else 1.5
-    return min(settings.batch_size, math.ceil(1.2 * missing / per_event) + 2)
+BATCH_SIZING = BatchSizing(prior=1.5, min_rate=0.1, spare=2)
+"""Batch sizes of a shard: 1.5 accepted jets per event guessed, trusted down to 0.1."""
 
 
 def generate_jet_shard(settings: JetSettings, n_jets: int, seed: int,
@@ -329,36 +346,19 @@ def generate_jet_shard(settings: JetSettings, n_jets: int, seed: int,
     silence_fastjet_banner()
     pythia = make_pythia(settings, seed)
     parts: list[SelectedJets] = []
-    n_done = n_seen = 0
-    candidates = failed_pt = failed_eta = 0
+    n_seen = candidates = failed_pt = failed_eta = 0
     gen_weight = 0.0
-    while n_done < n_jets:
-        missing = n_jets - n_done
-        size = _next_batch_size(settings, missing, n_seen, n_done)
-        batch = pythia.nextBatch(size, "skip")
-        if len(batch) == 0:
-            raise LhcgenError(f"Pythia failed to generate any of {size} events "
-                              f"(seed {seed}); check the Pythia settings")
-        selected = select_jets(batch, settings)
-        n_batch = len(batch)
-        n_pass = len(selected.event)
-        if n_pass >= missing:  # keep the first `missing`; ignore events after the last one
-            n_batch = int(selected.event[missing - 1]) + 1
-            for name in ("event", "particles", "mask", "jets", "n_constituents", "weights"):
-                setattr(selected, name, getattr(selected, name)[:missing])
-            n_pass = missing
-        candidates += int(selected.n_candidates[:n_batch].sum())
-        failed_pt += int(selected.n_failed_pt[:n_batch].sum())
-        failed_eta += int(selected.n_failed_eta[:n_batch].sum())
-        gen_weight += float(ak.sum(ak.firsts(batch.info.weights)[:n_batch]))
+    for batch, selected, n_used in accepted_batches(
+            pythia, n_jets, lambda batch: select_jets(batch, settings),
+            batch_size=settings.batch_size, sizing=BATCH_SIZING, seed=seed,
+            give_up_after=MAX_GENERATED_WITHOUT_ACCEPTED, passed="gave an accepted jet",
+            cuts="JetSettings", progress_queue=progress_queue):
+        candidates += int(selected.n_candidates.sum())
+        failed_pt += int(selected.n_failed_pt.sum())
+        failed_eta += int(selected.n_failed_eta.sum())
+        gen_weight += float(ak.sum(ak.firsts(batch.info.weights)[:n_used]))
         parts.append(selected)
-        n_done += n_pass
-        n_seen += n_batch
-        if n_done == 0 and n_seen >= MAX_GENERATED_WITHOUT_ACCEPTED:
-            raise LhcgenError(f"none of {n_seen} generated events gave an accepted jet "
-                              f"(seed {seed}); check the cuts in JetSettings")
-        if progress_queue is not None and n_pass:
-            progress_queue.put(n_pass)
+        n_seen += n_used
 
     n = sum(len(s.event) for s in parts)
     sample = JetCloudSample(

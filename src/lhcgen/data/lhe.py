@@ -23,9 +23,8 @@ import numpy as np
 import pylhe
 
 from lhcgen.data.events import EventSample
-from lhcgen.data.pythia import run_facts, start_pythia
+from lhcgen.data.pythia import ProgressSink, run_facts, start_pythia
 from lhcgen.data.zjets import (
-    ProgressSink,
     SelectedBatch,
     ZJetsSettings,
     assemble,
@@ -191,8 +190,8 @@ def shower_lhe(path: str | Path, seed: int, workers: int = 1, shard_size: int = 
 
     from tqdm.auto import tqdm
 
+    from lhcgen.data.pythia import pythia_seed
     from lhcgen.data.shards import run_attributes, run_shards
-    from lhcgen.data.zjets import pythia_seed
 
     path = Path(path)
     facts = read_lhe_facts(path)

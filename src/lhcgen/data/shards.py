@@ -19,16 +19,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
-from lhcgen.data.pythia import RUN_SETTINGS
+from lhcgen.data.pythia import RUN_SETTINGS, generator_string, pythia_seed, versions
 from lhcgen.data.shard_task import Done, Result, ShardTask, shard_progress, task_id
-from lhcgen.data.zjets import (
-    CUT_FLOW_KEYS,
-    ZJetsSettings,
-    generate_shard,
-    generator_string,
-    pythia_seed,
-    versions,
-)
+from lhcgen.data.zjets import CUT_FLOW_KEYS, ZJetsSettings, generate_shard
 from lhcgen.errors import LhcgenError
 
 _POLL_SECONDS = 0.1

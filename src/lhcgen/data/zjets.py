@@ -22,9 +22,8 @@ Objects are stored as (mu1, mu2, j1, j2, j3): muons by pT, then jets by pT, each
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import awkward as ak
 import fastjet
@@ -32,12 +31,18 @@ import numpy as np
 import pythia8mc
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
-from lhcgen.data.pythia import PYTHIA_SEED_MAX, run_facts, start_pythia
+from lhcgen.data.pythia import (
+    MONASH_TUNE,
+    NEUTRINO_IDS,
+    BatchSizing,
+    ProgressSink,
+    accepted_batches,
+    run_facts,
+    start_pythia,
+)
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
 from lhcgen.physics.fastjet_setup import silence_fastjet_banner
-
-NEUTRINO_IDS = (12, 14, 16)
 
 MAX_GENERATED_WITHOUT_ACCEPTED = 10_000
 """A shard gives up when this many generated events in a row gave no accepted one."""
@@ -57,16 +62,6 @@ HARD_PROCESSES = ("z", "zjet")
 
 ZJET_PTHAT_MIN = 10.0
 """p-hat cut of the "zjet" 2 -> 2 process when none is given, in GeV."""
-
-MONASH_TUNE = "Tune:pp = 14"
-"""Monash 2013 (Pythia's default tune) with its PDF, NNPDF2.3 QCD+QED LO: set explicitly."""
-
-
-class ProgressSink(Protocol):
-    """Anything with ``put`` (a multiprocessing queue, or a local callback wrapper)."""
-
-    def put(self, item: Any) -> None: ...
-
 
 @dataclass(frozen=True)
 class ZJetsSettings:
@@ -167,33 +162,6 @@ class ZJetsSettings:
         return asdict(self)
 
 
-def pythia_seed(seed: int, shard: int) -> int:
-    """Pythia seed in 1..900000000 of shard ``shard`` of a run with master seed ``seed``.
-
-    Uses numpy's SeedSequence with spawn key (shard,), i.e. the shard-th child of
-    ``SeedSequence(seed).spawn``, so shard seeds do not depend on the number of shards.
-    """
-    sequence = np.random.SeedSequence(seed, spawn_key=(shard,))
-    state = int(sequence.generate_state(1, dtype=np.uint64)[0])
-    return state % PYTHIA_SEED_MAX + 1
-
-
-def versions() -> dict[str, str]:
-    """Versions of the generator packages, read from the packages themselves."""
-    from importlib.metadata import version
-
-    fastjet_words = fastjet.fastjet_version_string().split()
-    return {"pythia8mc": version("pythia8mc"), "fastjet_python": version("fastjet"),
-            "fastjet": fastjet_words[-1]}
-
-
-def generator_string() -> str:
-    """For example "Pythia 8.317 + FastJet 3.5.2"."""
-    v = versions()
-    pythia_short = ".".join(v["pythia8mc"].split(".")[:2])
-    return f"Pythia {pythia_short} + FastJet {v['fastjet']}"
-
-
 def make_pythia(settings: ZJetsSettings, seed: int) -> pythia8mc.Pythia:
     """A silent, initialised Pythia for the Z+jets process with ``seed`` in 1..900000000."""
     return start_pythia(settings.pythia_settings(), seed, "Z+jets")
@@ -204,7 +172,7 @@ class SelectedBatch:
     """The events of one batch that pass the selection, in generation order.
 
     Attributes:
-        stage: (B,) int, the selection stage each generated event reached (ACCEPTED = 3).
+        stage: (B,) int, the selection stage each generated event reached (ACCEPTED = 4).
         momenta: (A, 5, 4) float64 of the A accepted events, (E, px, py, pz).
         mask: (A, 5) bool.
         n_jets: (A,) int64 number of kept jets (1..max_jets).
@@ -231,10 +199,19 @@ class SelectedBatch:
     PER_ACCEPTED = ("momenta", "mask", "n_jets", "weights", "n_jets_all", "pthat",
                     "n_overlap_removed", "n_dressing_photons")
 
-    def keep_first(self, n: int) -> None:
-        """Keep only the first ``n`` accepted events."""
+    @property
+    def n_accepted(self) -> int:
+        return len(self.weights)
+
+    def keep_first(self, n: int) -> int:
+        """Keep only the first ``n`` accepted events, and ``stage`` and ``generated_weights``
+        up to the last of them; returns that number of generated events."""
+        n_used = int(np.flatnonzero(self.stage == ACCEPTED)[n - 1]) + 1
+        self.stage = self.stage[:n_used]
+        self.generated_weights = self.generated_weights[:n_used]
         for name in self.PER_ACCEPTED:
             setattr(self, name, getattr(self, name)[:n])
+        return n_used
 
 
 def dress_muons(event: np.ndarray, muon: np.ndarray, photon: np.ndarray,
@@ -410,12 +387,8 @@ def assemble(parts: list[SelectedBatch], stage: np.ndarray, settings: ZJetsSetti
     return sample, stats
 
 
-def _next_batch_size(settings: ZJetsSettings, missing: int, n_generated: int,
-                     n_accepted: int) -> int:
-    """Events to ask for: the batch size, or fewer when a small batch should be enough."""
-    acceptance = max(n_accepted / n_generated, 0.05) if n_generated else 0.35
-    expected = math.ceil(1.2 * missing / acceptance) + 10
-    return min(settings.batch_size, expected)
+BATCH_SIZING = BatchSizing(prior=0.35, min_rate=0.05, spare=10)
+"""Batch sizes of a shard: acceptance guessed 35 %, trusted down to 5 %."""
 
 
 def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
@@ -440,39 +413,16 @@ def generate_shard(settings: ZJetsSettings, n_accepted: int, seed: int,
     silence_fastjet_banner()
     pythia = make_pythia(settings, seed)
 
-    parts: list[SelectedBatch] = []
-    stages: list[np.ndarray] = []
-    gen_weights: list[np.ndarray] = []
-    n_done = n_seen = 0
-    while n_done < n_accepted:
-        missing = n_accepted - n_done
-        size = _next_batch_size(settings, missing, n_seen, n_done)
-        batch = pythia.nextBatch(size, "skip")
-        if len(batch) == 0:
-            raise LhcgenError(f"Pythia failed to generate any of {size} events "
-                              f"(seed {seed}); check the Pythia settings")
-        selected = select_batch(batch, settings)
-        stage = selected.stage
-        n_pass = len(selected.weights)
-        if n_pass >= missing:  # keep the first `missing`; ignore events generated after them
-            last = np.flatnonzero(stage == ACCEPTED)[missing - 1]
-            stage = stage[: last + 1]
-            selected.keep_first(missing)
-            n_pass = missing
-        parts.append(selected)
-        stages.append(stage)
-        gen_weights.append(selected.generated_weights[: len(stage)])
-        n_done += n_pass
-        n_seen += len(stage)
-        if n_done == 0 and n_seen >= MAX_GENERATED_WITHOUT_ACCEPTED:
-            raise LhcgenError(f"none of {n_seen} generated events passed the selection "
-                              f"(seed {seed}); check the cuts in ZJetsSettings")
-        if progress_queue is not None and n_pass:
-            progress_queue.put(n_pass)
-
-    sample, stats = assemble(parts, np.concatenate(stages), settings)
+    batches = accepted_batches(
+        pythia, n_accepted, lambda batch: select_batch(batch, settings),
+        batch_size=settings.batch_size, sizing=BATCH_SIZING, seed=seed,
+        give_up_after=MAX_GENERATED_WITHOUT_ACCEPTED, passed="passed the selection",
+        cuts="ZJetsSettings", progress_queue=progress_queue)
+    parts = [selected for _, selected, _ in batches]  # the last one cut by keep_first
+    sample, stats = assemble(parts, np.concatenate([s.stage for s in parts]), settings)
     if settings.hard_process == "z":
         del sample.event_info["pthat_gev"]  # a 2 -> 1 process has no p-hat
-    stats.update(seed=seed, sum_weights_generated=float(np.concatenate(gen_weights).sum()),
+    stats.update(seed=seed, sum_weights_generated=float(np.concatenate(
+                     [s.generated_weights for s in parts]).sum()),
                  **run_facts(pythia))
     return sample, stats

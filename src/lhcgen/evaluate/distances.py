@@ -1,15 +1,21 @@
-"""Two-sample distances between 1D distributions: chi^2/ndf of histograms and Wasserstein-1.
+"""Two-sample distances between 1D distributions: chi^2/ndf of histograms and Wasserstein-1,
+and their statistical floor.
 
-Both are pure functions. The same figure for truth vs truth (the statistical floor) is what
-a generator's number should be compared with (see DESIGN.md, "Evaluation protocol").
+All are pure functions. The same figures for truth vs truth (the statistical floor,
+:func:`histogram_floor`) are what a generator's numbers should be compared with (see
+DESIGN.md, "Evaluation protocol").
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import wasserstein_distance
 
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.histograms import histogram
 
 
 def chi2_ndf(sumw_a: np.ndarray, sumw2_a: np.ndarray, sumw_b: np.ndarray,
@@ -100,3 +106,84 @@ def wasserstein_1d(u: np.ndarray, v: np.ndarray, u_weights: np.ndarray | None = 
     if (u_weights >= 0).all() and (v_weights >= 0).all():
         return float(wasserstein_distance(u, v, u_weights, v_weights))
     return _signed_cdf_distance(u, v, u_weights, v_weights)
+
+
+@dataclass(frozen=True)
+class HistogramFloor:
+    """The statistical floor of one observable (see :func:`histogram_floor`).
+
+    Attributes
+    ----------
+    chi2_ndf : float, chi^2/ndf of the floor pair; NaN when fewer than two bins are used.
+    ndf : int, its degrees of freedom.
+    w1 : float or None, W1 of the floor pair, scaled to ``compared_sizes`` when given
+        (None when not asked for).
+    sizes : (int, int), entries of the floor pair used (after the cut to the compared size).
+    compared_sizes : (int, int) or None, the sizes of the comparison the floor is for.
+    """
+
+    chi2_ndf: float
+    ndf: int
+    w1: float | None
+    sizes: tuple[int, int]
+    compared_sizes: tuple[int, int] | None
+
+
+def w1_size_factor(sizes: tuple[int, int], compared_sizes: tuple[int, int]) -> float:
+    """sqrt(1/N1 + 1/N2) / sqrt(1/n1 + 1/n2): how W1 of two samples of one distribution,
+    of sizes (n1, n2), scales to sizes (N1, N2) (its statistical spread goes as
+    sqrt(1/n1 + 1/n2)); entry counts, not effective sizes, for weighted samples."""
+    if min(*sizes, *compared_sizes) < 1:
+        raise LhcgenError(f"sample sizes must be positive, got {sizes} and {compared_sizes}")
+    return math.sqrt((1.0 / compared_sizes[0] + 1.0 / compared_sizes[1])
+                     / (1.0 / sizes[0] + 1.0 / sizes[1]))
+
+
+def histogram_floor(floor_a: tuple[np.ndarray, np.ndarray],
+                    floor_b: tuple[np.ndarray, np.ndarray], edges: np.ndarray,
+                    compared_sizes: tuple[int, int] | None = None, *,
+                    w1: bool = True) -> HistogramFloor:
+    """chi^2/ndf and W1 of two truth samples: what a generator's figures are compared with.
+
+    The comparison the floor is for is generated (N1 entries) against a reference (N2
+    entries, usually ``floor_b`` itself); ``floor_a`` is a second truth sample standing in
+    for the generated one.
+
+    * chi^2/ndf at equal sample sizes: when ``floor_a`` has more than N1 entries only its
+      first N1 are used (the first, not a random draw: truth files are in generation
+      order, so this is a fair subsample, and the same one for every call). For unit
+      weights chi^2/ndf of one distribution is ~1 at any sizes; the cut keeps the floor at
+      the compared sample's size, as the classifier's ``floor_sample`` does per event.
+    * W1 of the same (cut) pair, scaled by sqrt(1/N1 + 1/N2) / sqrt(1/n1 + 1/n2)
+      (:func:`w1_size_factor`) to the compared sizes: W1 of two samples of one distribution
+      shrinks as sqrt(1/n1 + 1/n2), so a floor from smaller samples (a split reference, a
+      smaller second truth file) is otherwise too high.
+
+    With ``compared_sizes=None`` the pair is used as it is and W1 is not scaled (the floor
+    of the pair's own sizes).
+
+    Parameters
+    ----------
+    floor_a, floor_b : (values (M,), weights (M,)) float64 of the two truth samples.
+    edges : (B + 1,) float64 bin edges (those of the compared histograms).
+    compared_sizes : (N1, N2) entries of the compared samples, or None.
+    w1 : also compute W1 (its sort costs O(M log M)); False gives ``w1=None``.
+
+    Returns
+    -------
+    :class:`HistogramFloor`.
+    """
+    values_a, weights_a = (np.asarray(x, dtype=np.float64) for x in floor_a)
+    values_b, weights_b = (np.asarray(x, dtype=np.float64) for x in floor_b)
+    if compared_sizes is not None and len(values_a) > compared_sizes[0]:
+        values_a, weights_a = values_a[:compared_sizes[0]], weights_a[:compared_sizes[0]]
+    sizes = (len(values_a), len(values_b))
+    chi2, ndf = chi2_ndf(*histogram(values_a, weights_a, edges),
+                         *histogram(values_b, weights_b, edges))
+    distance = None
+    if w1:
+        distance = wasserstein_1d(values_a, values_b, weights_a, weights_b)
+        if compared_sizes is not None:
+            distance *= w1_size_factor(sizes, compared_sizes)
+    return HistogramFloor(chi2, ndf, distance, sizes,
+                          None if compared_sizes is None else tuple(compared_sizes))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lhcgen.errors import LhcgenError
+from lhcgen.physics import fourvectors as fv
 
 
 def cloud_four_momentum(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -34,8 +35,9 @@ def cloud_four_momentum(particles: np.ndarray, mask: np.ndarray | None = None) -
             raise LhcgenError(f"mask shape {np.shape(mask)} does not match particles "
                               f"{pt.shape}")
         pt = pt * np.asarray(mask, dtype=bool)
-    return np.stack([(pt * np.cosh(eta)).sum(axis=1), (pt * np.cos(phi)).sum(axis=1),
-                     (pt * np.sin(phi)).sum(axis=1), (pt * np.sinh(eta)).sum(axis=1)],
+    particle_p4 = fv.from_pt_eta_phi_massless(pt, eta, phi)
+    # summed component by component (numpy's pairwise sum over the particles, as jetnet)
+    return np.stack([component.sum(axis=1) for component in np.moveaxis(particle_p4, -1, 0)],
                     axis=-1)
 
 
@@ -52,6 +54,4 @@ def relative_jet_mass(particles: np.ndarray, mask: np.ndarray | None = None) -> 
     (N,) float64, >= 0 (rounding can make E^2 - |p|^2 slightly negative for one-particle
     jets: such jets get 0, as jetnet's ``nan_to_num`` of the square root gave).
     """
-    p = cloud_four_momentum(particles, mask)
-    mass2 = p[:, 0] ** 2 - p[:, 1] ** 2 - p[:, 2] ** 2 - p[:, 3] ** 2
-    return np.sqrt(np.maximum(mass2, 0.0))
+    return fv.mass(cloud_four_momentum(particles, mask))

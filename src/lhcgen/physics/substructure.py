@@ -24,6 +24,7 @@ import fastjet
 import numpy as np
 
 from lhcgen.errors import LhcgenError
+from lhcgen.physics import fourvectors as fv
 
 EXCLUSIVE_KT_R = 1000.0
 
@@ -56,10 +57,8 @@ def momentum_fractions(particles: np.ndarray, mask: np.ndarray | None = None) ->
 def pairwise_delta_r(particles: np.ndarray) -> np.ndarray:
     """(N, P, P) Delta R between the particles of each jet (Delta phi wrapped)."""
     particles = np.asarray(particles, dtype=np.float64)
-    deta = particles[:, :, None, 0] - particles[:, None, :, 0]
-    dphi = particles[:, :, None, 1] - particles[:, None, :, 1]
-    dphi = (dphi + np.pi) % (2.0 * np.pi) - np.pi
-    return np.hypot(deta, dphi)
+    return fv.angular_distance(particles[:, :, None, 0] - particles[:, None, :, 0],
+                               particles[:, :, None, 1] - particles[:, None, :, 1])
 
 
 def energy_correlations(particles: np.ndarray, mask: np.ndarray | None = None,
@@ -92,9 +91,8 @@ def d2(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 
 def _massless_four_vectors(particles: np.ndarray, mask: np.ndarray) -> ak.Array:
     eta, phi, pt = (particles[..., k][mask] for k in range(3))
-    counts = mask.sum(axis=1)
-    return ak.unflatten(ak.zip({"px": pt * np.cos(phi), "py": pt * np.sin(phi),
-                                "pz": pt * np.sinh(eta), "E": pt * np.cosh(eta)}), counts)
+    e, px, py, pz = np.moveaxis(fv.from_pt_eta_phi_massless(pt, eta, phi), -1, 0)
+    return ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": e}), mask.sum(axis=1))
 
 
 def nsubjettiness(particles: np.ndarray, mask: np.ndarray | None = None,
@@ -117,14 +115,13 @@ def nsubjettiness(particles: np.ndarray, mask: np.ndarray | None = None,
             warnings.simplefilter("ignore", UserWarning)  # compares a JetDefinition to enums)
             axes = sequence.exclusive_jets_up_to(n)
         axes = ak.pad_none(axes, n, axis=1, clip=True)
-        apx, apy, apz, ae = (ak.to_numpy(ak.fill_none(axes[c], np.nan)) for c in
-                             ("px", "py", "pz", "E"))
+        axis_p4 = np.stack([ak.to_numpy(ak.fill_none(axes[c], np.nan))
+                            for c in ("E", "px", "py", "pz")], axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            rapidity = 0.5 * np.log((ae + apz) / (ae - apz))
-        axis_phi = np.arctan2(apy, apx)
-        deta = eta[:, :, None] - rapidity[:, None, :]
-        dphi = (phi[:, :, None] - axis_phi[:, None, :] + np.pi) % (2.0 * np.pi) - np.pi
-        distance = np.nan_to_num(np.hypot(deta, dphi), nan=np.inf)
+            axis_rapidity = fv.rapidity(axis_p4)
+        distance = np.nan_to_num(
+            fv.angular_distance(eta[:, :, None] - axis_rapidity[:, None, :],
+                                phi[:, :, None] - fv.phi(axis_p4)[:, None, :]), nan=np.inf)
         nearest = distance.min(axis=2)
         nearest = np.where(mask & np.isfinite(nearest), nearest, 0.0)
         taus[:, n - 1] = (z * nearest).sum(axis=1)

@@ -10,18 +10,21 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 
 from lhcgen.errors import LhcgenError
 from lhcgen.models.config import ModelConfig
-from lhcgen.transforms.zjets import PreprocessingConfig
+from lhcgen.processes.registry import DEFAULT_PROCESS, get_process
 from lhcgen.typed_config import build_section, read_yaml_mapping
 
 
 @dataclass(frozen=True)
 class DataConfig:
+    process: str = DEFAULT_PROCESS
+    """The process of the events (processes/registry.py); it also fixes what the
+    ``preprocessing`` section holds."""
     train: str = "data/zjets_train.h5"
     """Event file (lhcgen schema) to train on; relative paths are taken from the working dir."""
     val_fraction: float = 0.1
@@ -58,7 +61,9 @@ class SamplingConfig:
 @dataclass(frozen=True)
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
-    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    preprocessing: Any = field(
+        default_factory=lambda: get_process(DEFAULT_PROCESS).preprocessing_config())
+    """The section of ``data.process`` (for Z+jets: transforms/zjets.py)."""
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
@@ -82,11 +87,17 @@ def config_from_dict(data: dict) -> RunConfig:
     """Validate a plain mapping into a RunConfig (unknown keys and wrong types are errors)."""
     if not isinstance(data, dict):
         raise LhcgenError("config: the top level must be a mapping of sections")
+    data = dict(data)
+    preprocessing = data.pop("preprocessing", None) or {}
     cfg = build_section(RunConfig, data, positive=POSITIVE)
+    process = get_process(cfg.data.process, where="config: 'data.process': ")
+    if not isinstance(preprocessing, dict):
+        raise LhcgenError(f"config: 'preprocessing' must be a section (mapping), got "
+                          f"{type(preprocessing).__name__}")
+    cfg = dataclasses.replace(cfg, preprocessing=build_section(
+        process.preprocessing_config, preprocessing, "preprocessing.", POSITIVE))
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
-    if cfg.preprocessing.muon_eta_max < 0:
-        raise LhcgenError("config: 'preprocessing.muon_eta_max' must not be negative")
     if not 0.0 <= cfg.training.ema_decay < 1.0:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
     if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:

@@ -16,8 +16,10 @@ spaces of different dimension, so the per-multiplicity values are conditional on
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -101,3 +103,48 @@ def heldout_nll(surrogate, truth: EventSample, max_events: int = 10000, batch_si
             "per_multiplicity": per_mult, "options": {k: v for k, v in options.items()},
             "units": "nats per event; density in (pT, eta, phi) per muon and (pT, eta, phi, m) "
                      "per jet, GeV and radians, times P(n jets)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class NLLSettings:
+    """How `lhcgen evaluate` scores the truth under the run's model."""
+
+    run_dir: str | None = None
+    """Run whose model is scored (default: the run recorded in the generated file)."""
+    events: int = 10000
+    """Truth events scored (the first N)."""
+    trace: str = "exact"
+    """ODE models: the divergence along the ODE exactly or by Hutchinson's estimator."""
+    steps: int = 16
+    """ODE models: RK4 steps of the likelihood ODE."""
+    device: str = "cpu"
+    required: bool = False
+    """True: a model without a density or a missing run is an error, not a note."""
+
+
+def run_nll(settings: NLLSettings, recorded_run: str | None, truth: EventSample,
+            progress: bool) -> dict:
+    """The test NLL of the run, or a note saying why there is none."""
+    from lhcgen.train.run import resolve_device
+    from lhcgen.train.surrogate import Surrogate
+
+    run_dir = settings.run_dir or recorded_run
+    if not run_dir or not Path(run_dir).is_dir():
+        message = (f"run directory {run_dir!r} not found; pass --run RUN_DIR" if run_dir else
+                   "the generated file names no run directory; pass --run RUN_DIR")
+        if settings.required:
+            raise LhcgenError(f"test NLL: {message}")
+        return {"note": message}
+    surrogate = Surrogate.load(run_dir, resolve_device(settings.device))
+    if not surrogate.model.has_density:
+        message = f"model '{surrogate.cfg.model.name}' has no tractable density"
+        if settings.required:
+            raise LhcgenError(f"test NLL: {message}")
+        return {"note": message}
+    options = {}
+    if surrogate.model.sampling == "ode":
+        options = {"solver": "rk4", "steps": settings.steps, "trace": settings.trace}
+    result = heldout_nll(surrogate, truth, settings.events, progress=progress, **options)
+    result["run_dir"] = str(run_dir)
+    result["model"] = surrogate.cfg.model.name
+    return result

@@ -17,14 +17,14 @@ import torch
 import yaml
 
 from lhcgen import __version__
-from lhcgen.data.hdf5 import read_events
 from lhcgen.errors import LhcgenError
 from lhcgen.io import write_text_atomic
 from lhcgen.models import Batch, build_generator
+from lhcgen.processes import read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, config_from_dict, dump_config
 from lhcgen.train.loop import LOG_FILE, fit, graceful_interrupt
-from lhcgen.transforms.zjets import Encoded, ZJetsPreprocessing
+from lhcgen.transforms.encoded import Encoded
 
 CONFIG_FILE = "config.yaml"
 PREPROCESSING_FILE = "preprocessing.json"
@@ -78,8 +78,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         resume = False  # killed before its first checkpoint: nothing to continue, start over
     if resume:
         state = load_checkpoint(run_dir, device)
-        saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
-        if saved != cfg.to_dict():
+        if load_run_config(run_dir) != cfg:
             raise LhcgenError(f"{run_dir}: the config differs from the one this run was "
                               "started with; resume with the same config or use a new --out")
         trim_log(run_dir / LOG_FILE, state["step"])
@@ -88,7 +87,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
             raise LhcgenError(f"{run_dir} already holds a trained run; pass --resume to "
                               "continue it or choose another --out")
         state = None
-    sample = read_events(cfg.data.train)
+    sample, process = read_process_sample(cfg.data.train, "data.train",
+                                          expected=cfg.data.process)
     if cfg.data.max_events:
         sample = sample.subset(slice(0, cfg.data.max_events))
     train_idx, val_idx = split_indices(len(sample), cfg.data.val_fraction, cfg.training.seed)
@@ -97,7 +97,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
                           f"one batch ({cfg.training.batch_size}); generate more events or "
                           "lower training.batch_size")
     train_sample = sample.subset(train_idx)
-    preprocessing = ZJetsPreprocessing(cfg.preprocessing)
+    preprocessing = process.preprocessing(cfg.preprocessing)
     if state is not None:
         preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
     else:
@@ -121,7 +121,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     metrics = {
         "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
         "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
-        "train_file": str(Path(cfg.data.train).resolve()),
+        "train_file": str(Path(cfg.data.train).resolve()), "process": process.name,
+        "train_cuts": sample.attrs.get("cuts"),
         "train_max_events": cfg.data.max_events, "steps": result.steps,
         "epochs": result.epochs, "final_train_loss": result.train_loss,
         "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2),

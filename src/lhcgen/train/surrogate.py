@@ -13,25 +13,26 @@ import torch
 from tqdm.auto import tqdm
 
 from lhcgen import __version__
-from lhcgen.data.events import ZJETS_OBJECTS, EventSample
+from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator, build_generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.nets.bayesian import is_bayesian, weight_draw
 from lhcgen.noise import EventNoise, aligned_batch_size
-from lhcgen.physics.cuts import cut_violations
+from lhcgen.processes import Process, get_process
+from lhcgen.processes.base import Preprocessing
 from lhcgen.solvers import sample
 from lhcgen.train.checkpoint import load_checkpoint
 from lhcgen.train.config import RunConfig
 from lhcgen.train.run import METRICS_FILE, PREPROCESSING_FILE, load_run_config
-from lhcgen.transforms.zjets import ZJetsPreprocessing, object_mask
 
 
 @dataclass
 class Surrogate:
     run_dir: Path
     cfg: RunConfig
-    preprocessing: ZJetsPreprocessing
+    process: Process
+    preprocessing: Preprocessing
     model: Generator
     device: torch.device
 
@@ -43,13 +44,14 @@ class Surrogate:
             raise LhcgenError(f"{run_dir}: no such run directory")
         cfg = load_run_config(run_dir)
         state = load_checkpoint(run_dir, device)
-        preprocessing = ZJetsPreprocessing(cfg.preprocessing)
+        process = get_process(cfg.data.process)
+        preprocessing = process.preprocessing(cfg.preprocessing)
         preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
         model = build_generator(cfg.model, preprocessing.coordinates(),
                                 preprocessing.multiplicities)
         model.load_state_dict(state["ema"]["model"])
         model.to(device).eval()
-        return cls(run_dir, cfg, preprocessing, model, device)
+        return cls(run_dir, cfg, process, preprocessing, model, device)
 
     def sampler(self, solver: str | None = None,
                 steps: int | None = None) -> tuple[str | None, int | None]:
@@ -73,7 +75,7 @@ class Surrogate:
                 mult = self.preprocessing.sample_multiplicity(size, gen)
             else:
                 mult = torch.full((size,), multiplicity, dtype=torch.long)
-            dims_mask = self.preprocessing.flatten.dims_mask(object_mask(mult))
+            dims_mask = self.preprocessing.dims_mask(mult)
             t0 = time.perf_counter()
             x, info = sample(self.model, mult, dims_mask, generator=gen, solver=solver,
                              steps=steps, **options)
@@ -134,7 +136,7 @@ class Surrogate:
         seconds = time.perf_counter() - started
         mult_all = np.concatenate(mults)
         p_all = np.concatenate(momenta)
-        mask = object_mask(torch.from_numpy(mult_all)).numpy()
+        mask = self.process.object_mask(torch.from_numpy(mult_all)).numpy()
         if len(p_all) == 0:
             raise LhcgenError("every generated event was non-finite; the model is broken")
         info = {
@@ -147,8 +149,8 @@ class Surrogate:
             **{k: v for k, v in options.items() if isinstance(v, (bool, int, float, str))},
         }
         attrs = {
-            "process": "zjets", "kind": "generated", "object_names": list(ZJETS_OBJECTS),
-            "n_fixed_objects": 2, "generator": f"lhcgen {__version__} {self.cfg.model.name}",
+            **self.process.sample_attrs(), "kind": "generated",
+            "generator": f"lhcgen {__version__} {self.cfg.model.name}",
             "run_dir": str(self.run_dir.resolve()), "train_file": self.train_file(),
             "train_max_events": self.cfg.data.max_events,
             **{f"sampling_{k}": v for k, v in info.items()},
@@ -158,14 +160,44 @@ class Surrogate:
             info["weight_draws"] = weight_draws
         sample = EventSample(p_all, mask, mult_all, np.ones(len(p_all)), attrs,
                              np.concatenate(draw_index) if weight_draws else None)
-        violations = cut_violations(sample)
+        cuts = self.run_facts().get("train_cuts")
+        if cuts:
+            sample.attrs["cuts"] = cuts  # the selection of the training data
+        violations = self.process.cut_violations(sample, cuts)
         info["cut_violations"] = violations
         sample.attrs["cut_violations"] = violations
         return sample, info
 
+    def run_facts(self) -> dict:
+        """metrics.json of the run ({} while it has not finished)."""
+        metrics = self.run_dir / METRICS_FILE
+        return json.loads(metrics.read_text()) if metrics.is_file() else {}
+
     def train_file(self) -> str:
         """The truth file the run was trained on (its truth-train for the floor)."""
-        metrics = self.run_dir / METRICS_FILE
-        if metrics.is_file():
-            return json.loads(metrics.read_text()).get("train_file", "")
+        facts = self.run_facts()
+        if facts:
+            return facts.get("train_file", "")
         return str(Path(self.cfg.data.train).resolve())
+
+
+def sample_to_file(run_dir: str | Path, n: int, out: str | Path, device: torch.device,
+                   solver: str | None = None, steps: int | None = None,
+                   batch_size: int | None = None, seed: int = 0,
+                   multiplicity: int | None = None, progress: bool = True,
+                   weight_draws: int = 0, kv_cache: bool = True) -> dict:
+    """`lhcgen sample`: ``n`` events of the run written atomically to ``out``; returns the
+    sampling facts (events/s, NFE, non-finite events, cut violations, ...)."""
+    from lhcgen.data.hdf5 import write_events
+
+    surrogate = Surrogate.load(run_dir, device)
+    options = {}
+    if not kv_cache:
+        if surrogate.cfg.model.name != "jetgpt":
+            raise LhcgenError(f"--no-kv-cache applies to JetGPT only; {run_dir} holds model "
+                              f"'{surrogate.cfg.model.name}'")
+        options["kv_cache"] = False
+    sample, info = surrogate.generate(n, solver, steps, batch_size, seed, multiplicity,
+                                      progress, weight_draws, **options)
+    write_events(out, sample)
+    return info

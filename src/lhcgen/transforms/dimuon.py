@@ -16,43 +16,20 @@ from __future__ import annotations
 
 import torch
 
+from lhcgen.physics import fourvectors_torch as fvt
 from lhcgen.transforms.base import Transform
-
-
-def _four_vector(pt, eta, phi, m):
-    px, py, pz = pt * torch.cos(phi), pt * torch.sin(phi), pt * torch.sinh(eta)
-    return torch.stack([torch.sqrt(m**2 + pt**2 + pz**2), px, py, pz], -1)
-
-
-def _boost(p: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-    """Lorentz boost of four-vectors p (..., 4) by velocity beta (..., 3)."""
-    b2 = (beta**2).sum(-1).clamp(max=1 - 1e-15)
-    gamma = 1 / torch.sqrt(1 - b2)
-    bp = (beta * p[..., 1:]).sum(-1)
-    coef = torch.where(b2 > 0, (gamma - 1) / torch.where(b2 > 0, b2, 1.0), 0.5)
-    space = p[..., 1:] + (coef * bp + gamma * p[..., 0])[..., None] * beta
-    return torch.cat([(gamma * (p[..., 0] + bp))[..., None], space], -1)
-
-
-def _pt_eta_phi_m(p):
-    pt = torch.hypot(p[..., 1], p[..., 2])
-    eta = torch.asinh(p[..., 3] / pt)
-    phi = torch.atan2(p[..., 2], p[..., 1])
-    m = torch.sqrt(torch.clamp(p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(-1), min=0.0))
-    return pt, eta, phi, m
 
 
 def _forward_single(v: torch.Tensor, muon_mass: float) -> torch.Tensor:
     """(pt1, eta1, phi1, pt2, eta2, phi2) -> (pT, eta, phi, m of the pair, cos theta*, phi*)."""
     mu = torch.full_like(v[..., 0], muon_mass)
-    p1 = _four_vector(v[..., 0], v[..., 1], v[..., 2], mu)
-    p2 = _four_vector(v[..., 3], v[..., 4], v[..., 5], mu)
+    p1 = fvt.from_pt_eta_phi_m(v[..., 0], v[..., 1], v[..., 2], mu)
+    p2 = fvt.from_pt_eta_phi_m(v[..., 3], v[..., 4], v[..., 5], mu)
     pair = p1 + p2
-    rest = _boost(p1, -pair[..., 1:] / pair[..., :1])
+    rest = fvt.boost(p1, -pair[..., 1:] / pair[..., :1])
     cos_theta = rest[..., 3] / torch.linalg.vector_norm(rest[..., 1:], dim=-1)
-    phi_star = torch.atan2(rest[..., 2], rest[..., 1])
-    pt, eta, phi, m = _pt_eta_phi_m(pair)
-    return torch.stack([pt, eta, phi, m, cos_theta, phi_star], -1)
+    return torch.cat([fvt.to_pt_eta_phi_m(pair), cos_theta[..., None],
+                      fvt.phi(rest)[..., None]], -1)
 
 
 class DimuonSystem(Transform):
@@ -73,7 +50,7 @@ class DimuonSystem(Transform):
         return y, logdet
 
     def inverse(self, y, mask, generator=None):
-        pair = _four_vector(y[:, 0, 0], y[:, 0, 1], y[:, 0, 2], y[:, 0, 3])
+        pair = fvt.from_pt_eta_phi_m(*y[:, 0].unbind(-1))
         m = y[:, 0, 3]
         cos_theta = y[:, 1, 1].clamp(-1.0, 1.0)
         sin_theta = torch.sqrt(1 - cos_theta**2)
@@ -82,10 +59,10 @@ class DimuonSystem(Transform):
         rest = torch.stack([torch.sqrt(q**2 + self.muon_mass**2),
                             q * sin_theta * torch.cos(phi_star),
                             q * sin_theta * torch.sin(phi_star), q * cos_theta], -1)
-        p1 = _boost(rest, pair[..., 1:] / pair[..., :1])
+        p1 = fvt.boost(rest, pair[..., 1:] / pair[..., :1])
         p2 = pair - p1
-        k1 = torch.stack(_pt_eta_phi_m(p1), -1)
-        k2 = torch.stack(_pt_eta_phi_m(p2), -1)
+        k1 = fvt.to_pt_eta_phi_m(p1)
+        k2 = fvt.to_pt_eta_phi_m(p2)
         swap = (k2[:, 0] > k1[:, 0])[:, None]
         x = y.clone()
         x[:, 0] = torch.where(swap, k2, k1)

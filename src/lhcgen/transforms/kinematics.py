@@ -3,10 +3,9 @@ measured relative to the leading muon."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from lhcgen.physics import fourvectors_torch as fvt
 from lhcgen.transforms.base import Transform
 
 
@@ -22,13 +21,9 @@ class ToPtEtaPhiM(Transform):
         self.n_massless = n_massless
 
     def forward(self, x, mask):
-        e, px, py, pz = x.unbind(-1)
-        pt = torch.hypot(px, py)
+        pt, eta, m, e = fvt.pt(x), fvt.eta(x), fvt.mass(x), x[..., 0]
+        y = torch.stack([pt, eta, fvt.phi(x), m], -1) * mask[..., None]
         safe_pt = torch.where(pt > 0, pt, torch.ones_like(pt))
-        eta = torch.where(pt > 0, torch.asinh(pz / safe_pt), torch.zeros_like(pt))
-        phi = torch.atan2(py, px)
-        m = torch.sqrt(torch.clamp(e**2 - px**2 - py**2 - pz**2, min=0.0))
-        y = torch.stack([pt, eta, phi, m], -1) * mask[..., None]
         # log|d(pT, eta, phi[, m]) / d(p)| = -log(pT^2 cosh eta [m / E])
         log_jac = 2 * torch.log(safe_pt) + torch.log(torch.cosh(eta))
         massive = torch.ones_like(mask)
@@ -39,15 +34,7 @@ class ToPtEtaPhiM(Transform):
         return y, -(log_jac * mask).sum(-1)
 
     def inverse(self, y, mask, generator=None):
-        pt, eta, phi, m = y.unbind(-1)
-        px, py, pz = pt * torch.cos(phi), pt * torch.sin(phi), pt * torch.sinh(eta)
-        e = torch.sqrt(m**2 + pt**2 + pz**2)
-        return torch.stack([e, px, py, pz], -1) * mask[..., None]
-
-
-def wrap_phi(phi: torch.Tensor) -> torch.Tensor:
-    """Map angles into [-pi, pi)."""
-    return torch.remainder(phi + math.pi, 2 * math.pi) - math.pi
+        return fvt.from_pt_eta_phi_m(*y.unbind(-1)) * mask[..., None]
 
 
 class RelativePhi(Transform):
@@ -66,7 +53,7 @@ class RelativePhi(Transform):
         y = y.clone()
         ref = y[:, :1, 2]
         offsets = self.offsets.to(y.device)[None, 1:]
-        y[:, 1:, 2] = wrap_phi(y[:, 1:, 2] + sign * (ref + offsets))
+        y[:, 1:, 2] = fvt.wrap_phi(y[:, 1:, 2] + sign * (ref + offsets))
         return y
 
     def forward(self, x, mask):

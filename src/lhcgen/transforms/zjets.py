@@ -29,6 +29,7 @@ from lhcgen.transforms.base import Chain, Transform
 from lhcgen.transforms.bounded import ArcTanh
 from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.dimuon import DimuonSystem
+from lhcgen.transforms.encoded import Encoded
 from lhcgen.transforms.flatten import Flatten
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
 from lhcgen.transforms.log_scaling import PT as PT_FEATURE
@@ -56,23 +57,9 @@ class PreprocessingConfig:
     muon_mass: float = 0.1056583755
     """Mass given to generated muons (their masses are dropped from the network's inputs)."""
 
-
-@dataclass
-class Encoded:
-    """Events in network coordinates.
-
-    x: (N, D) float64; mask: (N, P) object mask; dims_mask: (N, D); multiplicity: (N,);
-    weights: (N,); logdet: (N,) log|det dx / d(momenta)| from (px, py, pz) of each muon and
-    (E, px, py, pz) of each jet (train/likelihood.py removes the first step to quote
-    densities per (pT, eta, phi, m)).
-    """
-
-    x: torch.Tensor
-    mask: torch.Tensor
-    dims_mask: torch.Tensor
-    multiplicity: torch.Tensor
-    weights: torch.Tensor
-    logdet: torch.Tensor
+    def __post_init__(self) -> None:
+        if self.muon_eta_max < 0:
+            raise LhcgenError("config: 'preprocessing.muon_eta_max' must not be negative")
 
 
 def zjets_layout(muon_coordinates: str = "muons") -> list[tuple[int, int]]:
@@ -121,6 +108,10 @@ class ZJetsPreprocessing:
                                     self.standardize])
         self.multiplicities: list[int] = []
         self.fractions: list[float] = []
+
+    def dims_mask(self, multiplicity: torch.Tensor) -> torch.Tensor:
+        """(N,) jet multiplicities -> (N, D) the network coordinates that exist."""
+        return self.flatten.dims_mask(object_mask(multiplicity))
 
     @property
     def dim(self) -> int:

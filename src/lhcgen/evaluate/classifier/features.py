@@ -33,7 +33,7 @@ import numpy as np
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
-from lhcgen.physics.observables import dimuon
+from lhcgen.processes.base import Process
 
 PAD_VALUE = 0.0
 """Value of every feature that involves an absent (padded) object."""
@@ -66,23 +66,18 @@ class ClassifierFeatures:
         return ClassifierFeatures(self.values[index], self.names, self.defined[index])
 
 
-def _is_muon(name: str) -> bool:
-    return name.startswith("mu")
-
-
-def classifier_features(sample: EventSample) -> ClassifierFeatures:
+def classifier_features(sample: EventSample, process: Process) -> ClassifierFeatures:
     """The classifier's features of every event (see the module docstring for the layout).
 
     Parameters
     ----------
-    sample : N events with P object slots; ``attrs["object_names"]`` names the objects
-        (default ``o0 .. o{P-1}``, in which case no muon masses are dropped and no dimuon
-        features are added).
+    sample : N events with P object slots; ``attrs["object_names"]`` names the objects.
+    process : the events' process (processes/): constant masses and extra features.
 
     Returns
     -------
-    ClassifierFeatures with values (N, F) float64, F = 4 P - (number of muons) + P (P - 1) / 2
-    (+ 2 for m_mumu and pt_z when slots 0 and 1 are muons) + 1.
+    ClassifierFeatures with values (N, F) float64, F = 4 P - (constant masses) + P (P - 1) / 2
+    + (extra features) + 1.
 
     Raises
     ------
@@ -97,7 +92,7 @@ def classifier_features(sample: EventSample) -> ClassifierFeatures:
     with np.errstate(invalid="ignore", over="ignore"):
         for slot, obj in enumerate(names):
             for feature, func in PER_OBJECT:
-                if feature == "m" and _is_muon(obj):
+                if feature == "m" and obj in process.constant_mass_objects:
                     continue
                 column_names.append(f"{feature}_{obj}")
                 columns.append(np.where(mask[:, slot], func(p[:, slot]), PAD_VALUE))
@@ -107,13 +102,10 @@ def classifier_features(sample: EventSample) -> ClassifierFeatures:
             column_names.append(f"delta_r_{names[a]}{names[b]}")
             columns.append(np.where(both, fv.delta_r(p[:, a], p[:, b]), PAD_VALUE))
             defined.append(both)
-        if len(names) >= 2 and _is_muon(names[0]) and _is_muon(names[1]):
-            pair = dimuon(sample)
-            both = mask[:, 0] & mask[:, 1]
-            for name, func in (("m_mumu", fv.mass), ("pt_z", fv.pt)):
-                column_names.append(name)
-                columns.append(np.where(both, func(pair), PAD_VALUE))
-                defined.append(both)
+        for extra in process.extra_features(sample):
+            column_names.append(extra.name)
+            columns.append(np.where(extra.defined, extra.values, PAD_VALUE))
+            defined.append(extra.defined)
     column_names.append("n_jets")
     columns.append(sample.multiplicity.astype(np.float64))
     defined.append(np.ones(len(sample), dtype=bool))

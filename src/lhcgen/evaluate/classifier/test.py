@@ -52,11 +52,12 @@ from lhcgen.evaluate.classifier.two_sample import (
     linear_max_for,
     weight_histograms,
 )
-from lhcgen.evaluate.distances import chi2_ndf
+from lhcgen.evaluate.distances import chi2_ndf, histogram_floor
 from lhcgen.evaluate.figures import three_panel
 from lhcgen.evaluate.histograms import histogram, normalised, observable_edges
 from lhcgen.io import json_safe
-from lhcgen.physics.observables import Observable, zjets_observables
+from lhcgen.physics.observables import Observable
+from lhcgen.processes import get_process
 
 N_BINS = 40
 MIN_HISTOGRAM_EVENTS = 10
@@ -115,13 +116,14 @@ def design(sample_0: EventSample, sample_1: EventSample,
     naming the multiplicity and the number of events needed).
     """
     check_compatible(sample_0, sample_1, names)
+    process = get_process(sample_1.attrs.get("process"), where=f"{names[1]}: ")
     features = []
     for name, sample in zip(names, (sample_0, sample_1), strict=True):
         if not sample.weights.sum() > 0:
             raise LhcgenError(f"the {name} sample's event weights sum to "
                               f"{sample.weights.sum():.4g}; need a positive total")
         try:
-            features.append(classifier_features(sample))
+            features.append(classifier_features(sample, process))
         except LhcgenError as exc:
             raise LhcgenError(f"{name} sample: {exc}") from None
     stacked = ClassifierFeatures(np.concatenate([f.values for f in features]),
@@ -177,8 +179,8 @@ def _weight_summary(weights: np.ndarray, mc: np.ndarray, clip: dict) -> dict:
 
 
 def _observables(truth: EventSample) -> list[Observable]:
-    names = truth.attrs.get("object_names")
-    return zjets_observables(tuple(names)) if names else zjets_observables()
+    process = get_process(truth.attrs.get("process"), where="truth: ")
+    return process.observables(tuple(truth.object_names))
 
 
 def _reweighted_histograms(truth: EventSample, generated: EventSample, weights: np.ndarray,
@@ -208,8 +210,9 @@ def _reweighted_histograms(truth: EventSample, generated: EventSample, weights: 
             hists = {k: histogram(v, w, edges) for k, (v, w) in samples.items()}
             raw, ndf = chi2_ndf(*hists["generated"], *hists["truth"])
             reweighted, _ = chi2_ndf(*hists["generated reweighted"], *hists["truth"])
-            floor = (chi2_ndf(*hists["truth-2"], *hists["truth"])[0]
-                     if truth_2 is not None else None)
+            # truth-2 is already cut to the generated size, per event (floor_sample)
+            floor = (histogram_floor(samples["truth-2"], samples["truth"], edges,
+                                     w1=False).chi2_ndf if truth_2 is not None else None)
             curves = {("truth-test" if k == "truth" else k): normalised(*h, edges)
                       for k, h in hists.items()}
         except LhcgenError as exc:

@@ -23,14 +23,15 @@ import numpy as np
 from lhcgen import __version__
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.evaluate.distances import chi2_ndf, wasserstein_1d
+from lhcgen.evaluate.distances import chi2_ndf, histogram_floor, wasserstein_1d
 from lhcgen.evaluate.events.bayesian_band import band_coverage, draw_band, summarise_coverage
 from lhcgen.evaluate.figures import three_panel
 from lhcgen.evaluate.histograms import histogram, normalised, observable_edges, outside_fraction
 from lhcgen.evaluate.html import anchor, figure, fmt, link, page, relative_path, table
 from lhcgen.evaluate.verdict import verdict_html, verdict_text, worst_observables
 from lhcgen.io import json_safe, write_text_atomic
-from lhcgen.physics.observables import Observable, zjets_observables
+from lhcgen.physics.observables import Observable
+from lhcgen.processes import get_process
 
 MIN_EVENTS = 10
 N_BINS = 40
@@ -126,8 +127,10 @@ def _evaluate_observable(observable: Observable, samples: dict[str, EventSample]
                          f"{100 * below:.1f} % below, {100 * above:.1f} % above, folded into "
                          "the edge bins")
         chi2, ndf, w1 = _compare(data["generated"], data["truth_test"], edges)
-        chi2_floor, ndf_floor, w1_floor = _compare(data[floor_pair[0]], data[floor_pair[1]],
-                                                   edges)
+        floor = histogram_floor(data[floor_pair[0]], data[floor_pair[1]], edges,
+                                compared_sizes=(len(data["generated"][0]),
+                                                len(data["truth_test"][0])))
+        chi2_floor, ndf_floor, w1_floor = floor.chi2_ndf, floor.ndf, floor.w1
         curves = {PLOT_NAMES[k]: normalised(*histogram(*data[k], edges), edges)
                   for k in ("truth_train", "truth_test", "generated") if k in data}
         if samples["generated"].weight_draw is not None:
@@ -185,8 +188,9 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
         metrics without writing anything (for benchmarks and sweeps).
     truth_train : the training truth; truth-train vs truth-test is the statistical floor.
         If None, the floor compares two random halves of truth_test (split with
-        ``np.random.default_rng(seed)``); its W1 floor then belongs to smaller samples.
-    observables : what to histogram; default :func:`zjets_observables` for truth_test's
+        ``np.random.default_rng(seed)``). Every floor is brought to the compared sizes
+        (evaluate/distances.py, ``histogram_floor``).
+    observables : what to histogram; default: the observables of truth_test's process for its
         object names.
     info : sampling facts to record under "sampling" (e.g. ``events_per_second``, number of
         function evaluations, batch size, device, invalid-event counts).
@@ -207,8 +211,8 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
             raise LhcgenError(f"{key} sample has {sample.momenta.shape[1]} object slots, "
                               f"truth-test has {truth_test.momenta.shape[1]}")
     if observables is None:
-        names = truth_test.attrs.get("object_names")
-        observables = zjets_observables(tuple(names)) if names else zjets_observables()
+        process = get_process(truth_test.attrs.get("process"), where="truth-test: ")
+        observables = process.observables(tuple(truth_test.object_names))
     floor_samples, floor_pair, floor = _floor_samples(truth_test, truth_train, seed)
     histogrammed = {"generated": generated, "truth_test": truth_test, **floor_samples}
 

@@ -1,55 +1,34 @@
-"""`lhcgen classify` and the classifier part of `lhcgen evaluate --classifier`.
-
-``classify GENERATED --truth TRUTH [--truth-2 TRUTH2] --report DIR`` cross-fits the judges
-(:func:`lhcgen.evaluate.classifier.test.run_classifier_test`) and writes DIR atomically:
-``metrics.json``, ``plots/`` and a self-contained ``index.html``. ``--write-weights OUT``
-adds the same out-of-fold per-event weights to a copy of the generated file
-(:func:`write_weighted_copy`). Every problem is one :class:`LhcgenError` line and leaves
-neither DIR nor OUT behind.
-"""
+"""`lhcgen classify`, and the classifier options it shares with `lhcgen evaluate`."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+from lhcgen.cli.args import (
+    add_runtime,
+    at_least_two,
+    clip_float,
+    dropout_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    progress,
+)
 from lhcgen.errors import LhcgenError
-from lhcgen.io import atomic_dir, write_text_atomic
+from lhcgen.evaluate.classifier.settings import (
+    JUDGES,
+    RECALIBRATIONS,
+    ClassifierSettings,
+)
 
-if TYPE_CHECKING:
-    from lhcgen.evaluate.classifier.settings import ClassifierSettings
-
-RECALIBRATION_CHOICES = ("auto", "always", "never")
-
-
-def _number(kind, check, what):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not check(value):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
-        return value
-    return parse
-
-
-positive_float = _number(float, lambda v: v > 0, "a positive number")
-dropout_float = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
-clip_float = _number(float, lambda v: v > 1, "a number larger than 1")
-at_least_two = _number(int, lambda v: v >= 2, "an integer of at least 2")
-
-
-JUDGE_CHOICES = ("mlp", "trees", "both")
+JUDGE_CHOICES = (*JUDGES, "both")
 
 
 def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -> None:
-    """Options of the classifier test (defaults: the reference MLP 3 x 256, dropout 0.1,
-    beside boosted trees, 3-fold cross-fitted)."""
-    from lhcgen.cli import non_negative_int, positive_int
-    from lhcgen.evaluate.classifier.settings import ClassifierSettings
+    """Options of the classifier test; every default is ClassifierSettings'."""
+    from lhcgen.evaluate.classifier.input_scaling import INPUT_SCALINGS
 
     d = ClassifierSettings()
     t = d.trees
@@ -58,7 +37,7 @@ def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -
                        help="mlp (the reference 3x256 network), trees (gradient-boosted "
                             "trees, scikit-learn) or both; the report shows every judge asked "
                             "for (default both)")
-    group.add_argument("--weights-from", choices=("mlp", "trees"), default=None,
+    group.add_argument("--weights-from", choices=JUDGES, default=None,
                        help="the judge whose weights w = D/(1-D) are reported and written "
                             "(default: the MLP when it runs, else the trees)")
     group.add_argument("--truth-2", default=None, metavar="FILE", help=truth_2_help)
@@ -73,12 +52,11 @@ def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -
                             f"(default {d.n_bootstrap})")
     group.add_argument("--clip", type=clip_float, default=d.weight_clip,
                        help=f"clip the weights to [1/CLIP, CLIP] (default {d.weight_clip:g})")
-    group.add_argument("--recalibration", choices=RECALIBRATION_CHOICES,
-                       default=d.recalibration,
+    group.add_argument("--recalibration", choices=RECALIBRATIONS, default=d.recalibration,
                        help="Platt recalibration: auto (when the validation split shows "
-                            "miscalibration), always or never (default auto)")
+                            f"miscalibration), always or never (default {d.recalibration})")
     group.add_argument("--seed", type=non_negative_int, default=d.seed,
-                       help="seed of folds, initialisation and bootstrap (default 0)")
+                       help=f"seed of folds, initialisation and bootstrap (default {d.seed})")
     mlp = parser.add_argument_group("MLP judge")
     mlp.add_argument("--hidden", type=positive_int, default=d.hidden,
                      help=f"units per hidden layer (default {d.hidden})")
@@ -86,8 +64,7 @@ def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -
                      help=f"hidden layers (default {d.layers})")
     mlp.add_argument("--dropout", type=dropout_float, default=d.dropout,
                      help=f"dropout (default {d.dropout})")
-    mlp.add_argument("--input-scaling", choices=("quantile", "standard"),
-                     default=d.input_scaling,
+    mlp.add_argument("--input-scaling", choices=INPUT_SCALINGS, default=d.input_scaling,
                      help="quantile: each feature through its training CDF to N(0, 1), which "
                           "resolves narrow peaks such as the Z in m_mumu; standard: "
                           f"standardised (default {d.input_scaling})")
@@ -111,8 +88,7 @@ def add_classifier_options(parser: argparse.ArgumentParser, truth_2_help: str) -
                        help=f"leaves per tree (default {t.max_leaf_nodes})")
 
 
-def add_classify_parser(sub, runtime) -> None:
-    """Register `lhcgen classify` on the subparsers ``sub``; ``runtime`` adds --device etc."""
+def add_parsers(sub: Any) -> None:
     classify = sub.add_parser(
         "classify", help="classifier two-sample test and reweighting against the truth",
         description="Tell the truth from generated events with two judges (an MLP and "
@@ -131,12 +107,12 @@ def add_classify_parser(sub, runtime) -> None:
     add_classifier_options(classify, "a second, independent truth file of the same process "
                                      "(e.g. the training data): each judge on it against "
                                      "--truth gives the floor of its AUC")
-    runtime(classify)
+    add_runtime(classify)
+    classify.set_defaults(handler=run_classify)
 
 
-def classifier_settings(args) -> ClassifierSettings:
+def classifier_settings(args: argparse.Namespace) -> ClassifierSettings:
     """ClassifierSettings from parsed options (the device resolved: auto -> cuda or cpu)."""
-    from lhcgen.evaluate.classifier.settings import JUDGES, ClassifierSettings
     from lhcgen.evaluate.classifier.trees import TreesSettings
     from lhcgen.train.run import resolve_device
 
@@ -158,75 +134,17 @@ def classifier_settings(args) -> ClassifierSettings:
                               threads=getattr(args, "threads", None))
 
 
-def check_classifier_inputs(generated, truth, settings, truth_2=None, where: str = "") -> None:
-    """Fail fast, before any training or plotting: samples of different schema or process,
-    NaN/inf in the classifier inputs, or too few events per jet multiplicity for the folds
-    (for the truth-2 floor too). Errors are prefixed with ``where``."""
-    from lhcgen.evaluate.classifier.test import design, floor_sample
-
-    try:
-        design(generated, truth, ("generated", "truth"), settings)
-        if truth_2 is not None:
-            design(floor_sample(truth_2, len(generated)), truth, ("truth-2", "truth"),
-                   settings)
-    except LhcgenError as exc:
-        raise LhcgenError(f"{where}{exc}") from None
+def evaluate_classifier_settings(args: argparse.Namespace) -> ClassifierSettings | None:
+    """The classifier settings of `lhcgen evaluate`, None without --classifier."""
+    return classifier_settings(args) if getattr(args, "classifier", False) else None
 
 
-def _read(path, role: str):
-    from lhcgen.data.hdf5 import read_events
-
-    try:
-        return read_events(path)
-    except LhcgenError as exc:
-        raise LhcgenError(f"{role}: {exc}") from None
-
-
-def classify_files(generated_path, truth_path, report_dir, settings,
-                   weights_path=None, progress: bool = True, truth_2_path=None) -> dict:
-    """Run the classifier test of two event files (and the floor with a third); write the
-    report (and the weights) atomically.
-
-    Returns the content of ``report_dir/metrics.json``.
-    """
-    from lhcgen import __version__
-    from lhcgen.evaluate.classifier.report import render_classifier_html
-    from lhcgen.evaluate.classifier.test import run_classifier_test
-    from lhcgen.evaluate.classifier.weights_file import write_weighted_copy
-    from lhcgen.evaluate.verdict import speed_facts
-
-    generated = _read(generated_path, "generated")
-    truth = _read(truth_path, "truth")
-    truth_2 = _read(truth_2_path, "--truth-2") if truth_2_path else None
-    check_classifier_inputs(generated, truth, settings, truth_2,
-                            f"{generated_path} vs {truth_path}: ")
-    files = {"generated": str(generated_path), "truth": str(truth_path)}
-    if truth_2_path:
-        files["truth-2"] = str(truth_2_path)
-    if weights_path:
-        if Path(weights_path).resolve() == Path(report_dir).resolve():
-            raise LhcgenError("--write-weights and --report name the same path")
-        files["weights"] = str(weights_path)
-    with atomic_dir(report_dir) as tmp:
-        outcome = run_classifier_test(generated, truth, settings, tmp, progress, truth_2)
-        metrics = {"lhcgen_version": __version__, "files": files,
-                   "speed": speed_facts(generated.attrs, truth.attrs), **outcome.metrics}
-        if weights_path:
-            metrics["written_weights"] = {"n_events": len(outcome.generated_weights),
-                                          **outcome.weights_info}
-        write_text_atomic(tmp / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False))
-        write_text_atomic(tmp / "index.html", render_classifier_html(metrics, tmp))
-        if weights_path:
-            write_weighted_copy(generated_path, weights_path, outcome.generated_weights,
-                                {**outcome.weights_info, "settings": outcome.metrics["settings"]})
-    return metrics
-
-
-def cmd_classify(args) -> int:
+def run_classify(args: argparse.Namespace) -> int:
+    from lhcgen.evaluate.classifier.files import classify_files
     from lhcgen.evaluate.classifier.report import format_classifier_summary
 
     metrics = classify_files(args.generated, args.truth, args.report, classifier_settings(args),
-                             args.write_weights, not args.no_progress, args.truth_2)
+                             args.write_weights, progress(args), args.truth_2)
     print(format_classifier_summary(metrics))
     if args.write_weights:
         written = metrics["written_weights"]
@@ -237,11 +155,6 @@ def cmd_classify(args) -> int:
     return 0
 
 
-def evaluate_classifier_settings(args) -> ClassifierSettings | None:
-    """The classifier settings of `lhcgen evaluate`, None without --classifier."""
-    return classifier_settings(args) if getattr(args, "classifier", False) else None
-
-
 def print_classifier(metrics: dict) -> None:
     """The terminal summary of an evaluate report's classifier section (its verdict is in
     the evaluate summary already), if it has one."""
@@ -249,17 +162,3 @@ def print_classifier(metrics: dict) -> None:
         from lhcgen.evaluate.classifier.report import format_classifier_summary
 
         print(format_classifier_summary(metrics["classifier"], with_verdict=False))
-
-
-def add_classifier_section(metrics: dict, generated, truth, out_dir: Path, settings,
-                           progress: bool = True, truth_2=None) -> dict:
-    """Run the classifier test into ``out_dir`` (an evaluate report being written) and add
-    it to ``metrics["classifier"]``, metrics.json and index.html."""
-    from lhcgen.evaluate.classifier.test import classifier_test
-    from lhcgen.evaluate.events.report import render_html
-
-    metrics["classifier"] = classifier_test(generated, truth, settings, out_dir, progress,
-                                            truth_2)
-    write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2, allow_nan=False))
-    write_text_atomic(out_dir / "index.html", render_html(metrics, out_dir))
-    return metrics

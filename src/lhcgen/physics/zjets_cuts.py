@@ -5,6 +5,7 @@ Generated events are never dropped for failing a cut; they are counted here and 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -16,15 +17,29 @@ from lhcgen.physics.events import Events
 
 @dataclass(frozen=True)
 class ZJetsCuts:
-    muon_pt_min: float = 20.0
-    muon_abs_eta_max: float = 2.5
-    jet_pt_min: float = 20.0
-    jet_abs_eta_max: float = 4.5
-    jet_delta_r_min: float = 0.4
-    jet_muon_delta_r_min: float = 0.4
+    """The selection a generated event is checked against; ``from_file`` reads it from a
+    file's ``cuts`` attribute (the values live in data/zjets.py's ZJetsSettings only)."""
+
+    muon_pt_min: float
+    muon_abs_eta_max: float
+    jet_pt_min: float
+    jet_abs_eta_max: float
+    jet_delta_r_min: float
+    jet_muon_delta_r_min: float
+
+    @classmethod
+    def from_file(cls, cuts: dict) -> ZJetsCuts:
+        """The cuts a file was made with (its ``cuts`` attribute). A cut the file does not
+        name was not applied (files of an older definition): it is not checked either."""
+        return cls(muon_pt_min=float(cuts.get("muon_pt_min_gev", 0.0)),
+                   muon_abs_eta_max=float(cuts.get("muon_abs_eta_max", math.inf)),
+                   jet_pt_min=float(cuts.get("jet_pt_min_gev", 0.0)),
+                   jet_abs_eta_max=float(cuts.get("jet_abs_eta_max", math.inf)),
+                   jet_delta_r_min=float(cuts.get("jet_radius", 0.0)),
+                   jet_muon_delta_r_min=float(cuts.get("jet_muon_overlap_radius", 0.0)))
 
 
-def cut_violations(sample: Events, cuts: ZJetsCuts = ZJetsCuts()) -> dict[str, int]:
+def cut_violations(sample: Events, cuts: ZJetsCuts) -> dict[str, int]:
     """Count events failing each cut (an event may fail several) and in total."""
     p, mask = sample.momenta, sample.mask
     muons, jets = p[:, :2], p[:, 2:]

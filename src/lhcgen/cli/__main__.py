@@ -1,0 +1,7 @@
+"""`python -m lhcgen.cli ...`"""
+
+import sys
+
+from lhcgen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,194 @@
+"""`lhcgen data zjets | jets | import-hepmc | import-jetnet`: options and what they print."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from lhcgen.cli.args import (
+    add_no_progress,
+    add_scheduler_option,
+    non_negative_int,
+    positive_int,
+    progress,
+)
+
+JET_TYPE_CHOICES = ("g", "q", "t", "w", "z")
+PARTICLE_CHOICES = (30, 150)
+
+
+def add_parsers(sub: Any) -> None:
+    data = sub.add_parser("data", help="generate events with Pythia 8 + FastJet")
+    data_sub = data.add_subparsers(dest="process", required=True, parser_class=type(data))
+    _add_zjets(data_sub)
+    _add_jets(data_sub)
+    _add_import_hepmc(data_sub)
+    _add_import_jetnet(data_sub)
+
+
+def _add_zjets(data_sub: Any) -> None:
+    from lhcgen.data.zjets import ZJET_PTHAT_MIN
+    from lhcgen.data.zjets_file import LHE_SHARD_SIZE, SHARD_SIZE
+
+    zjets = data_sub.add_parser(
+        "zjets", help="pp -> Z(->mumu)+jets at 13 TeV",
+        description="Generate Z(->mumu)+jets events at 13 TeV with Pythia 8 (dressed muons, "
+                    "anti-kT R=0.4 jets with FastJet, overlap removal), or shower a "
+                    "MadGraph/LHEF file with --lhe; see docs/data-format.md for the event "
+                    "definition and schema. The same --events, --seed and --shard-size give "
+                    "the same events for any --workers and --scheduler. Finished shards are "
+                    "kept in OUT.parts/ until the file is written: rerun the same command "
+                    "after a crash to make only the missing ones.")
+    zjets.add_argument("--events", type=positive_int, default=None,
+                       help="accepted events to write (with --lhe: LHE events to shower, "
+                            "default all)")
+    zjets.add_argument("--lhe", default=None, metavar="FILE",
+                       help="shower this LHE file (.lhe or .lhe.gz, e.g. from MadGraph) "
+                            "instead of Pythia's own Z+jet process")
+    zjets.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
+    zjets.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+                       help="parallel Pythia processes (default: all cores)")
+    zjets.add_argument("--shard-size", type=positive_int, default=None,
+                       help=f"accepted events per shard, part of the seed scheme (default "
+                            f"{SHARD_SIZE}; with --lhe: LHE events per shard, default "
+                            f"{LHE_SHARD_SIZE})")
+    zjets.add_argument("--hard-process", choices=("z", "zjet"), default=None,
+                       help="z (default): inclusive Z production, the jets from the parton "
+                            "shower with its Z+jet matrix-element correction and from "
+                            "multiparton interactions, no generator cut; zjet: Pythia's Z + "
+                            "parton 2 -> 2 matrix elements above --pthat-min, faster but the "
+                            "events depend on the cut (docs/data-format.md)")
+    zjets.add_argument("--pthat-min", type=float, default=None, metavar="GEV",
+                       help=f"Pythia PhaseSpace:pTHatMin of --hard-process zjet (default "
+                            f"{ZJET_PTHAT_MIN:g} GeV; see "
+                            "benchmarks/results/pthat_stability.md)")
+    zjets.add_argument("--out", required=True, help="output HDF5 file")
+    add_scheduler_option(zjets)
+    add_no_progress(zjets)
+    zjets.set_defaults(handler=run_zjets)
+
+
+def _add_jets(data_sub: Any) -> None:
+    from lhcgen.data.jet_file import SHARD_SIZE
+    from lhcgen.data.jets import JetSettings
+
+    d = JetSettings()
+    jets = data_sub.add_parser(
+        "jets", help="JetNet-style g/q/t/w/z jets as particle clouds at 13 TeV",
+        description="Generate JetNet-style jets (pT ~ 1 TeV, anti-kT R=0.8) with Pythia 8 and "
+                    "FastJet; see docs/data-format.md ('Jets as particle clouds'). The same "
+                    "--jets, --seed and --shard-size give the same jets for any --workers.")
+    jets.add_argument("--type", required=True, choices=JET_TYPE_CHOICES, dest="jet_type",
+                      help="g (gluon), q (light quark), t (top), w or z")
+    jets.add_argument("--particles", type=int, choices=PARTICLE_CHOICES, default=d.n_particles,
+                      help=f"constituents kept per jet (zero-padded; default {d.n_particles})")
+    jets.add_argument("--jets", type=positive_int, required=True, dest="n_jets",
+                      help="accepted jets to write")
+    jets.add_argument("--jets-per-event", type=positive_int, default=d.jets_per_event,
+                      choices=(1, 2),
+                      help="leading jets of each event that may be kept: 1 as JetNet "
+                           "(default), or 2 (twice the jets per Pythia event, but the two "
+                           "jets of an event are correlated)")
+    jets.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
+    jets.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+                      help="parallel Pythia processes (default: all cores)")
+    jets.add_argument("--shard-size", type=positive_int, default=SHARD_SIZE,
+                      help=f"accepted jets per shard (part of the seed scheme; default "
+                           f"{SHARD_SIZE})")
+    jets.add_argument("--out", required=True, help="output HDF5 file")
+    add_scheduler_option(jets)
+    add_no_progress(jets)
+    jets.set_defaults(handler=run_jets)
+
+
+def _add_import_hepmc(data_sub: Any) -> None:
+    from lhcgen.data.jets import JetSettings
+
+    d = JetSettings()
+    hepmc = data_sub.add_parser(
+        "import-hepmc", help="select and cluster particle-level events of a HepMC3 file",
+        description="Run lhcgen's own selection and clustering on the particle-level events "
+                    "of any generator (Herwig, Sherpa, ...) written as HepMC3 ASCII: "
+                    "--process zjets (dressed muons, R=0.4 jets, docs/data-format.md) or "
+                    "--process jets (JetNet-style R=0.8 jets as particle clouds; the p-hat "
+                    "window is the file's). Event weights, negative ones included, are kept.")
+    hepmc.add_argument("hepmc_file", help="HepMC3 ASCII file")
+    hepmc.add_argument("--process", required=True, choices=("zjets", "jets"),
+                       dest="hepmc_process", help="the selection to run")
+    hepmc.add_argument("--type", choices=JET_TYPE_CHOICES, default=None, dest="jet_type",
+                       help="--process jets: the jet type the file holds (a label)")
+    hepmc.add_argument("--particles", type=int, choices=PARTICLE_CHOICES,
+                       default=d.n_particles,
+                       help="--process jets: constituents kept per jet")
+    hepmc.add_argument("--jets-per-event", type=positive_int, default=d.jets_per_event,
+                       choices=(1, 2),
+                       help="--process jets: leading jets of each event that may be kept")
+    hepmc.add_argument("--events", type=positive_int, default=None,
+                       help="read only the first N events (default all)")
+    hepmc.add_argument("--out", required=True, help="output HDF5 file")
+    add_no_progress(hepmc)
+    hepmc.set_defaults(handler=run_import_hepmc)
+
+
+def _add_import_jetnet(data_sub: Any) -> None:
+    imp = data_sub.add_parser(
+        "import-jetnet", help="convert a JetNet HDF5 file to lhcgen's jet schema",
+        description="Convert a JetNet file (particle_features, jet_features; e.g. t.hdf5 or "
+                    "t150.hdf5) to lhcgen's jet file.")
+    imp.add_argument("jetnet_file", help="JetNet HDF5 file")
+    imp.add_argument("--out", required=True, help="output HDF5 file")
+    imp.add_argument("--type", choices=JET_TYPE_CHOICES, default=None, dest="jet_type",
+                     help="jet type (default: from the file name, as jetnet does)")
+    imp.set_defaults(handler=run_import_jetnet)
+
+
+def run_zjets(args: argparse.Namespace) -> int:
+    from lhcgen.data.zjets_file import make_zjets_file
+
+    attrs = make_zjets_file(args.events, args.seed, args.workers, args.out, args.shard_size,
+                            progress(args), args.scheduler, args.lhe, args.pthat_min,
+                            args.hard_process)
+    source = f" from {args.lhe}" if args.lhe else ""
+    print(f"wrote {attrs['n_accepted']} events{source} to {args.out} in "
+          f"{attrs['generation_seconds']:.1f} s ({attrs['accepted_events_per_second']:.1f} "
+          f"accepted events/s on {args.workers} worker(s))")
+    return 0
+
+
+def run_jets(args: argparse.Namespace) -> int:
+    from lhcgen.data.jet_file import make_jets_file
+    from lhcgen.data.jets import JetSettings
+
+    settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles,
+                           jets_per_event=args.jets_per_event)
+    attrs = make_jets_file(args.n_jets, args.seed, settings, args.workers, args.out,
+                           args.shard_size, progress(args), args.scheduler)
+    print(f"wrote {attrs['n_jets']} {args.jet_type} jets ({args.particles} particles) to "
+          f"{args.out} in {attrs['generation_seconds']:.1f} s "
+          f"({attrs['accepted_jets_per_second']:.1f} jets/s on {args.workers} worker(s))")
+    return 0
+
+
+def run_import_hepmc(args: argparse.Namespace) -> int:
+    from lhcgen.data.jet_file import import_hepmc_file
+    from lhcgen.data.jets import JetSettings
+
+    settings = None
+    if args.hepmc_process == "jets" and args.jet_type is not None:
+        settings = JetSettings(jet_type=args.jet_type, n_particles=args.particles,
+                               jets_per_event=args.jets_per_event)
+    done = import_hepmc_file(args.hepmc_file, args.hepmc_process, args.out, settings,
+                             args.events, progress(args))
+    print(f"wrote {done['written']} {done['what']} from {done['n_generated']} events of "
+          f"{args.hepmc_file} to {args.out}")
+    return 0
+
+
+def run_import_jetnet(args: argparse.Namespace) -> int:
+    from lhcgen.data.jet_file import import_jetnet_file
+
+    done = import_jetnet_file(args.jetnet_file, args.out, args.jet_type)
+    print(f"wrote {done['written']} {done['type']} jets ({done['particles']} particles) "
+          f"from {args.jetnet_file} to {args.out}")
+    return 0

@@ -1,0 +1,93 @@
+"""`lhcgen train` and `lhcgen sample`: options and what they print."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lhcgen.cli.args import add_runtime, non_negative_int, positive_int, progress
+
+
+def add_parsers(sub: Any) -> None:
+    train = sub.add_parser("train", help="train a generator from a YAML config",
+                           description="Train the generator of CONFIG; the run directory "
+                                       "receives the resolved config, preprocessing, "
+                                       "checkpoints, the training log and metrics.json.")
+    train.add_argument("config", help="YAML experiment config (see configs/)")
+    train.add_argument("--out", required=True, help="run directory")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its last checkpoint")
+    add_runtime(train)
+    train.set_defaults(handler=run_train)
+
+    sample = sub.add_parser("sample", help="sample events from a trained run",
+                            description="Write generated events in the same schema as the "
+                                        "training data.")
+    sample.add_argument("run_dir", help="run directory made by `lhcgen train`")
+    sample.add_argument("-n", "--events", type=positive_int, required=True, dest="n",
+                        help="events to generate")
+    sample.add_argument("--out", required=True, help="output HDF5 file")
+    sample.add_argument("--solver", default=None,
+                        help="CFM: euler, midpoint, heun, rk4 or dopri5; DDPM: ancestral or "
+                             "ddim; the INN and JetGPT take none (default: the config's, "
+                             "else the model's)")
+    sample.add_argument("--steps", type=positive_int, default=None,
+                        help="solver steps (fixed-step ODE solvers, DDPM; default: the "
+                             "config's, else the model's: CFM 8, DDIM 50, ancestral T)")
+    sample.add_argument("--weight-draws", type=positive_int, default=0, metavar="K",
+                        help="Bayesian generators: draw K networks from the weight posterior "
+                             "and write N events of each (K x N in all, with a weight_draw "
+                             "column); `lhcgen evaluate` shows the band they span")
+    sample.add_argument("--no-kv-cache", action="store_true",
+                        help="JetGPT: recompute the whole prefix at every step instead of "
+                             "using the key/value cache (for timing; same samples)")
+    sample.add_argument("--batch-size", type=positive_int, default=None,
+                        help="events per network batch (default: the config's "
+                             "sampling.batch_size); the events do not depend on it")
+    sample.add_argument("--multiplicity", type=positive_int, default=None,
+                        help="generate only this jet multiplicity (default: as in training)")
+    sample.add_argument("--seed", type=non_negative_int, default=0)
+    add_runtime(sample)
+    sample.set_defaults(handler=run_sample)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from lhcgen.train.config import load_config
+    from lhcgen.train.run import resolve_device, train_run
+
+    cfg = load_config(args.config)
+    metrics = train_run(cfg, args.out, resolve_device(args.device), resume=args.resume,
+                        progress=progress(args))
+    print(f"trained {metrics['parameters']:,} parameters for {metrics['steps']} steps in "
+          f"{metrics['training_seconds']:.1f} s; validation loss {metrics['final_val_loss']}; "
+          f"run directory {args.out}")
+    return 0
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from lhcgen.train.run import resolve_device
+    from lhcgen.train.surrogate import sample_to_file
+
+    info = sample_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
+                          args.solver, args.steps, args.batch_size, args.seed,
+                          args.multiplicity, progress(args), args.weight_draws,
+                          not args.no_kv_cache)
+    print_sampling(info, args.out)
+    return 0
+
+
+def print_sampling(info: dict, out) -> None:
+    sampler = f"{info['solver']}, " if info["solver"] else ""
+    draws = (f" from {info['weight_draws']} weight draws" if info.get("weight_draws") else "")
+    print(f"wrote {info['n_written']} events{draws} to {out}: "
+          f"{info['events_per_second']:.0f} events/s ({info['model']}, {sampler}{info['nfe']} "
+          f"network evaluations, batch {info['batch_size']}, {info['threads']} threads, "
+          f"{info['device']})")
+    if info["n_nonfinite"]:
+        print(f"warning: {info['n_nonfinite']} of {info['n_requested']} generated events were "
+              "non-finite and were not written")
+    cuts = info["cut_violations"]
+    if cuts["any_selection_cut"]:
+        detail = ", ".join(f"{k}: {v}" for k, v in cuts.items() if v and k != "any_selection_cut")
+        print(f"note: {cuts['any_selection_cut']} events violate a selection cut and were kept "
+              f"({detail})")

@@ -1,0 +1,115 @@
+"""The Process seam: everything lhcgen needs to know about one kind of event.
+
+A process names its objects, checks a file against its schema, builds the preprocessing
+that maps its events to a network's coordinates and back, reads its cuts from a file and
+counts the events that violate them, and lists the observables of its report. `lhcgen
+train | sample | evaluate | classify` work through it and never name a process
+themselves (docs/adding-a-process.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Protocol
+
+import numpy as np
+import torch
+
+from lhcgen.errors import LhcgenError
+from lhcgen.physics.events import Events
+from lhcgen.physics.observables import Observable
+from lhcgen.transforms.coordinates import Coordinates
+from lhcgen.transforms.encoded import Encoded
+
+
+class ExtraFeature(NamedTuple):
+    """A process-specific input of the classifier test (values where ``defined``)."""
+
+    name: str
+    values: np.ndarray
+    defined: np.ndarray
+
+
+class Preprocessing(Protocol):
+    """Fitted on training events; maps events to network coordinates and back."""
+
+    multiplicities: list[int]
+    fractions: list[float]
+
+    def fit(self, sample: Any) -> None: ...
+
+    def encode(self, sample: Any) -> Encoded: ...
+
+    def decode(self, x: torch.Tensor, multiplicity: torch.Tensor,
+               generator: torch.Generator | None = None) -> np.ndarray: ...
+
+    def dims_mask(self, multiplicity: torch.Tensor) -> torch.Tensor: ...
+
+    def coordinates(self) -> Coordinates: ...
+
+    def sample_multiplicity(self, n: int, generator: torch.Generator) -> torch.Tensor: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+@dataclass(frozen=True)
+class Process:
+    """One kind of event. Subclasses fill the class attributes and the methods below.
+
+    Objects: ``object_names`` in slot order, the first ``n_fixed_objects`` always present,
+    the others counted by ``multiplicity`` (the model's condition).
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    object_names: ClassVar[tuple[str, ...]] = ()
+    n_fixed_objects: ClassVar[int] = 0
+    preprocessing_config: ClassVar[type] = object
+    """The dataclass of the run config's ``preprocessing`` section."""
+    constant_mass_objects: ClassVar[tuple[str, ...]] = ()
+    """Objects whose mass is a constant (leptons): no mass feature or histogram."""
+
+    @property
+    def max_objects(self) -> int:
+        return len(self.object_names)
+
+    def object_mask(self, multiplicity: torch.Tensor) -> torch.Tensor:
+        """(N,) counted objects -> (N, P) object mask (fixed objects always present)."""
+        slots = torch.arange(self.max_objects, device=multiplicity.device)
+        fixed = self.n_fixed_objects
+        return (slots[None, :] < fixed) | (slots[None, :] - fixed < multiplicity[:, None])
+
+    def check_sample(self, sample: Any, where: str) -> None:
+        """One line if ``sample`` is not an event file of this process."""
+        process = sample.attrs.get("process")
+        if process != self.name:
+            raise LhcgenError(f"{where}: holds process {process!r}, expected {self.name!r}")
+        if list(sample.object_names) != list(self.object_names):
+            raise LhcgenError(f"{where}: object_names {list(sample.object_names)} are not those "
+                              f"of process {self.name!r}, {list(self.object_names)}")
+        if sample.attrs.get("n_fixed_objects") != self.n_fixed_objects:
+            raise LhcgenError(f"{where}: n_fixed_objects must be {self.n_fixed_objects} for "
+                              f"process {self.name!r}, got {sample.attrs.get('n_fixed_objects')}")
+
+    def sample_attrs(self) -> dict:
+        """The schema attributes of a generated file of this process."""
+        return {"process": self.name, "object_names": list(self.object_names),
+                "n_fixed_objects": self.n_fixed_objects}
+
+    def preprocessing(self, cfg: Any) -> Preprocessing:
+        raise NotImplementedError
+
+    def observables(self, object_names: tuple[str, ...] | None = None) -> list[Observable]:
+        raise NotImplementedError
+
+    def extra_features(self, events: Events) -> list[ExtraFeature]:
+        """Inputs of the classifier test beyond every object's (pT, eta, phi, m) and every
+        pair's Delta R (default: none)."""
+        return []
+
+    def cut_violations(self, events: Events, cuts: dict | None) -> dict[str, int]:
+        """Events failing each cut of ``cuts`` (a file's ``cuts`` attribute; None: the
+        process's defaults) and in total ("any_selection_cut")."""
+        raise NotImplementedError

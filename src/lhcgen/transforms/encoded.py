@@ -1,0 +1,25 @@
+"""Events in network coordinates, as a preprocessing returns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Encoded:
+    """Events in network coordinates.
+
+    x: (N, D) float64; mask: (N, P) object mask; dims_mask: (N, D); multiplicity: (N,);
+    weights: (N,); logdet: (N,) log|det dx / d(momenta)| from (px, py, pz) of each muon and
+    (E, px, py, pz) of each jet (train/likelihood.py removes the first step to quote
+    densities per (pT, eta, phi, m)).
+    """
+
+    x: torch.Tensor
+    mask: torch.Tensor
+    dims_mask: torch.Tensor
+    multiplicity: torch.Tensor
+    weights: torch.Tensor
+    logdet: torch.Tensor

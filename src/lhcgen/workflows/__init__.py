@@ -1,0 +1,1 @@
+"""Workflows that chain the layers below: the demo (data, training, sampling, report)."""
