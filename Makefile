@@ -17,8 +17,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lhcgen demo --config configs/demo.yaml --workdir demo_output
 
-## make test: the whole test suite (a few minutes on 2 cores)
+## make test: the import-layer contracts (pyproject.toml) and the whole test suite
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## make test-fast: skip the tests marked slow (Pythia runs, CLI end to end)
@@ -27,6 +28,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 ## make data: the reference Z+jets samples (80k train, 40k test; about 80 minutes on 2 cores)
 data: data/zjets_train.h5 data/zjets_test.h5

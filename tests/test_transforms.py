@@ -10,8 +10,9 @@ from lhcgen.errors import LhcgenError
 from lhcgen.transforms.bounded import ArcTanh
 from lhcgen.transforms.kinematics import RelativePhi, ToPtEtaPhiM
 from lhcgen.transforms.log_scaling import log_mass, log_pt_shift
+from lhcgen.transforms.objects import object_mask
 from lhcgen.transforms.standardize import Standardize
-from lhcgen.transforms.zjets import PreprocessingConfig, ZJetsPreprocessing, object_mask
+from lhcgen.transforms.zjets import PreprocessingConfig, ZJetsPreprocessing
 
 
 @pytest.fixture(autouse=True)
@@ -176,5 +177,5 @@ def test_below_cut_is_an_error_not_a_silent_drop(toy_sample):
 
 
 def test_object_mask():
-    mask = object_mask(torch.tensor([1, 3]))
+    mask = object_mask(torch.tensor([1, 3]), n_fixed=2, n_slots=5)
     assert mask.tolist() == [[True, True, True, False, False], [True] * 5]

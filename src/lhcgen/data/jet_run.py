@@ -23,7 +23,7 @@ from lhcgen.data.jets import (
     JetSettings,
     generate_jet_shard,
 )
-from lhcgen.data.pythia import RUN_SETTINGS, generator_string, pythia_seed, versions
+from lhcgen.data.pythia import pythia_seed, run_attributes_common
 from lhcgen.data.shard_task import ShardTask
 from lhcgen.data.shards import _check_positive_int, run_shards, shard_sizes
 from lhcgen.errors import LhcgenError
@@ -91,18 +91,8 @@ def jet_run_attributes(settings: JetSettings, seed: int, shard_size: int,
         "jet_type_names": list(JET_TYPES),
         "particle_features": list(PARTICLE_FEATURES),
         "jet_features": list(JET_FEATURES),
-        "sqrt_s": settings.sqrt_s,
-        "cuts": settings.cuts(),
-        "generator": generator_string(),
-        "generator_versions": versions(),
-        "settings": settings.pythia_settings(),
-        "pythia_run_settings": list(RUN_SETTINGS),
-        "pythia_tune": stats[0]["tune_pp"],
-        "pdf_set": stats[0]["pdf_pset"],
         "jet_settings": settings.as_dict(),
-        "seed": seed,
-        "shard_size": shard_size,
-        "shard_seeds": list(shard_seeds),
+        **run_attributes_common(settings, stats, seed, shard_size, shard_seeds),
         "n_generated": int(total("n_generated")),
         "n_accepted": int(total("n_accepted")),
         "cut_flow": {"generated_events": int(total("n_generated")),

@@ -182,3 +182,24 @@ def generator_string() -> str:
     v = versions()
     pythia_short = ".".join(v["pythia8mc"].split(".")[:2])
     return f"Pythia {pythia_short} + FastJet {v['fastjet']}"
+
+
+def run_attributes_common(settings: Any, stats: list[dict], seed: int, shard_size: int,
+                          shard_seeds: list[int]) -> dict:
+    """The file attributes every Pythia run records: energy, cuts, generator and versions,
+    every setting string, tune and PDF read back from Pythia, and the seed scheme.
+    ``settings`` is the process's settings dataclass (``sqrt_s``, ``cuts()``,
+    ``pythia_settings()``); ``stats`` the shards' statistics."""
+    return {
+        "sqrt_s": settings.sqrt_s,
+        "cuts": settings.cuts(),
+        "generator": generator_string(),
+        "generator_versions": versions(),
+        "settings": settings.pythia_settings(),
+        "pythia_run_settings": list(RUN_SETTINGS),
+        "pythia_tune": stats[0]["tune_pp"],
+        "pdf_set": stats[0]["pdf_pset"],
+        "seed": seed,
+        "shard_size": shard_size,
+        "shard_seeds": list(shard_seeds),
+    }

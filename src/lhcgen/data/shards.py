@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lhcgen.data.events import ZJETS_OBJECTS, EventSample
-from lhcgen.data.pythia import RUN_SETTINGS, generator_string, pythia_seed, versions
+from lhcgen.data.pythia import pythia_seed, run_attributes_common
 from lhcgen.data.shard_task import Done, Result, ShardTask, shard_progress, task_id
 from lhcgen.data.zjets import CUT_FLOW_KEYS, ZJetsSettings, generate_shard
 from lhcgen.errors import LhcgenError
@@ -272,18 +272,8 @@ def run_attributes(settings: ZJetsSettings, seed: int, shard_size: int, shard_se
     acceptance_error = float(np.sqrt(acceptance * (1.0 - acceptance) / n_generated))
     return {
         "process": "zjets",
-        "sqrt_s": settings.sqrt_s,
-        "cuts": settings.cuts(),
-        "generator": generator_string(),
-        "generator_versions": versions(),
-        "settings": settings.pythia_settings(),
-        "pythia_run_settings": list(RUN_SETTINGS),
-        "pythia_tune": stats[0]["tune_pp"],
-        "pdf_set": stats[0]["pdf_pset"],
         "zjets_settings": settings.as_dict(),
-        "seed": seed,
-        "shard_size": shard_size,
-        "shard_seeds": list(shard_seeds),
+        **run_attributes_common(settings, stats, seed, shard_size, shard_seeds),
         "n_generated": n_generated,
         "n_accepted": n_accepted,
         "acceptance": acceptance,

@@ -10,12 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lhcgen.models.backbones import coordinate_net
 from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.embeddings import FourierTimeEmbedding
-from lhcgen.nets.mlp import ResidualMLP
-from lhcgen.nets.transformer import ObjectTransformer
 from lhcgen.transforms.coordinates import Coordinates
 
 SAMPLER = SamplerSpec(("euler", "midpoint", "heun", "rk4", "dopri5"), "midpoint", 8,
@@ -65,11 +64,7 @@ class ConditionalFlowMatching(Generator):
 
 def build(cfg: ModelConfig, coordinates: Coordinates,
           multiplicities: list[int]) -> ConditionalFlowMatching:
-    dim, layout_slots = coordinates.dim, list(coordinates.slots)
+    dim = coordinates.dim
     context = ConditionalFlowMatching.context_dim(cfg.time_embedding, len(multiplicities))
-    if cfg.net == "mlp":
-        net = ResidualMLP(dim, context, cfg.hidden, cfg.blocks, cfg.dropout)
-    else:
-        net = ObjectTransformer(layout_slots, context, cfg.hidden, cfg.blocks, cfg.heads,
-                                cfg.dropout)
+    net = coordinate_net(cfg, coordinates, context)
     return ConditionalFlowMatching(net, dim, multiplicities, cfg.time_embedding)

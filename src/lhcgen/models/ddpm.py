@@ -32,13 +32,12 @@ import torch
 from torch import nn
 
 from lhcgen.errors import LhcgenError
+from lhcgen.models.backbones import coordinate_net
 from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.noise_schedules import make_alpha_bar
 from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.embeddings import FourierTimeEmbedding
-from lhcgen.nets.mlp import ResidualMLP
-from lhcgen.nets.transformer import ObjectTransformer
 from lhcgen.transforms.coordinates import Coordinates
 
 SAMPLER = SamplerSpec(("ancestral", "ddim"), "ddim", 50, "ancestral sampling or DDIM")
@@ -143,13 +142,9 @@ class DenoisingDiffusion(Generator):
 
 def build(cfg: ModelConfig, coordinates: Coordinates,
           multiplicities: list[int]) -> DenoisingDiffusion:
-    dim, layout_slots = coordinates.dim, list(coordinates.slots)
+    dim = coordinates.dim
     context = DenoisingDiffusion.context_dim(cfg.time_embedding, len(multiplicities))
-    if cfg.net == "mlp":
-        net = ResidualMLP(dim, context, cfg.hidden, cfg.blocks, cfg.dropout)
-    else:
-        net = ObjectTransformer(layout_slots, context, cfg.hidden, cfg.blocks, cfg.heads,
-                                cfg.dropout)
+    net = coordinate_net(cfg, coordinates, context)
     d = cfg.ddpm
     alpha_bar = make_alpha_bar(d.schedule, d.timesteps, d.beta_start, d.beta_end)
     return DenoisingDiffusion(net, dim, multiplicities, alpha_bar, cfg.time_embedding,

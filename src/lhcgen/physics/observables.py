@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -82,3 +83,26 @@ def object_pair(slot_a: int, slot_b: int, quantity: str) -> Callable[[Events], C
 
 def multiplicity(sample: Events) -> Computed:
     return sample.multiplicity.astype(np.float64), np.ones(len(sample), bool)
+
+
+def object_observables(object_names: tuple[str, ...],
+                       constant_mass_objects: tuple[str, ...] = (),
+                       axis_of: Callable[[str], Axis] = lambda name: Axis()) -> list[Observable]:
+    """The generic report of any process: pT, eta, phi and m of every object (no mass for
+    ``constant_mass_objects``), Delta R of every object pair, and the multiplicity;
+    ``axis_of`` gives each observable's axis by name."""
+    out: list[Observable] = []
+    for slot, name in enumerate(object_names):
+        for feature, (_, symbol, unit) in FEATURES.items():
+            if feature == "m" and name in constant_mass_objects:
+                continue
+            full = f"{feature}_{name}"
+            out.append(Observable(full, axis_label(symbol % name, unit),
+                                  object_feature(slot, feature), periodic=feature == "phi",
+                                  axis=axis_of(full)))
+    for (sa, na), (sb, nb) in combinations(list(enumerate(object_names)), 2):
+        full = f"delta_r_{na}{nb}"
+        out.append(Observable(full, axis_label(rf"\Delta R_{{{na}{nb}}}", ""),
+                              object_pair(sa, sb, "delta_r"), axis=axis_of(full)))
+    out.append(Observable("multiplicity", "multiplicity", multiplicity, discrete=True))
+    return out

@@ -20,6 +20,7 @@ from lhcgen.physics.events import Events
 from lhcgen.physics.observables import Observable
 from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.encoded import Encoded
+from lhcgen.transforms.objects import object_mask
 
 
 class ExtraFeature(NamedTuple):
@@ -77,9 +78,7 @@ class Process:
 
     def object_mask(self, multiplicity: torch.Tensor) -> torch.Tensor:
         """(N,) counted objects -> (N, P) object mask (fixed objects always present)."""
-        slots = torch.arange(self.max_objects, device=multiplicity.device)
-        fixed = self.n_fixed_objects
-        return (slots[None, :] < fixed) | (slots[None, :] - fixed < multiplicity[:, None])
+        return object_mask(multiplicity, self.n_fixed_objects, self.max_objects)
 
     def check_sample(self, sample: Any, where: str) -> None:
         """One line if ``sample`` is not an event file of this process."""

@@ -23,6 +23,7 @@ import numpy as np
 from lhcgen import __version__
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.compatible import check_compatible
 from lhcgen.evaluate.distances import chi2_ndf, histogram_floor, wasserstein_1d
 from lhcgen.evaluate.events.bayesian_band import band_coverage, draw_band, summarise_coverage
 from lhcgen.evaluate.figures import three_panel
@@ -205,11 +206,8 @@ def evaluate_events(generated: EventSample, truth_test: EventSample,
     if truth_train is not None:
         samples["truth_train"] = truth_train
     for key, sample in samples.items():
-        if len(sample) == 0:
-            raise LhcgenError(f"{key} sample contains no events")
-        if sample.momenta.shape[1] != truth_test.momenta.shape[1]:
-            raise LhcgenError(f"{key} sample has {sample.momenta.shape[1]} object slots, "
-                              f"truth-test has {truth_test.momenta.shape[1]}")
+        if key != "truth_test":
+            check_compatible(sample, truth_test, (key.replace("_", "-"), "truth-test"))
     if observables is None:
         process = get_process(truth_test.attrs.get("process"), where="truth-test: ")
         observables = process.observables(tuple(truth_test.object_names))
