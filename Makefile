@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
-## make data: the reference Z+jets samples (80k train, 40k test; about 80 minutes on 2 cores)
+## make data: the reference Z+jets samples (80k train, 40k test; about 2 h 15 min on 2 cores)
 data: data/zjets_train.h5 data/zjets_test.h5
 data/zjets_train.h5: | $(STAMP)
 	$(BIN)/lhcgen data zjets --events 80000 --seed 1 --workers 2 --out $@

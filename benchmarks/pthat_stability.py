@@ -126,9 +126,9 @@ def render(r: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", default="data/zjets_test.h5")
-    parser.add_argument("--floor", default="data/zjets_train.h5")
-    parser.add_argument("--low-file", default="data/zjets_pthat5.h5")
+    parser.add_argument("--reference", default="data/zjet_pthat10/zjets_test.h5")
+    parser.add_argument("--floor", default="data/zjet_pthat10/zjets_train.h5")
+    parser.add_argument("--low-file", default="data/zjet_pthat10/zjets_pthat5.h5")
     parser.add_argument("--low", type=float, default=5.0)
     parser.add_argument("--high", type=float, default=10.0)
     parser.add_argument("--low-events", type=int, default=30000)
