@@ -250,7 +250,8 @@ def main() -> None:
     parser.add_argument("--floor", default="data/zjets_train.h5",
                         help="a second inclusive-Z sample, for the classifier floor")
     parser.add_argument("--zjet", nargs="+",
-                        default=["data/zjet_pthat10/zjets_test.h5", "data/zjet_pthat10/zjets_pthat5.h5"],
+                        default=["data/zjet_pthat10/zjets_test.h5",
+                                 "data/zjet_pthat10/zjets_pthat5.h5"],
                         help="2 -> 2 samples (made with --hard-process zjet --pthat-min X); "
                              "the last one is judged with --classify")
     parser.add_argument("--classify", action="store_true")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
 
 from lhcgen.cli.args import add_runtime, non_negative_int, positive_int, progress
@@ -51,28 +52,58 @@ def add_parsers(sub: Any) -> None:
     sample.set_defaults(handler=run_sample)
 
 
+def _per_rank(handler):
+    """Under torchrun: an error every rank raises alike is printed by rank 0 alone; the
+    others exit with the same status quietly, or name their rank in front of their own."""
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        from lhcgen.errors import LhcgenError
+        from lhcgen.train.distributed import CollectiveError, RankError, env_rank, launched
+        from lhcgen.train.loop import Interrupted
+
+        rank = env_rank()
+        try:
+            return handler(args)
+        except LhcgenError as exc:
+            if not launched() or rank == 0 or isinstance(exc, RankError):
+                raise
+            if isinstance(exc, (CollectiveError, Interrupted)):
+                return 130 if isinstance(exc, Interrupted) else 1
+            raise LhcgenError(f"rank {rank}: {exc}") from None
+    return run
+
+
+@_per_rank
 def run_train(args: argparse.Namespace) -> int:
     from lhcgen.train.config import load_config
+    from lhcgen.train.distributed import process_group
     from lhcgen.train.run import resolve_device, train_run
 
-    cfg = load_config(args.config)
-    metrics = train_run(cfg, args.out, resolve_device(args.device), resume=args.resume,
-                        progress=progress(args))
-    print(f"trained {metrics['parameters']:,} parameters for {metrics['steps']} steps in "
-          f"{metrics['training_seconds']:.1f} s; validation loss {metrics['final_val_loss']}; "
-          f"run directory {args.out}")
+    with process_group(resolve_device(args.device)) as ranks:
+        cfg = ranks.main_first(load_config, args.config, broadcast=False)
+        metrics = train_run(cfg, args.out, ranks.device, resume=args.resume,
+                            progress=progress(args), ranks=ranks)
+    if ranks.is_main:
+        processes = f" on {ranks.world_size} processes" if ranks.distributed else ""
+        print(f"trained {metrics['parameters']:,} parameters for {metrics['steps']} steps"
+              f"{processes} in {metrics['training_seconds']:.1f} s; validation loss "
+              f"{metrics['final_val_loss']}; run directory {args.out}")
     return 0
 
 
+@_per_rank
 def run_sample(args: argparse.Namespace) -> int:
+    from lhcgen.train.distributed import process_group
     from lhcgen.train.run import resolve_device
     from lhcgen.train.surrogate import sample_to_file
 
-    info = sample_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
-                          args.solver, args.steps, args.batch_size, args.seed,
-                          args.multiplicity, progress(args), args.weight_draws,
-                          not args.no_kv_cache)
-    print_sampling(info, args.out)
+    with process_group(resolve_device(args.device)) as ranks:
+        info = sample_to_file(args.run_dir, args.n, args.out, ranks.device, args.solver,
+                              args.steps, args.batch_size, args.seed, args.multiplicity,
+                              progress(args), args.weight_draws, not args.no_kv_cache,
+                              ranks=ranks)
+    if ranks.is_main:
+        print_sampling(info, args.out)
     return 0
 
 

@@ -46,6 +46,15 @@ class TrainingConfig:
     """Steps between checkpoints (a checkpoint is also written at each epoch end)."""
     grad_clip: float = 1.0
     seed: int = 1
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """With "bf16" the training forward pass runs under torch.autocast in bfloat16 (on CUDA,
+    or on the CPU to try it out); weights, optimiser, EMA, validation and sampling stay
+    float32."""
+    micro_batches: int = 1
+    """Cut each batch into this many parts, each with its own noise and backward pass
+    (gradient accumulation: less memory, the same global batch). With torchrun, the batch
+    is cut into WORLD_SIZE x micro_batches shards, which must divide batch_size
+    (docs/distributed.md)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class RunConfig:
 
 POSITIVE = {
     "training.batch_size", "training.epochs", "training.lr", "training.checkpoint_every",
+    "training.micro_batches",
     "model.hidden", "model.blocks", "model.heads", "model.time_embedding",
     "sampling.batch_size", "preprocessing.pt_epsilon", "model.inn.couplings",
     "model.inn.subnet_layers", "model.inn.bins", "model.inn.tail_bound", "model.inn.clamp",
@@ -100,6 +110,8 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
     if not 0.0 <= cfg.training.ema_decay < 1.0:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
+    if cfg.training.batch_size % cfg.training.micro_batches:
+        raise LhcgenError("config: 'training.micro_batches' must divide 'training.batch_size'")
     if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:
         raise LhcgenError("config: 'model.hidden' must be divisible by 'model.heads'")
     if cfg.sampling.steps < 0:

@@ -6,6 +6,7 @@ KL(q || prior) / N_train; the validation loss is the data term alone (at the pos
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from lhcgen.errors import LhcgenError
@@ -24,6 +27,13 @@ from lhcgen.models.base import Batch, Generator
 from lhcgen.nets.bayesian import is_bayesian, kl_divergence
 from lhcgen.train.checkpoint import save_checkpoint
 from lhcgen.train.config import TrainingConfig
+from lhcgen.train.distributed import (
+    CollectiveError,
+    Ranks,
+    check_shards,
+    shard_bounds,
+    shard_seed,
+)
 from lhcgen.train.ema import EMA
 from lhcgen.train.schedule import make_scheduler
 
@@ -81,19 +91,88 @@ def _batches(data: Batch, batch_size: int, seed: int, epoch: int):
         yield Batch(data.x[idx], data.dims_mask[idx], data.multiplicity[idx], data.weights[idx])
 
 
+def _rows(data: Batch, start: int, stop: int) -> Batch:
+    return Batch(data.x[start:stop], data.dims_mask[start:stop],
+                 data.multiplicity[start:stop], data.weights[start:stop])
+
+
 @torch.no_grad()
-def evaluate_loss(model: Generator, data: Batch, batch_size: int, device: torch.device,
-                  seed: int = 12345) -> float:
-    """Weighted mean loss over ``data`` with fixed noise, so values are comparable."""
+def _loss_sums(model: Generator, data: Batch, batch_size: int, device: torch.device,
+               seed: int) -> tuple[float, float]:
+    """(sum of weight x loss, sum of weights) over ``data`` with fixed noise."""
     gen = torch.Generator().manual_seed(seed)
     total, weight = 0.0, 0.0
     for start in range(0, len(data.x), batch_size):
-        sl = slice(start, start + batch_size)
-        b = Batch(data.x[sl], data.dims_mask[sl], data.multiplicity[sl], data.weights[sl])
+        b = _rows(data, start, start + batch_size)
         w = float(b.weights.sum())
         total += float(model.loss(b.to(device), generator=gen)) * w
         weight += w
+    return total, weight
+
+
+def evaluate_loss(model: Generator, data: Batch, batch_size: int, device: torch.device,
+                  seed: int = 12345) -> float:
+    """Weighted mean loss over ``data`` with fixed noise, so values are comparable."""
+    total, weight = _loss_sums(model, data, batch_size, device, seed)
     return total / weight
+
+
+def _validation_loss(model: Generator, val: Batch, batch_size: int, ranks: Ranks,
+                     shards: int, micro_batches: int) -> float:
+    """The validation loss of ``evaluate_loss``; with several shards the set is cut into as
+    many parts, each with its own fixed noise, each rank evaluates its own, and the sums are
+    added over ranks, so every rank gets the same value."""
+    if shards == 1:
+        return evaluate_loss(model, val, batch_size, ranks.device)
+    sums = torch.zeros(2, dtype=torch.float64)
+    for m in range(micro_batches):
+        k = ranks.rank * micro_batches + m
+        part = _rows(val, *shard_bounds(len(val.x), shards, k))
+        if len(part.x):
+            total, weight = _loss_sums(model, part, batch_size, ranks.device,
+                                       shard_seed(12345, 0, k, purpose=2))
+            sums += torch.tensor([total, weight], dtype=torch.float64)
+    sums = sums.to(ranks.device)
+    ranks.all_sum(sums)
+    return float(sums[0] / sums[1])
+
+
+class _ShardLoss(nn.Module):
+    """The objective of one shard of a batch as a module, so that DistributedDataParallel
+    sees a forward pass: ``scale`` x the model's loss + KL(q || prior) / ``kl_divisor``.
+    An empty shard gives a zero that still reaches every parameter (every rank must take
+    part in the gradient all-reduce)."""
+
+    def __init__(self, model: Generator, bayesian: bool):
+        super().__init__()
+        self.model, self.bayesian = model, bayesian
+
+    def forward(self, x, dims_mask, multiplicity, weights, generator, scale: float,
+                kl_divisor: int):
+        if len(x) == 0 or scale == 0.0:
+            loss = sum(p.sum() for p in self.model.parameters()) * 0.0
+        else:
+            loss = self.model.loss(Batch(x, dims_mask, multiplicity, weights),
+                                   generator=generator)
+            if scale != 1.0:
+                loss = loss * scale
+        kl = None
+        if self.bayesian:  # the ELBO: data term + KL(q || prior) / N_train
+            kl = kl_divergence(self.model)
+            loss = loss + kl / kl_divisor
+        return loss, kl
+
+
+def autocast_context(precision: str, device: torch.device) -> Callable:
+    """A factory of the training forward's precision context: nothing for "fp32",
+    torch.autocast to bfloat16 for "bf16" (CUDA, or the CPU); one error for a GPU without
+    bfloat16."""
+    if precision == "fp32":
+        return contextlib.nullcontext
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise CollectiveError(f"training.precision 'bf16' needs a GPU with bfloat16 support "
+                              f"({torch.cuda.get_device_name(device)} has none); use 'fp32'")
+    return lambda: torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def _parameter_groups(model: Generator, weight_decay: float) -> list[dict]:
@@ -111,14 +190,23 @@ def _parameter_groups(model: Generator, weight_decay: float) -> list[dict]:
 def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         run_dir: Path, device: torch.device, resume_state: dict | None = None,
         progress: bool = True, extra_state: dict | None = None,
-        should_stop: Callable[[int], bool] | None = None) -> tuple[TrainResult, EMA]:
+        should_stop: Callable[[int], bool] | None = None,
+        ranks: Ranks | None = None) -> tuple[TrainResult, EMA]:
     """Train ``model`` in place; checkpoints go to ``run_dir``. Returns (result, ema).
 
     ``should_stop(step)`` is asked after every step; when it answers True a checkpoint is
     written and Interrupted is raised, so `--resume` continues exactly where it stopped.
+    With ``ranks`` of several processes (train/distributed.py) the model is wrapped in
+    DistributedDataParallel, each rank trains on its shards of every batch, and only rank 0
+    writes the log and the checkpoints; every rank holds the same weights, EMA, schedule and
+    losses.
     """
+    ranks = ranks or Ranks(device=device)
     model.to(device)
     bayesian = is_bayesian(model)
+    micro = cfg.micro_batches
+    shards = check_shards(cfg.batch_size, ranks, micro)
+    autocast = autocast_context(cfg.precision, device)
     steps_per_epoch = math.ceil(len(train.x) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     optimizer = torch.optim.AdamW(_parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
@@ -132,19 +220,43 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         scheduler.load_state_dict(resume_state["scheduler"])
         step, elapsed = resume_state["step"], resume_state["elapsed"]
         val_loss = resume_state.get("val_loss")
+    objective = _ShardLoss(model, bayesian)
+    if ranks.distributed:
+        objective = DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None)
 
     def checkpoint() -> None:
-        save_checkpoint(run_dir, {
-            "model": model.state_dict(), "ema": ema.state_dict(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "step": step, "elapsed": elapsed + time.perf_counter() - started,
-            "val_loss": val_loss, "finished": step >= total, **(extra_state or {}),
-        })
+        if ranks.is_main:
+            save_checkpoint(run_dir, {
+                "model": model.state_dict(), "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "step": step, "elapsed": elapsed + time.perf_counter() - started,
+                "val_loss": val_loss, "finished": step >= total, **(extra_state or {}),
+            })
 
-    log = open(Path(run_dir) / LOG_FILE, "a")  # noqa: SIM115 - closed in finally
+    def shard_loss(batch: Batch, m: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Forward pass of micro-batch ``m`` of this rank; with one shard, the whole batch
+        with the noise of the single-process loop."""
+        if shards == 1:
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
+            part, scale, kl_divisor = batch, 1.0, len(train.x)
+        else:
+            k = ranks.rank * micro + m
+            part = _rows(batch, *shard_bounds(len(batch.x), shards, k))
+            gen = torch.Generator().manual_seed(shard_seed(cfg.seed, step, k, purpose=0))
+            torch.manual_seed(shard_seed(cfg.seed, step, k, purpose=1))  # dropout, Bayesian
+            part_weight, batch_weight = float(part.weights.sum()), float(batch.weights.sum())
+            scale = ranks.world_size * part_weight / batch_weight if len(part.x) else 0.0
+            kl_divisor = len(train.x) * micro
+        part = part.to(device)
+        with autocast():
+            return objective(part.x, part.dims_mask, part.multiplicity, part.weights,
+                             generator=gen, scale=scale, kl_divisor=kl_divisor)
+
+    log = open(Path(run_dir) / LOG_FILE, "a") if ranks.is_main else None  # noqa: SIM115
     started = time.perf_counter()
-    bar = tqdm(total=total, initial=step, desc="training", unit="step", disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(total=total, initial=step, desc="training", unit="step",
+               disable=not progress or not ranks.is_main, dynamic_ncols=True)
     running = None
     try:
         while step < total:
@@ -153,46 +265,61 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
             for i, batch in enumerate(_batches(train, cfg.batch_size, cfg.seed, epoch)):
                 if i < offset:
                     continue
-                gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step)
-                loss = model.loss(batch.to(device), generator=gen)
-                if bayesian:  # the ELBO: data term + KL(q || prior) / N_train
-                    kl = kl_divergence(model)
-                    loss = loss + kl / len(train.x)
-                if not torch.isfinite(loss):
-                    raise LhcgenError(f"training diverged: loss is {float(loss)} at step {step}; "
-                                      "lower training.lr or raise training.grad_clip")
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                summed = None
+                for m in range(micro):
+                    sync = m == micro - 1 or not ranks.distributed
+                    with contextlib.nullcontext() if sync else objective.no_sync():
+                        loss, kl = shard_loss(batch, m)
+                        loss.backward()
+                    share = loss.detach().float() / ranks.world_size
+                    summed = share if summed is None else summed + share
+                stop = False
+                if ranks.distributed:  # the step's loss and a stop request, alike everywhere
+                    flags = torch.stack([summed, summed.new_tensor(
+                        float(should_stop is not None and should_stop(step + 1)))])
+                    ranks.all_sum(flags)
+                    summed, stop = flags[0], bool(flags[1] > 0)
+                value = summed.item()
+                if not math.isfinite(value):
+                    raise CollectiveError(f"training diverged: loss is {value} at step "
+                                          f"{step}; lower training.lr or raise "
+                                          "training.grad_clip")
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 optimizer.step()
                 scheduler.step()
                 ema.update(model)
                 step += 1
-                value = loss.detach().item()
                 running = value if running is None else 0.98 * running + 0.02 * value
                 bar.update(1)
                 bar.set_postfix(loss=f"{running:.4f}", epoch=epoch + 1)
                 if step % cfg.checkpoint_every == 0:
                     checkpoint()
-                if should_stop is not None and should_stop(step):
+                if not ranks.distributed and should_stop is not None:
+                    stop = should_stop(step)
+                if stop:
                     raise _Stop
             if val is not None:
-                val_loss = evaluate_loss(ema.model, val, 4 * cfg.batch_size, device)
+                val_loss = _validation_loss(ema.model, val, 4 * cfg.batch_size, ranks, shards,
+                                            micro)
             record = {"step": step, "epoch": epoch + 1, "train_loss": running,
                       "val_loss": val_loss, "lr": scheduler.get_last_lr()[0],
                       **({"kl": float(kl.detach())} if bayesian else {}),
                       "seconds": elapsed + time.perf_counter() - started}
-            log.write(json.dumps(record) + "\n")
-            log.flush()
+            if log is not None:
+                log.write(json.dumps(record) + "\n")
+                log.flush()
             checkpoint()
     except _Stop:
         checkpoint()
+        ranks.barrier()  # no rank leaves before rank 0 has written the checkpoint
         raise Interrupted(f"interrupted at step {step}/{total}; checkpoint saved in {run_dir}; "
                           "continue with `lhcgen train CONFIG --out RUN_DIR --resume`") from None
     finally:
         bar.close()
-        log.close()
+        if log is not None:
+            log.close()
     seconds = elapsed + time.perf_counter() - started
     result = TrainResult(step, cfg.epochs, running if running is not None else float("nan"),
                          val_loss, seconds, step / seconds if seconds > 0 else 0.0)

@@ -6,6 +6,7 @@ checkpoint.pt (model, EMA, optimiser, schedule, step), train_log.jsonl and metri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -23,7 +24,8 @@ from lhcgen.models import Batch, build_generator
 from lhcgen.processes import read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, config_from_dict, dump_config
-from lhcgen.train.loop import LOG_FILE, fit, graceful_interrupt
+from lhcgen.train.distributed import Ranks, check_shards
+from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
 from lhcgen.transforms.encoded import Encoded
 
 CONFIG_FILE = "config.yaml"
@@ -70,23 +72,37 @@ def trim_log(path: Path, step: int) -> None:
     write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
 
-def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
-              resume: bool = False, progress: bool = True,
-              should_stop: Callable[[int], bool] | None = None) -> dict:
-    run_dir = Path(run_dir)
+def same_experiment(a: RunConfig, b: RunConfig) -> bool:
+    """Equal configs up to ``training.micro_batches``, which like the number of processes
+    says how a batch is computed, not what is trained: a run may resume with other
+    values (identical results while WORLD_SIZE x micro_batches stays the same)."""
+    def plain(cfg: RunConfig) -> RunConfig:
+        return dataclasses.replace(cfg, training=dataclasses.replace(cfg.training,
+                                                                     micro_batches=1))
+    return plain(a) == plain(b)
+
+
+def _resume_state(cfg: RunConfig, run_dir: Path, device: torch.device,
+                  resume: bool) -> dict | None:
+    """The checkpoint to continue from (None: a new run), after checking the run directory
+    and trimming its log."""
     if resume and not (run_dir / CHECKPOINT).is_file():
         resume = False  # killed before its first checkpoint: nothing to continue, start over
     if resume:
         state = load_checkpoint(run_dir, device)
-        if load_run_config(run_dir) != cfg:
+        if not same_experiment(load_run_config(run_dir), cfg):
             raise LhcgenError(f"{run_dir}: the config differs from the one this run was "
                               "started with; resume with the same config or use a new --out")
         trim_log(run_dir / LOG_FILE, state["step"])
-    else:
-        if (run_dir / CHECKPOINT).exists():
-            raise LhcgenError(f"{run_dir} already holds a trained run; pass --resume to "
-                              "continue it or choose another --out")
-        state = None
+        return state
+    if (run_dir / CHECKPOINT).exists():
+        raise LhcgenError(f"{run_dir} already holds a trained run; pass --resume to "
+                          "continue it or choose another --out")
+    return None
+
+
+def _read_data(cfg: RunConfig):
+    """(sample, process, train indices, validation indices) of the config's training file."""
     sample, process = read_process_sample(cfg.data.train, "data.train",
                                           expected=cfg.data.process)
     if cfg.data.max_events:
@@ -96,17 +112,45 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         raise LhcgenError(f"{cfg.data.train}: {len(train_idx)} training events are fewer than "
                           f"one batch ({cfg.training.batch_size}); generate more events or "
                           "lower training.batch_size")
+    return sample, process, train_idx, val_idx
+
+
+def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
+              resume: bool = False, progress: bool = True,
+              should_stop: Callable[[int], bool] | None = None,
+              ranks: Ranks | None = None) -> dict:
+    """Train ``cfg`` into ``run_dir``; returns the metrics (also written to metrics.json).
+
+    With ``ranks`` of several processes (``distributed.process_group``), rank 0 checks the
+    run directory, loads the checkpoint to resume and fits the preprocessing, and gives
+    them to the other ranks; rank 0 alone writes the run directory.
+    """
+    ranks = ranks or Ranks(device=device)
+    run_dir = Path(run_dir)
+    check_shards(cfg.training.batch_size, ranks, cfg.training.micro_batches)
+    autocast_context(cfg.training.precision, device)  # before anything is written
+    state = ranks.main_first(_resume_state, cfg, run_dir,
+                             torch.device("cpu") if ranks.distributed else device, resume)
+    sample, process, train_idx, val_idx = ranks.main_first(_read_data, cfg, broadcast=False)
     train_sample = sample.subset(train_idx)
     preprocessing = process.preprocessing(cfg.preprocessing)
-    if state is not None:
-        preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
-    else:
-        preprocessing.fit(train_sample)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
-        write_text_atomic(run_dir / PREPROCESSING_FILE,
-                          json.dumps(preprocessing.state_dict(), indent=1))
-        (run_dir / LOG_FILE).unlink(missing_ok=True)
+
+    def fit_preprocessing() -> dict:
+        if state is not None:
+            preprocessing.load_state_dict(
+                json.loads((run_dir / PREPROCESSING_FILE).read_text()))
+        else:
+            preprocessing.fit(train_sample)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
+            write_text_atomic(run_dir / PREPROCESSING_FILE,
+                              json.dumps(preprocessing.state_dict(), indent=1))
+            (run_dir / LOG_FILE).unlink(missing_ok=True)
+        return preprocessing.state_dict()
+
+    fitted = ranks.main_first(fit_preprocessing)
+    if not ranks.is_main:
+        preprocessing.load_state_dict(fitted)
     train = to_batch(preprocessing.encode(train_sample))
     val = to_batch(preprocessing.encode(sample.subset(val_idx))) if len(val_idx) else None
 
@@ -117,7 +161,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     with graceful_interrupt() as ctrl_c:
         stop = should_stop or ctrl_c
         result, _ = fit(model, train, val, cfg.training, run_dir, device, state, progress,
-                        extra_state={"n_params": n_params}, should_stop=stop)
+                        extra_state={"n_params": n_params}, should_stop=stop, ranks=ranks)
     metrics = {
         "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
         "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
@@ -127,9 +171,11 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         "epochs": result.epochs, "final_train_loss": result.train_loss,
         "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2),
         "steps_per_second": round(result.steps_per_second, 2), "device": str(device),
-        "threads": torch.get_num_threads(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "threads": torch.get_num_threads(), "processes": ranks.world_size,
+        "precision": cfg.training.precision,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    write_text_atomic(run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
+    ranks.main_first(write_text_atomic, run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
     return metrics
 
 

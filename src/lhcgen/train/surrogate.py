@@ -24,7 +24,14 @@ from lhcgen.processes.base import Preprocessing
 from lhcgen.solvers import sample
 from lhcgen.train.checkpoint import load_checkpoint
 from lhcgen.train.config import RunConfig
+from lhcgen.train.distributed import Ranks, shard_bounds
 from lhcgen.train.run import METRICS_FILE, PREPROCESSING_FILE, load_run_config
+
+
+def _batch_starts(n: int, batch_size: int, part: tuple[int, int]) -> range:
+    """First events of the batches of part (r, R): the r-th of R contiguous runs."""
+    starts = range(0, n, batch_size)
+    return starts[slice(*shard_bounds(len(starts), part[1], part[0]))]
 
 
 @dataclass
@@ -62,13 +69,15 @@ class Surrogate:
                                           steps or self.cfg.sampling.steps or None)
 
     def _draw(self, n: int, solver, steps, batch_size: int, seed: int, stream: int,
-              multiplicity: int | None, options: dict, bar) -> tuple[list, list, dict]:
+              multiplicity: int | None, options: dict, bar,
+              part: tuple[int, int] = (0, 1)) -> tuple[list, list, dict]:
         """``n`` events from the current network, in batches; returns finite momenta,
         multiplicities and counts. Every batch draws its noise per event (EventNoise of
-        ``seed`` and ``stream``), so the events do not depend on ``batch_size``."""
+        ``seed`` and ``stream``), so the events do not depend on ``batch_size``.
+        ``part`` = (r, R) draws only the r-th of R contiguous runs of whole batches."""
         momenta, mults = [], []
         counts = {"nfe": 0, "n_nonfinite": 0, "network_seconds": 0.0}
-        for start in range(0, n, batch_size):
+        for start in _batch_starts(n, batch_size, part):
             size = min(batch_size, n - start)
             gen = EventNoise(seed, start, size, stream)
             if multiplicity is None:
@@ -89,17 +98,10 @@ class Surrogate:
             bar.update(size)
         return momenta, mults, counts
 
-    def generate(self, n: int, solver: str | None = None, steps: int | None = None,
-                 batch_size: int | None = None, seed: int = 0,
-                 multiplicity: int | None = None, progress: bool = True,
-                 weight_draws: int = 0, **options) -> tuple[EventSample, dict]:
-        """Sample ``n`` events. Non-finite events are removed and counted; events that fail
-        a cut are kept and counted. Returns (events, info).
-
-        ``weight_draws`` = K > 0 (Bayesian generators only) draws K networks from the weight
-        posterior and samples ``n`` events from each; ``weight_draw`` records which.
-        ``options`` go to the model's sampler (JetGPT: ``kv_cache``).
-        """
+    def check_request(self, n: int, solver: str | None, steps: int | None,
+                      multiplicity: int | None, weight_draws: int
+                      ) -> tuple[str | None, int | None]:
+        """One error if the request does not fit this run; returns (solver, steps)."""
         if n <= 0:
             raise LhcgenError(f"the number of events must be positive, got {n}")
         if weight_draws < 0:
@@ -108,15 +110,28 @@ class Surrogate:
             raise LhcgenError(f"--weight-draws needs a Bayesian generator, but {self.run_dir} "
                               "was trained without one (set model.bayesian.enabled: true)")
         solver, steps = self.sampler(solver, steps)
-        batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
         if multiplicity is not None:
             self.model.condition_index(torch.tensor([multiplicity]))
+        return solver, steps
+
+    def draw(self, n: int, solver: str | None = None, steps: int | None = None,
+             batch_size: int | None = None, seed: int = 0, multiplicity: int | None = None,
+             progress: bool = True, weight_draws: int = 0, part: tuple[int, int] = (0, 1),
+             **options) -> dict:
+        """Part ``part`` = (r, R) of the events of ``generate``: the r-th of R contiguous
+        runs of its whole batches (how `lhcgen sample` splits the work under torchrun).
+        Parts r = 0..R-1 joined by ``assemble`` are the events of one ``generate``, number
+        for number: each event has the same noise and is computed in the same batch.
+        Returns the arrays, counts and settings, for ``assemble``."""
+        solver, steps = self.check_request(n, solver, steps, multiplicity, weight_draws)
+        batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
         label = f"{solver}, {steps} steps" if solver else self.cfg.model.name
         draws = max(weight_draws, 1)
+        own = sum(min(batch_size, n - start) for start in _batch_starts(n, batch_size, part))
         momenta, mults, draw_index = [], [], []
         counts = {"nfe": 0, "n_nonfinite": 0, "network_seconds": 0.0}
         started = time.perf_counter()
-        with tqdm(total=n * draws, desc=f"sampling ({label})", unit="ev",
+        with tqdm(total=own * draws, desc=f"sampling ({label})", unit="ev",
                   disable=not progress, dynamic_ncols=True) as bar:
             for k in range(draws):
                 if weight_draws:
@@ -126,19 +141,40 @@ class Surrogate:
                     context = contextlib.nullcontext()
                 with context:
                     p, m, c = self._draw(n, solver, steps, batch_size, seed, k, multiplicity,
-                                         options, bar)
-                momenta += p
-                mults += m
-                draw_index += [np.full(len(x), k) for x in m]
+                                         options, bar, part)
+                momenta.append(p)
+                mults.append(m)
+                draw_index.append([np.full(len(x), k) for x in m])
                 counts["nfe"] = max(counts["nfe"], c["nfe"])
                 counts["n_nonfinite"] += c["n_nonfinite"]
                 counts["network_seconds"] += c["network_seconds"]
-        seconds = time.perf_counter() - started
+        return {"momenta": momenta, "mults": mults, "draw_index": draw_index,
+                "counts": counts, "seconds": time.perf_counter() - started,
+                "solver": solver, "steps": steps, "batch_size": batch_size}
+
+    def assemble(self, parts: list[dict], n: int, seed: int = 0, weight_draws: int = 0,
+                 seconds: float | None = None, **options) -> tuple[EventSample, dict]:
+        """One sample from the ``draw`` results of parts 0..R-1 (in order): per weight draw,
+        the events of every part. ``seconds``: the wall time to quote (default: the
+        slowest part's). Returns (events, info) as ``generate``."""
+        draws = max(weight_draws, 1)
+        momenta, mults, draw_index = [], [], []
+        for k in range(draws):
+            for drawn in parts:
+                momenta += drawn["momenta"][k]
+                mults += drawn["mults"][k]
+                draw_index += drawn["draw_index"][k]
+        counts = {"nfe": max(d["counts"]["nfe"] for d in parts),
+                  "n_nonfinite": sum(d["counts"]["n_nonfinite"] for d in parts),
+                  "network_seconds": max(d["counts"]["network_seconds"] for d in parts)}
+        if seconds is None:
+            seconds = max(d["seconds"] for d in parts)
+        solver, steps, batch_size = (parts[0][key] for key in ("solver", "steps", "batch_size"))
+        if not sum(len(m) for m in mults):
+            raise LhcgenError("every generated event was non-finite; the model is broken")
         mult_all = np.concatenate(mults)
         p_all = np.concatenate(momenta)
         mask = self.process.object_mask(torch.from_numpy(mult_all)).numpy()
-        if len(p_all) == 0:
-            raise LhcgenError("every generated event was non-finite; the model is broken")
         info = {
             "model": self.cfg.model.name, "solver": solver, "steps": steps,
             "nfe": counts["nfe"], "batch_size": batch_size, "n_requested": n * draws,
@@ -148,6 +184,8 @@ class Surrogate:
             "device": str(self.device), "threads": torch.get_num_threads(), "seed": seed,
             **{k: v for k, v in options.items() if isinstance(v, (bool, int, float, str))},
         }
+        if len(parts) > 1:
+            info["processes"] = len(parts)
         attrs = {
             **self.process.sample_attrs(), "kind": "generated",
             "generator": f"lhcgen {__version__} {self.cfg.model.name}",
@@ -168,6 +206,21 @@ class Surrogate:
         sample.attrs["cut_violations"] = violations
         return sample, info
 
+    def generate(self, n: int, solver: str | None = None, steps: int | None = None,
+                 batch_size: int | None = None, seed: int = 0,
+                 multiplicity: int | None = None, progress: bool = True,
+                 weight_draws: int = 0, **options) -> tuple[EventSample, dict]:
+        """Sample ``n`` events. Non-finite events are removed and counted; events that fail
+        a cut are kept and counted. Returns (events, info).
+
+        ``weight_draws`` = K > 0 (Bayesian generators only) draws K networks from the weight
+        posterior and samples ``n`` events from each; ``weight_draw`` records which.
+        ``options`` go to the model's sampler (JetGPT: ``kv_cache``).
+        """
+        drawn = self.draw(n, solver, steps, batch_size, seed, multiplicity, progress,
+                          weight_draws, **options)
+        return self.assemble([drawn], n, seed, weight_draws, **options)
+
     def run_facts(self) -> dict:
         """metrics.json of the run ({} while it has not finished)."""
         metrics = self.run_dir / METRICS_FILE
@@ -181,23 +234,44 @@ class Surrogate:
         return str(Path(self.cfg.data.train).resolve())
 
 
+def _sampler_options(surrogate: Surrogate, kv_cache: bool) -> dict:
+    if kv_cache:
+        return {}
+    if surrogate.cfg.model.name != "jetgpt":
+        raise LhcgenError(f"--no-kv-cache applies to JetGPT only; {surrogate.run_dir} holds "
+                          f"model '{surrogate.cfg.model.name}'")
+    return {"kv_cache": False}
+
+
 def sample_to_file(run_dir: str | Path, n: int, out: str | Path, device: torch.device,
                    solver: str | None = None, steps: int | None = None,
                    batch_size: int | None = None, seed: int = 0,
                    multiplicity: int | None = None, progress: bool = True,
-                   weight_draws: int = 0, kv_cache: bool = True) -> dict:
+                   weight_draws: int = 0, kv_cache: bool = True,
+                   ranks: Ranks | None = None) -> dict:
     """`lhcgen sample`: ``n`` events of the run written atomically to ``out``; returns the
-    sampling facts (events/s, NFE, non-finite events, cut violations, ...)."""
+    sampling facts (events/s, NFE, non-finite events, cut violations, ...).
+
+    With ``ranks`` of several processes each rank draws a contiguous run of whole batches
+    (``Surrogate.draw``), rank 0 gathers them and writes the one file, and every rank
+    returns rank 0's facts. The events equal those of a single process."""
     from lhcgen.data.hdf5 import write_events
 
-    surrogate = Surrogate.load(run_dir, device)
-    options = {}
-    if not kv_cache:
-        if surrogate.cfg.model.name != "jetgpt":
-            raise LhcgenError(f"--no-kv-cache applies to JetGPT only; {run_dir} holds model "
-                              f"'{surrogate.cfg.model.name}'")
-        options["kv_cache"] = False
-    sample, info = surrogate.generate(n, solver, steps, batch_size, seed, multiplicity,
-                                      progress, weight_draws, **options)
-    write_events(out, sample)
-    return info
+    ranks = ranks or Ranks(device=device)
+    surrogate = ranks.main_first(Surrogate.load, run_dir, device, broadcast=False)
+    options = ranks.main_first(_sampler_options, surrogate, kv_cache, broadcast=False)
+    ranks.main_first(surrogate.check_request, n, solver, steps, multiplicity, weight_draws,
+                     broadcast=False)
+    started = time.perf_counter()
+    drawn = surrogate.draw(n, solver, steps, batch_size, seed, multiplicity,
+                           progress and ranks.is_main, weight_draws,
+                           (ranks.rank, ranks.world_size), **options)
+    parts = ranks.gather(drawn)
+
+    def write() -> dict:
+        seconds = time.perf_counter() - started if ranks.distributed else None
+        sample, info = surrogate.assemble(parts, n, seed, weight_draws, seconds, **options)
+        write_events(out, sample)
+        return info
+
+    return ranks.main_first(write)
