@@ -49,11 +49,13 @@ bench: data
 	$(BIN)/python benchmarks/pythia_throughput.py
 	$(BIN)/python benchmarks/zjets_definition.py
 	$(BIN)/python benchmarks/pthat_stability.py
+	$(BIN)/python benchmarks/zjets_hard_process.py --classify
 	$(BIN)/python benchmarks/kill_resume.py --trials 20
 	$(BIN)/python benchmarks/cfm_sampling.py --run runs/cfm --truth data/zjets_test.h5
 	$(BIN)/python benchmarks/event_generators.py --minutes 6 --classifier
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/python benchmarks/judge_power.py
+	$(BIN)/python benchmarks/ddp_steps.py
 
 clean:
 	rm -rf demo_output .pytest_cache
