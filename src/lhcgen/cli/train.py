@@ -7,6 +7,7 @@ import functools
 from typing import Any
 
 from lhcgen.cli.args import add_runtime, non_negative_int, positive_int, progress
+from lhcgen.errors import LhcgenError
 
 
 def add_parsers(sub: Any) -> None:
@@ -21,9 +22,10 @@ def add_parsers(sub: Any) -> None:
     add_runtime(train)
     train.set_defaults(handler=run_train)
 
-    sample = sub.add_parser("sample", help="sample events from a trained run",
-                            description="Write generated events in the same schema as the "
-                                        "training data.")
+    sample = sub.add_parser("sample", help="sample events or jets from a trained run",
+                            description="Write generated events (or jets, for a run of the "
+                                        "jets process) in the same schema as the training "
+                                        "data.")
     sample.add_argument("run_dir", help="run directory made by `lhcgen train`")
     sample.add_argument("-n", "--events", type=positive_int, required=True, dest="n",
                         help="events to generate")
@@ -47,6 +49,14 @@ def add_parsers(sub: Any) -> None:
                              "sampling.batch_size); the events do not depend on it")
     sample.add_argument("--multiplicity", type=positive_int, default=None,
                         help="generate only this jet multiplicity (default: as in training)")
+    sample.add_argument("--type", default=None, dest="jet_type", metavar="g|q|t|w|z",
+                        help="jets: generate only this jet type (default: the types of the "
+                             "training data, in its proportions)")
+    sample.add_argument("--condition-from", default=None, metavar="TRUTH.h5",
+                        help="jets: take each jet's type, pT, eta, mass and constituent count "
+                             "from the first N jets of this jet file (the protocol of "
+                             "PC-JeDi, PC-Droid and EPiC-FM) instead of generating them with "
+                             "the run's conditions model")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -91,11 +101,62 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_process_kind(run_dir: str) -> str:
+    from pathlib import Path
+
+    from lhcgen.processes import get_process
+    from lhcgen.train.run import load_run_config
+
+    if not Path(run_dir).is_dir():
+        return "events"  # sample_to_file names the problem
+    return get_process(load_run_config(Path(run_dir)).data.process).kind
+
+
+def run_sample_jets(args: argparse.Namespace) -> int:
+    from lhcgen.train.distributed import launched
+    from lhcgen.train.jet_surrogate import sample_jets_to_file
+    from lhcgen.train.run import resolve_device
+
+    for given, option in ((args.multiplicity, "--multiplicity"),
+                          (args.weight_draws, "--weight-draws"),
+                          (args.no_kv_cache, "--no-kv-cache")):
+        if given:
+            raise LhcgenError(f"{option} applies to event generators; {args.run_dir} "
+                              "generates jets")
+    if launched():
+        raise LhcgenError("sampling jets runs in one process; start it without torchrun")
+    info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
+                               args.jet_type, args.condition_from, args.solver, args.steps,
+                               args.batch_size, args.seed, progress(args))
+    conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
+                  else f"generated ({info['conditions_nfe']} network evaluations)")
+    print(f"wrote {info['n_written']} jets to {args.out}: {info['jets_per_second']:.0f} jets/s "
+          f"({info['model']} {info['net']}, {info['solver']}, {info['nfe']} network "
+          f"evaluations, batch {info['batch_size']}, {info['threads']} threads, "
+          f"{info['device']}); jet kinematics {conditions}")
+    if info["n_nonfinite"]:
+        print(f"warning: {info['n_nonfinite']} of {info['n_requested']} generated jets were "
+              "non-finite and were not written")
+    cuts = info["cut_violations"]
+    if cuts["any_selection_cut"]:
+        print(f"note: {cuts['any_selection_cut']} jets lie outside the training selection "
+              f"(pT window: {cuts['jet_pt_window']}, |eta|: {cuts['jet_abs_eta']}) and were "
+              "kept")
+    return 0
+
+
 @_per_rank
 def run_sample(args: argparse.Namespace) -> int:
     from lhcgen.train.distributed import process_group
     from lhcgen.train.run import resolve_device
     from lhcgen.train.surrogate import sample_to_file
+
+    if _run_process_kind(args.run_dir) == "clouds":
+        return run_sample_jets(args)
+    for given, option in ((args.jet_type, "--type"), (args.condition_from, "--condition-from")):
+        if given:
+            raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "
+                              "generates events")
 
     with process_group(resolve_device(args.device)) as ranks:
         info = sample_to_file(args.run_dir, args.n, args.out, ranks.device, args.solver,

@@ -7,15 +7,19 @@ Bayesian layers (nets/bayesian.py).
 
 from __future__ import annotations
 
+from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
-from lhcgen.models.registry import MODEL_NAMES, model_module
+from lhcgen.models.registry import CLOUD_MODELS, MODEL_NAMES, model_module
 from lhcgen.transforms.coordinates import Coordinates
 
 
 def build_generator(cfg: ModelConfig, coordinates: Coordinates,
                     multiplicities: list[int]) -> Generator:
     """Build the generator named in the config for the network's ``coordinates``."""
+    if coordinates.is_cloud and cfg.name not in CLOUD_MODELS:
+        raise LhcgenError(f"model '{cfg.name}' generates events; particle clouds take one of "
+                          f"{', '.join(CLOUD_MODELS)}")
     model = model_module(cfg.name).build(cfg, coordinates, multiplicities)
     if cfg.bayesian.enabled:
         from lhcgen.nets.bayesian import bayesianize

@@ -14,18 +14,28 @@ from lhcgen.errors import LhcgenError
 class Batch:
     """Events in network coordinates.
 
-    x: (N, D) float32; dims_mask: (N, D) bool, coordinates that exist (padded jets do not);
-    multiplicity: (N,) long, the condition; weights: (N,) float32 MC event weights.
+    x: (N, D) float32 for events, (N, P, F) for particle clouds; dims_mask: the shape of x,
+    bool, coordinates that exist (padded jets and particles do not); multiplicity: (N,) long,
+    the discrete condition (the jet multiplicity of an event, the type of a jet); weights:
+    (N,) float32 MC event weights; context: (N, C) float32 continuous conditions (a jet's
+    kinematics) or None.
     """
 
     x: torch.Tensor
     dims_mask: torch.Tensor
     multiplicity: torch.Tensor
     weights: torch.Tensor
+    context: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
         return Batch(self.x.to(device), self.dims_mask.to(device),
-                     self.multiplicity.to(device), self.weights.to(device))
+                     self.multiplicity.to(device), self.weights.to(device),
+                     None if self.context is None else self.context.to(device))
+
+    def rows(self, index) -> Batch:
+        """The events ``index`` (a slice or an index tensor)."""
+        return Batch(self.x[index], self.dims_mask[index], self.multiplicity[index],
+                     self.weights[index], None if self.context is None else self.context[index])
 
 
 class Generator(nn.Module):

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from lhcgen.models.registry import model_module
 
-MODEL_SECTIONS = {"inn": "INNConfig", "ddpm": "DDPMConfig", "jetgpt": "JetGPTConfig"}
+MODEL_SECTIONS = {"inn": "INNConfig", "ddpm": "DDPMConfig", "edm": "EDMConfig",
+                  "jetgpt": "JetGPTConfig"}
 """The generators with a section of their own: model name -> its config dataclass, defined
 in models/<name>.py and imported only when a config is built."""
 
@@ -36,19 +37,28 @@ class BayesianConfig:
 class ModelConfig:
     name: str = "cfm"
     """Generator (models/registry.py lists them): "cfm" conditional flow matching, "inn" a
-    coupling-block INN, "ddpm" a DDPM, "jetgpt" the autoregressive transformer JetGPT."""
-    net: Literal["mlp", "transformer"] = "mlp"
-    """Network of CFM and DDPM (the INN uses MLP subnetworks, JetGPT its own transformer)."""
+    coupling-block INN, "ddpm" a DDPM, "edm" EDM diffusion, "jetgpt" the autoregressive
+    transformer JetGPT. Particle clouds: "cfm" or "edm"."""
+    net: Literal["mlp", "transformer", "cae", "epic"] = "mlp"
+    """Network of CFM, DDPM and EDM (the INN uses MLP subnetworks, JetGPT its own
+    transformer). Events: "mlp" or "transformer" (one token per object). Particle clouds:
+    "transformer" (masked self-attention between particles), "cae" (a cross-attention
+    encoder: ``global_tokens`` learned tokens attend to the particles and back, O(P M)) or
+    "epic" (an EPiC deep set); all permutation-equivariant, without positional encoding."""
     hidden: int = 256
-    """Width of the MLP, or the token dimension of the transformer."""
+    """Width of the MLP, or the token dimension of the transformer, CAE and EPiC."""
     blocks: int = 4
-    """Residual blocks (MLP) or transformer layers."""
+    """Residual blocks (MLP) or layers (transformer, CAE, EPiC)."""
     heads: int = 4
+    global_tokens: int = 16
+    """Learned global tokens of the cross-attention encoder ("cae"); the global vector's
+    width of EPiC."""
     time_embedding: int = 32
     dropout: float = 0.0
     # the section classes live in their model files (resolved by type_namespace)
     inn: INNConfig = _default("inn")  # noqa: F821
     ddpm: DDPMConfig = _default("ddpm")  # noqa: F821
+    edm: EDMConfig = _default("edm")  # noqa: F821
     jetgpt: JetGPTConfig = _default("jetgpt")  # noqa: F821
     bayesian: BayesianConfig = field(default_factory=BayesianConfig)
 

@@ -14,8 +14,10 @@ from types import ModuleType
 
 from lhcgen.errors import LhcgenError
 
-MODEL_NAMES = ("cfm", "ddpm", "inn", "jetgpt")
+MODEL_NAMES = ("cfm", "ddpm", "edm", "inn", "jetgpt")
 """Every generator; its file is lhcgen/models/<name>.py."""
+CLOUD_MODELS = ("cfm", "edm")
+"""The generators of particle clouds (the others generate events)."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ themselves (docs/adding-a-process.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 import numpy as np
@@ -65,6 +66,9 @@ class Process:
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
+    kind: ClassVar[str] = "events"
+    """"events" (an EventSample of objects, judged by `lhcgen evaluate | classify`) or
+    "clouds" (jets as particle clouds, a JetCloudSample judged by `lhcgen metrics jets`)."""
     object_names: ClassVar[tuple[str, ...]] = ()
     n_fixed_objects: ClassVar[int] = 0
     preprocessing_config: ClassVar[type] = object
@@ -79,6 +83,12 @@ class Process:
     def object_mask(self, multiplicity: torch.Tensor) -> torch.Tensor:
         """(N,) counted objects -> (N, P) object mask (fixed objects always present)."""
         return object_mask(multiplicity, self.n_fixed_objects, self.max_objects)
+
+    def read_sample(self, path: str | Path) -> Any:
+        """The sample of a file of this process (validated against the file schema)."""
+        from lhcgen.data.hdf5 import read_events
+
+        return read_events(path)
 
     def check_sample(self, sample: Any, where: str) -> None:
         """One line if ``sample`` is not an event file of this process."""
@@ -107,6 +117,12 @@ class Process:
         """Inputs of the classifier test beyond every object's (pT, eta, phi, m) and every
         pair's Delta R (default: none)."""
         return []
+
+    def condition_data(self, preprocessing: Any, sample: Any, seed: int) -> Encoded | None:
+        """Training data of the generator of the continuous conditions (``Encoded`` with
+        x (N, C)), for processes that have such conditions; None (the default) for the
+        others. ``seed`` fixes any dequantisation noise."""
+        return None
 
     def cut_violations(self, events: Events, cuts: dict | None) -> dict[str, int]:
         """Events failing each cut of ``cuts`` (a file's ``cuts`` attribute; None: the

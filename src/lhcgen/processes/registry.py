@@ -13,7 +13,8 @@ from importlib.metadata import entry_points
 from lhcgen.errors import LhcgenError
 from lhcgen.processes.base import Process
 
-BUILTIN = {"zjets": ("lhcgen.processes.zjets", "ZJetsProcess")}
+BUILTIN = {"zjets": ("lhcgen.processes.zjets", "ZJetsProcess"),
+           "jets": ("lhcgen.processes.jets", "JetsProcess")}
 DEFAULT_PROCESS = "zjets"
 """The process of a run config that names none."""
 """Process name -> (module, class) of lhcgen's own processes."""

@@ -7,6 +7,10 @@ A generator declares how it is sampled (``Generator.sampling``):
   * "diffusion": a noise predictor ``model.predict_noise(x, timestep, condition,
     dims_mask)`` on the chain ``model.alpha_bar``, walked by ancestral sampling or DDIM
     (solvers/diffusion.py);
+  * "edm": a preconditioned denoiser ``model.denoise(x, sigma, condition, dims_mask,
+    context)`` (EDM, Karras et al.), walked down the sigma schedule of ``karras_sigmas`` by
+    the samplers of solvers/edm.py (Euler = DDIM, Heun, midpoint, RK4, the stochastic
+    sampler, Euler-Maruyama, DPM-Solver++(2M));
   * "direct": the model samples itself in one pass (an INN's inverse, JetGPT's
     autoregression): ``model.sample_direct`` and ``model.log_prob``.
 The model never imports a solver; this module is where the two meet.
@@ -20,6 +24,7 @@ from lhcgen import noise
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Generator
 from lhcgen.solvers.diffusion import ancestral, ddim, respaced
+from lhcgen.solvers.edm import edm_sample, karras_sigmas
 from lhcgen.solvers.likelihood import ode_log_prob
 from lhcgen.solvers.ode import integrate
 
@@ -27,9 +32,12 @@ from lhcgen.solvers.ode import integrate
 @torch.no_grad()
 def sample(model: Generator, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
            generator: torch.Generator | None = None, solver: str | None = None,
-           steps: int | None = None, **options) -> tuple[torch.Tensor, dict]:
-    """Events (N, D) in network coordinates for the jet multiplicities ``multiplicity``
-    (N,), zero where ``dims_mask`` is not; all noise from ``generator`` (drawn on the CPU).
+           steps: int | None = None, context: torch.Tensor | None = None,
+           **options) -> tuple[torch.Tensor, dict]:
+    """Events (N, D), or particle clouds (N, P, F), in network coordinates for the discrete
+    conditions ``multiplicity`` (N,) (jet multiplicity or jet type) and the continuous
+    ``context`` (N, C) (a jet's kinematics, or None), of the shape of ``dims_mask`` and zero
+    where it is not; all noise from ``generator`` (drawn on the CPU).
 
     ``solver`` and ``steps`` default to the model's (``model.resolve_sampler``). Options:
     ODE: ``rtol``, ``atol`` (dopri5); DDPM: ``eta`` (DDIM); JetGPT: ``kv_cache``.
@@ -37,7 +45,13 @@ def sample(model: Generator, multiplicity: torch.Tensor, dims_mask: torch.Tensor
     """
     solver, steps = model.resolve_sampler(solver, steps)
     if model.sampling == "ode":
-        return _sample_ode(model, multiplicity, dims_mask, generator, solver, steps, options)
+        return _sample_ode(model, multiplicity, dims_mask, generator, solver, steps, options,
+                           context)
+    if model.sampling == "edm":
+        return _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, options,
+                           context)
+    if context is not None:
+        raise LhcgenError(f"{type(model).__name__} takes no continuous conditions")
     if model.sampling == "diffusion":
         return _sample_diffusion(model, multiplicity, dims_mask, generator, solver, steps,
                                  options)
@@ -56,16 +70,18 @@ def log_prob(model: Generator, batch: Batch, generator: torch.Generator | None =
     return model.log_prob(batch, generator, **options)
 
 
-def _sample_ode(model, multiplicity, dims_mask, generator, solver, steps, options):
+def _sample_ode(model, multiplicity, dims_mask, generator, solver, steps, options,
+                context=None):
     condition = model.condition_index(multiplicity)
     device = next(model.parameters()).device
     dims_mask = dims_mask.to(device)
     condition = condition.to(device)
+    context = None if context is None else context.to(device)
     n = len(multiplicity)
-    x1 = noise.randn((n, model.dim), generator).to(device) * dims_mask
+    x1 = noise.randn(tuple(dims_mask.shape), generator).to(device) * dims_mask
 
     def field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return model.velocity(x, t.to(x.dtype).expand(n), condition, dims_mask)
+        return model.velocity(x, t.to(x.dtype).expand(n), condition, dims_mask, context)
 
     x0, nfe = integrate(solver, field, x1, steps, **options)
     return x0, {"solver": solver, "steps": steps, "nfe": nfe}
@@ -108,4 +124,33 @@ def _sample_diffusion(model, multiplicity, dims_mask, generator, solver, steps, 
         x0, nfe = ancestral(eps, x_T, alpha_bar, timesteps, generator, mask=mask)
     else:
         x0, nfe = ddim(eps, x_T, alpha_bar, timesteps, eta, generator, mask=mask)
+    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
+
+
+def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, options,
+                context=None):
+    churn = {k: float(options.pop(k)) for k in ("s_churn", "s_tmin", "s_tmax", "s_noise")
+             if k in options}
+    if options:
+        raise LhcgenError(f"unknown EDM sampling option(s): {', '.join(sorted(options))}")
+    if solver == "stochastic":
+        churn.setdefault("s_churn", model.cfg.s_churn)
+    elif churn:
+        raise LhcgenError(f"{', '.join(churn)} are options of the stochastic EDM sampler, not "
+                          f"of '{solver}'")
+    condition = model.condition_index(multiplicity)
+    parameter = next(model.parameters())
+    device, dtype = parameter.device, parameter.dtype
+    condition, dims_mask = condition.to(device), dims_mask.to(device)
+    context = None if context is None else context.to(device)
+    mask = dims_mask.to(dtype)
+    n = len(multiplicity)
+    sigmas = karras_sigmas(steps, model.sigma_min, model.sigma_max, model.rho)
+    x_T = noise.randn(tuple(dims_mask.shape), generator, dtype).to(device) * mask * sigmas[0]
+
+    def denoise(x: torch.Tensor, sigma: float) -> torch.Tensor:
+        level = torch.full((n,), sigma, dtype=dtype, device=device)
+        return model.denoise(x, level, condition, dims_mask, context)
+
+    x0, nfe = edm_sample(solver, denoise, x_T, sigmas, generator, mask, **churn)
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}

@@ -68,6 +68,36 @@ class SamplingConfig:
 
 
 @dataclass(frozen=True)
+class ConditionsConfig:
+    """The generator of a process's continuous conditions, for processes that have them
+    (jets as particle clouds: pT, eta, m and the constituent count given the jet type). It is
+    a small conditional flow-matching model, trained after the main generator into
+    RUN/conditions/, and sampled first when `lhcgen sample` generates the conditions too
+    (the "fully generated" protocol)."""
+
+    hidden: int = 128
+    """Width of its residual MLP."""
+    blocks: int = 3
+    """Residual blocks of its MLP."""
+    epochs: int = 100
+    batch_size: int = 1024
+    lr: float = 1e-3
+    solver: str = "midpoint"
+    """ODE solver that samples it (solvers/ode.py)."""
+    steps: int = 16
+    """Solver steps."""
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(name="cfm", net="mlp", hidden=self.hidden, blocks=self.blocks)
+
+    def training_config(self, main: TrainingConfig) -> TrainingConfig:
+        """The main run's training settings with this model's epochs, batch size and rate."""
+        return dataclasses.replace(main, epochs=self.epochs, batch_size=self.batch_size,
+                                   lr=self.lr, micro_batches=1, precision="fp32",
+                                   warmup_steps=min(main.warmup_steps, 100))
+
+
+@dataclass(frozen=True)
 class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     preprocessing: Any = field(
@@ -76,6 +106,8 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    conditions: ConditionsConfig = field(default_factory=ConditionsConfig)
+    """Used only by processes with continuous conditions (jets)."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -85,11 +117,14 @@ POSITIVE = {
     "training.batch_size", "training.epochs", "training.lr", "training.checkpoint_every",
     "training.micro_batches",
     "model.hidden", "model.blocks", "model.heads", "model.time_embedding",
+    "model.global_tokens",
     "sampling.batch_size", "preprocessing.pt_epsilon", "model.inn.couplings",
     "model.inn.subnet_layers", "model.inn.bins", "model.inn.tail_bound", "model.inn.clamp",
     "model.ddpm.timesteps", "model.ddpm.beta_start", "model.ddpm.beta_end",
-    "model.jetgpt.components", "model.bayesian.prior_std",
-    "preprocessing.mass_epsilon",
+    "model.jetgpt.components", "model.bayesian.prior_std", "model.edm.sigma_data",
+    "model.edm.p_std", "model.edm.sigma_min", "model.edm.sigma_max", "model.edm.rho",
+    "preprocessing.mass_epsilon", "conditions.hidden", "conditions.blocks",
+    "conditions.epochs", "conditions.batch_size", "conditions.lr", "conditions.steps",
 }
 
 
@@ -112,11 +147,15 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
     if cfg.training.batch_size % cfg.training.micro_batches:
         raise LhcgenError("config: 'training.micro_batches' must divide 'training.batch_size'")
-    if cfg.model.net == "transformer" and cfg.model.hidden % cfg.model.heads:
+    if cfg.model.net in ("transformer", "cae") and cfg.model.hidden % cfg.model.heads:
         raise LhcgenError("config: 'model.hidden' must be divisible by 'model.heads'")
     if cfg.sampling.steps < 0:
         raise LhcgenError("config: 'sampling.steps' must not be negative (0: the model's "
                           "default)")
+    if not cfg.model.edm.sigma_min < cfg.model.edm.sigma_max:
+        raise LhcgenError("config: need 'model.edm.sigma_min' < 'model.edm.sigma_max'")
+    if cfg.model.edm.s_churn < 0:
+        raise LhcgenError("config: 'model.edm.s_churn' must not be negative")
     if not cfg.model.ddpm.beta_start < cfg.model.ddpm.beta_end < 1:
         raise LhcgenError("config: need 0 < 'model.ddpm.beta_start' < 'model.ddpm.beta_end' < 1")
     from lhcgen.models.registry import MODEL_NAMES, check_sampler
@@ -126,6 +165,8 @@ def config_from_dict(data: dict) -> RunConfig:
                           f"{cfg.model.name!r}")
     check_sampler(cfg.model.name, cfg.sampling.solver or None, cfg.sampling.steps or None,
                   where="config: 'sampling.solver': ")
+    check_sampler("cfm", cfg.conditions.solver, cfg.conditions.steps,
+                  where="config: 'conditions.solver': ")
     return cfg
 
 

@@ -88,12 +88,11 @@ def _batches(data: Batch, batch_size: int, seed: int, epoch: int):
                                                                                   + epoch))
     for start in range(0, len(order), batch_size):
         idx = order[start: start + batch_size]
-        yield Batch(data.x[idx], data.dims_mask[idx], data.multiplicity[idx], data.weights[idx])
+        yield data.rows(idx)
 
 
 def _rows(data: Batch, start: int, stop: int) -> Batch:
-    return Batch(data.x[start:stop], data.dims_mask[start:stop],
-                 data.multiplicity[start:stop], data.weights[start:stop])
+    return data.rows(slice(start, stop))
 
 
 @torch.no_grad()
@@ -147,12 +146,12 @@ class _ShardLoss(nn.Module):
         super().__init__()
         self.model, self.bayesian = model, bayesian
 
-    def forward(self, x, dims_mask, multiplicity, weights, generator, scale: float,
+    def forward(self, x, dims_mask, multiplicity, weights, context, generator, scale: float,
                 kl_divisor: int):
         if len(x) == 0 or scale == 0.0:
             loss = sum(p.sum() for p in self.model.parameters()) * 0.0
         else:
-            loss = self.model.loss(Batch(x, dims_mask, multiplicity, weights),
+            loss = self.model.loss(Batch(x, dims_mask, multiplicity, weights, context),
                                    generator=generator)
             if scale != 1.0:
                 loss = loss * scale
@@ -251,7 +250,7 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         part = part.to(device)
         with autocast():
             return objective(part.x, part.dims_mask, part.multiplicity, part.weights,
-                             generator=gen, scale=scale, kl_divisor=kl_divisor)
+                             part.context, generator=gen, scale=scale, kl_divisor=kl_divisor)
 
     log = open(Path(run_dir) / LOG_FILE, "a") if ranks.is_main else None  # noqa: SIM115
     started = time.perf_counter()

@@ -26,8 +26,11 @@ from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, config_from_dict, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
 from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
+from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.encoded import Encoded
 
+CONDITIONS_DIR = "conditions"
+"""Sub-directory of a run holding the generator of the continuous conditions (jets)."""
 CONFIG_FILE = "config.yaml"
 PREPROCESSING_FILE = "preprocessing.json"
 METRICS_FILE = "metrics.json"
@@ -46,7 +49,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def to_batch(enc: Encoded) -> Batch:
-    return Batch(enc.x.float(), enc.dims_mask, enc.multiplicity.long(), enc.weights.float())
+    return Batch(enc.x.float(), enc.dims_mask, enc.multiplicity.long(), enc.weights.float(),
+                 None if enc.context is None else enc.context.float())
 
 
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +166,12 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         stop = should_stop or ctrl_c
         result, _ = fit(model, train, val, cfg.training, run_dir, device, state, progress,
                         extra_state={"n_params": n_params}, should_stop=stop, ranks=ranks)
+        conditions = process.condition_data(preprocessing, train_sample, cfg.training.seed)
+        condition_facts = None
+        if conditions is not None:
+            condition_facts = _fit_conditions(cfg, conditions, preprocessing.multiplicities,
+                                              run_dir, device, state is not None, progress,
+                                              ranks, stop)
     metrics = {
         "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
         "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
@@ -173,10 +183,45 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         "steps_per_second": round(result.steps_per_second, 2), "device": str(device),
         "threads": torch.get_num_threads(), "processes": ranks.world_size,
         "precision": cfg.training.precision,
+        **({"conditions": condition_facts} if condition_facts else {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     ranks.main_first(write_text_atomic, run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
     return metrics
+
+
+def conditions_model(cfg: RunConfig, multiplicities: list[int], n_conditions: int):
+    """The (untrained) generator of the continuous conditions of a run."""
+    return build_generator(cfg.conditions.model_config(),
+                           Coordinates.plain([0] * n_conditions), multiplicities)
+
+
+def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], run_dir: Path,
+                    device: torch.device, resume: bool, progress: bool, ranks: Ranks,
+                    stop: Callable[[int], bool]) -> dict:
+    """Train the generator of the continuous conditions into RUN/conditions/ (resumed from
+    its own checkpoint when the run is resumed); returns its facts for metrics.json."""
+    directory = run_dir / CONDITIONS_DIR
+    state = None
+    if resume and (directory / CHECKPOINT).is_file():
+        state = ranks.main_first(load_checkpoint, directory,
+                                 torch.device("cpu") if ranks.distributed else device)
+    elif ranks.is_main:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / LOG_FILE).unlink(missing_ok=True)
+    ranks.barrier()
+    if state is not None and ranks.is_main:
+        trim_log(directory / LOG_FILE, state["step"])
+    train_idx, val_idx = split_indices(len(data.x), cfg.data.val_fraction, cfg.training.seed)
+    batch = to_batch(data)
+    torch.manual_seed(cfg.training.seed + 1)
+    model = conditions_model(cfg, multiplicities, data.x.shape[1])
+    result, _ = fit(model, batch.rows(torch.from_numpy(train_idx)),
+                    batch.rows(torch.from_numpy(val_idx)) if len(val_idx) else None,
+                    cfg.conditions.training_config(cfg.training), directory, device, state,
+                    progress, should_stop=stop, ranks=ranks)
+    return {"parameters": sum(p.numel() for p in model.parameters()), "steps": result.steps,
+            "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2)}
 
 
 def load_run_config(run_dir: Path) -> RunConfig:

@@ -12,10 +12,15 @@ class Coordinates:
     slots: the object slot of each coordinate (coordinates of absent objects are masked);
     periods: the period of each periodic coordinate (an azimuthal angle) in network units,
     None where the coordinate is not periodic.
+    particles: 0 for events, a flat vector of D coordinates; P > 0 for particle clouds,
+    (P, D) with one row per particle slot (``slots`` then are all 0: D features per particle).
+    context: the number of continuous conditions (``Batch.context``) the network receives.
     """
 
     slots: tuple[int, ...]
     periods: tuple[float | None, ...]
+    particles: int = 0
+    context: int = 0
 
     def __post_init__(self) -> None:
         if len(self.slots) != len(self.periods):
@@ -23,7 +28,17 @@ class Coordinates:
 
     @property
     def dim(self) -> int:
+        """Coordinates per event (events) or per particle (clouds)."""
         return len(self.slots)
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.particles > 0
+
+    @classmethod
+    def cloud(cls, particles: int, features: int, context: int) -> Coordinates:
+        """A particle cloud of ``particles`` slots with ``features`` coordinates each."""
+        return cls((0,) * features, (None,) * features, particles, context)
 
     @classmethod
     def plain(cls, slots: list[int]) -> Coordinates:

@@ -11,10 +11,11 @@ import torch
 class Encoded:
     """Events in network coordinates.
 
-    x: (N, D) float64; mask: (N, P) object mask; dims_mask: (N, D); multiplicity: (N,);
-    weights: (N,); logdet: (N,) log|det dx / d(momenta)| from (px, py, pz) of each muon and
-    (E, px, py, pz) of each jet (train/likelihood.py removes the first step to quote
-    densities per (pT, eta, phi, m)).
+    x: (N, D) float64 (particle clouds: (N, P, F)); mask: (N, P) object mask; dims_mask: the
+    shape of x; multiplicity: (N,) the discrete condition; weights: (N,); context: (N, C)
+    continuous conditions or None; logdet: (N,) log|det dx / d(momenta)| from (px, py, pz)
+    of each muon and (E, px, py, pz) of each jet (train/likelihood.py removes the first step
+    to quote densities per (pT, eta, phi, m)).
     """
 
     x: torch.Tensor
@@ -23,3 +24,4 @@ class Encoded:
     multiplicity: torch.Tensor
     weights: torch.Tensor
     logdet: torch.Tensor
+    context: torch.Tensor | None = None

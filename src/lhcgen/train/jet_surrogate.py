@@ -1,0 +1,275 @@
+"""A trained generator of jets as particle clouds: a run directory loaded for sampling jets.
+
+Two ways to condition the constituents on the jet (both reported by the benchmarks):
+
+* "as published" (PC-JeDi, PC-Droid, EPiC-FM): the jet type, pT, eta, mass and constituent
+  count of each jet are taken from a file (``condition_from``);
+* "fully generated": the run's conditions model (RUN/conditions/, a conditional flow of
+  (pT, eta, m, N) given the type, N dequantised) is sampled first, then the constituents.
+
+Every jet draws its noise per event (``EventNoise``): stream 0 for the constituents, 1 for
+the kinematics, 2 for the type, so the jets depend on the run, ``seed`` and ``n`` and not on
+the batch size.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from lhcgen import __version__, noise
+from lhcgen.data.jet_hdf5 import read_jets, write_jets
+from lhcgen.data.jets import JET_TYPES, JetCloudSample
+from lhcgen.errors import LhcgenError
+from lhcgen.models import Generator, build_generator
+from lhcgen.models.registry import check_sampler
+from lhcgen.noise import EventNoise, aligned_batch_size
+from lhcgen.processes import Process, get_process
+from lhcgen.solvers import sample
+from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
+from lhcgen.train.config import RunConfig
+from lhcgen.train.run import (
+    CONDITIONS_DIR,
+    METRICS_FILE,
+    PREPROCESSING_FILE,
+    conditions_model,
+    load_run_config,
+)
+from lhcgen.transforms.jet_cloud import JetCloudPreprocessing
+
+CONSTITUENTS, KINEMATICS, TYPES = 0, 1, 2
+"""Noise streams of one run's sampling."""
+
+
+@dataclass
+class Conditions:
+    """The jets to generate: type code (N,), (pT, eta, m) (N, 3), untruncated count (N,)."""
+
+    jet_type: np.ndarray
+    kinematics: np.ndarray
+    n_constituents: np.ndarray
+
+    def rows(self, index: slice) -> Conditions:
+        return Conditions(self.jet_type[index], self.kinematics[index],
+                          self.n_constituents[index])
+
+
+def type_code(letter: str) -> int:
+    if letter not in JET_TYPES:
+        raise LhcgenError(f"unknown jet type {letter!r} (one of {', '.join(JET_TYPES)})")
+    return JET_TYPES.index(letter)
+
+
+@dataclass
+class JetSurrogate:
+    run_dir: Path
+    cfg: RunConfig
+    process: Process
+    preprocessing: JetCloudPreprocessing
+    model: Generator
+    conditions_model: Generator | None
+    device: torch.device
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: torch.device) -> JetSurrogate:
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise LhcgenError(f"{run_dir}: no such run directory")
+        cfg = load_run_config(run_dir)
+        process = get_process(cfg.data.process)
+        if process.kind != "clouds":
+            raise LhcgenError(f"{run_dir} generates {process.title}, not particle clouds")
+        state = load_checkpoint(run_dir, device)
+        preprocessing = process.preprocessing(cfg.preprocessing)
+        preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
+        model = build_generator(cfg.model, preprocessing.coordinates(),
+                                preprocessing.multiplicities)
+        model.load_state_dict(state["ema"]["model"])
+        model.to(device).eval()
+        kinematics = None
+        if (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file():
+            kinematics = conditions_model(cfg, preprocessing.multiplicities, 4)
+            kin_state = load_checkpoint(run_dir / CONDITIONS_DIR, device)
+            kinematics.load_state_dict(kin_state["ema"]["model"])
+            kinematics.to(device).eval()
+        return cls(run_dir, cfg, process, preprocessing, model, kinematics, device)
+
+    @property
+    def types(self) -> list[str]:
+        return [JET_TYPES[code] for code in self.preprocessing.multiplicities]
+
+    def check_type(self, jet_type: str | None) -> int | None:
+        if jet_type is None:
+            return None
+        code = type_code(jet_type)
+        if code not in self.preprocessing.multiplicities:
+            raise LhcgenError(f"{self.run_dir} was trained on {''.join(self.types)} jets, not "
+                              f"{jet_type!r}")
+        return code
+
+    # ---- conditions ----------------------------------------------------------------------
+    def conditions_from_file(self, path: str | Path, n: int,
+                             jet_type: str | None) -> Conditions:
+        """The first ``n`` jets of ``path`` (of ``jet_type`` if given): the published
+        protocol. One line if the file does not fit the run."""
+        code = self.check_type(jet_type)
+        truth = read_jets(path)
+        if truth.n_particles != self.preprocessing.n_particles:
+            raise LhcgenError(f"{path}: {truth.n_particles} particles per jet, but "
+                              f"{self.run_dir} generates {self.preprocessing.n_particles}")
+        if code is not None:
+            truth = truth.subset(truth.jet_type == code)
+        else:
+            foreign = sorted(set(truth.jet_type.tolist()) - set(self.preprocessing.multiplicities))
+            if foreign:
+                raise LhcgenError(f"{path} holds {''.join(JET_TYPES[c] for c in foreign)} jets, "
+                                  f"but {self.run_dir} was trained on {''.join(self.types)}; "
+                                  "pick a type with --type")
+        if len(truth) < n:
+            which = f" {jet_type}" if jet_type else ""
+            raise LhcgenError(f"{path} holds {len(truth)}{which} jets, fewer than -n {n}")
+        truth = truth.subset(slice(0, n))
+        return Conditions(truth.jet_type, truth.jets[:, :3].copy(), truth.n_constituents)
+
+    def _types(self, n: int, start: int, code: int | None, seed: int) -> np.ndarray:
+        if code is not None:
+            return np.full(n, code)
+        u = noise.rand((n,), EventNoise(seed, start, n, TYPES), torch.float64).numpy()
+        edges = np.cumsum(self.preprocessing.fractions)
+        index = np.minimum(np.searchsorted(edges, u, side="right"), len(edges) - 1)
+        return np.asarray(self.preprocessing.multiplicities)[index]
+
+    def generate_conditions(self, n: int, start: int, code: int | None,
+                            seed: int) -> tuple[Conditions, int]:
+        """Conditions of jets ``start .. start + n - 1`` from the conditions model; returns
+        them and the network evaluations."""
+        if self.conditions_model is None:
+            raise LhcgenError(f"{self.run_dir} has no conditions model ({CONDITIONS_DIR}/): "
+                              "its training did not finish; resume it, or take the "
+                              "conditions from a file with --condition-from")
+        types = self._types(n, start, code, seed)
+        gen = EventNoise(seed, start, n, KINEMATICS)
+        dims = torch.ones((n, 4), dtype=torch.bool)
+        y, info = sample(self.conditions_model, torch.from_numpy(types), dims, gen,
+                         self.cfg.conditions.solver, self.cfg.conditions.steps)
+        kinematics, counts = self.preprocessing.kinematics_decode(y.cpu().numpy())
+        return Conditions(types, kinematics, counts), info["nfe"]
+
+    # ---- constituents --------------------------------------------------------------------
+    def sampler(self, solver: str | None, steps: int | None) -> tuple[str | None, int | None]:
+        check_sampler(self.cfg.model.name, solver, steps)
+        return self.model.resolve_sampler(solver or self.cfg.sampling.solver or None,
+                                          steps or self.cfg.sampling.steps or None)
+
+    def constituents(self, conditions: Conditions, start: int, seed: int, solver: str,
+                     steps: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(particles (N, P, 3), mask (N, P), nfe) for ``conditions``."""
+        n = len(conditions.jet_type)
+        mask = self.preprocessing.particle_mask(conditions.n_constituents)
+        context = self.preprocessing.context(conditions.kinematics, conditions.n_constituents)
+        x, info = sample(self.model, torch.from_numpy(conditions.jet_type),
+                         self.preprocessing.dims_mask(mask), EventNoise(seed, start, n,
+                                                                        CONSTITUENTS),
+                         solver, steps, context=torch.from_numpy(context).float())
+        return self.preprocessing.decode_particles(x.cpu().numpy(), mask), mask, info["nfe"]
+
+    def generate(self, n: int, jet_type: str | None = None, condition_from: str | None = None,
+                 solver: str | None = None, steps: int | None = None,
+                 batch_size: int | None = None, seed: int = 0,
+                 progress: bool = True) -> tuple[JetCloudSample, dict]:
+        """``n`` jets; non-finite ones are removed and counted. Returns (jets, info)."""
+        if n <= 0:
+            raise LhcgenError(f"the number of jets must be positive, got {n}")
+        solver, steps = self.sampler(solver, steps)
+        code = self.check_type(jet_type)
+        batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
+        given = self.conditions_from_file(condition_from, n, jet_type) if condition_from \
+            else None
+        parts, counts = [], {"nfe": 0, "conditions_nfe": 0, "n_nonfinite": 0,
+                             "network_seconds": 0.0, "conditions_seconds": 0.0}
+        started = time.perf_counter()
+        label = f"{solver}, {steps} steps"
+        with tqdm(total=n, desc=f"sampling jets ({label})", unit="jet", disable=not progress,
+                  dynamic_ncols=True) as bar:
+            for start in range(0, n, batch_size):
+                size = min(batch_size, n - start)
+                t0 = time.perf_counter()
+                if given is not None:
+                    cond = given.rows(slice(start, start + size))
+                else:
+                    cond, nfe = self.generate_conditions(size, start, code, seed)
+                    counts["conditions_nfe"] = max(counts["conditions_nfe"], nfe)
+                t1 = time.perf_counter()
+                particles, mask, nfe = self.constituents(cond, start, seed, solver, steps)
+                counts["conditions_seconds"] += t1 - t0
+                counts["network_seconds"] += time.perf_counter() - t1
+                counts["nfe"] = max(counts["nfe"], nfe)
+                finite = np.isfinite(particles).all(axis=(1, 2)) \
+                    & np.isfinite(cond.kinematics).all(axis=1)
+                counts["n_nonfinite"] += int((~finite).sum())
+                parts.append((particles[finite], mask[finite], cond.rows(finite)))
+                bar.update(size)
+        seconds = time.perf_counter() - started
+        return self._assemble(parts, n, counts, seconds, solver, steps, batch_size, seed,
+                              "file" if given is not None else "generated", condition_from)
+
+    def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
+                  protocol, condition_from) -> tuple[JetCloudSample, dict]:
+        particles = np.concatenate([p for p, _, _ in parts])
+        if not len(particles):
+            raise LhcgenError("every generated jet was non-finite; the model is broken")
+        mask = np.concatenate([m for _, m, _ in parts])
+        cond = Conditions(*(np.concatenate([getattr(c, k) for _, _, c in parts])
+                            for k in ("jet_type", "kinematics", "n_constituents")))
+        jets = np.column_stack([cond.kinematics, mask.sum(axis=1)])
+        info = {
+            "model": self.cfg.model.name, "net": self.cfg.model.net, "solver": solver,
+            "steps": steps, "nfe": counts["nfe"], "conditions": protocol,
+            "conditions_nfe": counts["conditions_nfe"], "batch_size": batch_size,
+            "n_requested": n, "n_written": int(len(particles)),
+            "n_nonfinite": counts["n_nonfinite"], "seconds": round(seconds, 4),
+            "jets_per_second": n / seconds,
+            "network_seconds": round(counts["network_seconds"], 4),
+            "conditions_seconds": round(counts["conditions_seconds"], 4),
+            "device": str(self.device), "threads": torch.get_num_threads(), "seed": seed,
+            "particles_pt_rel_above_1": int((particles[..., 2] > 1.0).sum()),
+        }
+        attrs = {
+            "kind": "generated", "generator": f"lhcgen {__version__} {self.cfg.model.name}",
+            "run_dir": str(self.run_dir.resolve()), "max_delta_r": self.preprocessing.max_delta_r,
+            "condition_file": str(Path(condition_from).resolve()) if condition_from else "",
+            **{f"sampling_{k}": v for k, v in info.items()},
+        }
+        cuts = self.run_facts().get("train_cuts")
+        if cuts:
+            attrs["cuts"] = cuts
+        jets_sample = JetCloudSample(particles, mask, jets, cond.jet_type,
+                                     np.ones(len(particles)), cond.n_constituents, attrs)
+        violations = self.process.cut_violations(jets_sample, cuts)
+        info["cut_violations"] = violations
+        jets_sample.attrs["cut_violations"] = violations
+        return jets_sample, info
+
+    def run_facts(self) -> dict:
+        metrics = self.run_dir / METRICS_FILE
+        return json.loads(metrics.read_text()) if metrics.is_file() else {}
+
+
+def sample_jets_to_file(run_dir: str | Path, n: int, out: str | Path, device: torch.device,
+                        jet_type: str | None = None, condition_from: str | None = None,
+                        solver: str | None = None, steps: int | None = None,
+                        batch_size: int | None = None, seed: int = 0,
+                        progress: bool = True) -> dict:
+    """`lhcgen sample` of a jets run: ``n`` jets written atomically to ``out`` in the schema
+    of `lhcgen data jets`; returns the sampling facts."""
+    surrogate = JetSurrogate.load(run_dir, device)
+    jets, info = surrogate.generate(n, jet_type, condition_from, solver, steps, batch_size,
+                                    seed, progress)
+    write_jets(out, jets)
+    return info

@@ -1,0 +1,219 @@
+"""Jets as particle clouds in network coordinates, and their kinematics as conditions.
+
+Constituents (Delta eta, Delta phi, pT_rel) map to three unbounded coordinates whose inverse
+is physical by construction:
+
+    (u, v) = (Delta eta, Delta phi) atanh(Delta R / R_max) / Delta R,   w = log pT_rel,
+
+so every decoded particle has pT_rel > 0 and Delta R < R_max (the jet's catchment: the
+largest Delta R of the training constituents, with a 2 % margin, or the config's value);
+then each coordinate is standardised over the real particles of the training jets.
+
+A jet's kinematics (pT, eta, m, N) with N the untruncated constituent count are the
+network's continuous condition, standardised (log pT, eta, log m, log N). The model that
+generates them first (the "fully generated" protocol) works in coordinates that are
+physical by construction too (``kinematics_encode``): log pT, atanh(eta / eta_max), log m,
+and log(N - 1 + U) with U uniform in [0, 1) (dequantisation; the inverse floor(exp(y)) + 1
+is an integer >= 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lhcgen.data.jets import JET_TYPES, JetCloudSample
+from lhcgen.errors import LhcgenError
+from lhcgen.transforms.coordinates import Coordinates
+from lhcgen.transforms.encoded import Encoded
+
+N_FEATURES = 3
+N_CONTEXT = 4
+CONTEXT_NAMES = ("log_pt", "eta", "log_mass", "log_n_constituents")
+KINEMATICS_NAMES = ("log_pt", "atanh_eta", "log_mass", "log_n_dequantised")
+MASS_FLOOR_GEV = 1e-3
+"""Jet masses below this are encoded at it (counted in ``fit``)."""
+
+
+@dataclass(frozen=True)
+class JetCloudPreprocessingConfig:
+    jet_types: str = ""
+    """Jet types to train on (letters of g, q, t, w, z; "": every type in the training
+    file); the training file may hold more."""
+    max_delta_r: float = 0.0
+    """R_max: every generated constituent lies within Delta R < R_max of the jet axis
+    (0: the largest Delta R in the training data, plus 2 %)."""
+    eta_max: float = 0.0
+    """|eta| bound of the generated jets (0: the training file's cut ``jet_abs_eta_max``,
+    else the largest |eta| in the data plus 1 %)."""
+
+
+def _standardise_fit(values: np.ndarray) -> tuple[list[float], list[float]]:
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()
+
+
+class JetCloudPreprocessing:
+    """Fitted on training jets; maps jets to (N, P, 3) network coordinates and back."""
+
+    def __init__(self, cfg: JetCloudPreprocessingConfig | None = None):
+        self.cfg = cfg or JetCloudPreprocessingConfig()
+        unknown = sorted(set(self.cfg.jet_types) - set(JET_TYPES))
+        if unknown:
+            raise LhcgenError(f"preprocessing.jet_types must be letters of "
+                              f"{''.join(JET_TYPES)}, got {self.cfg.jet_types!r}")
+        self.types = sorted({JET_TYPES.index(t) for t in self.cfg.jet_types})
+        self.n_particles = 0
+        self.multiplicities: list[int] = []
+        self.fractions: list[float] = []
+        self.max_delta_r = 0.0
+        self.eta_max = 0.0
+        self.particle_mean: list[float] = []
+        self.particle_std: list[float] = []
+        self.context_mean: list[float] = []
+        self.context_std: list[float] = []
+        self.kinematics_mean: list[float] = []
+        self.kinematics_std: list[float] = []
+        self.fit_counts: dict[str, int] = {}
+
+    # ---- fitting -------------------------------------------------------------------------
+    def select(self, sample: JetCloudSample, where: str = "the training file") -> JetCloudSample:
+        """The jets of the configured types; one line if the file holds none of a type."""
+        if not self.types:  # every type of the training file
+            self.types = sorted(set(sample.jet_type.tolist()))
+        keep = np.isin(sample.jet_type, self.types)
+        missing = [JET_TYPES[t] for t in self.types if not np.any(sample.jet_type == t)]
+        if missing:
+            raise LhcgenError(f"{where} holds no {', '.join(missing)} jets but "
+                              f"preprocessing.jet_types asks for {self.cfg.jet_types!r}")
+        return sample.subset(keep)
+
+    def fit(self, sample: JetCloudSample) -> None:
+        sample = self.select(sample)
+        self.n_particles = sample.n_particles
+        codes, counts = np.unique(sample.jet_type, return_counts=True)
+        self.multiplicities = [int(c) for c in codes]
+        self.fractions = (counts / counts.sum()).tolist()
+        real = sample.particles[sample.mask]
+        delta_r = np.hypot(real[:, 0], real[:, 1])
+        self.max_delta_r = float(self.cfg.max_delta_r or 1.02 * delta_r.max())
+        cut = sample.attrs.get("cuts", {}) or {}
+        eta_cut = cut.get("jet_abs_eta_max") if isinstance(cut, dict) else None
+        self.eta_max = float(self.cfg.eta_max or eta_cut or 1.01 * np.abs(sample.jets[:, 1]).max())
+        outside_r = int((delta_r >= self.max_delta_r).sum())
+        outside_eta = int((np.abs(sample.jets[:, 1]) >= self.eta_max).sum())
+        if outside_r or outside_eta:
+            raise LhcgenError(f"the training file has {outside_r} constituents at Delta R >= "
+                              f"R_max = {self.max_delta_r:.3g} and {outside_eta} jets at |eta| "
+                              f">= {self.eta_max:.3g}; raise preprocessing.max_delta_r or "
+                              "preprocessing.eta_max")
+        self.particle_mean, self.particle_std = [0.0] * 3, [1.0] * 3
+        raw = self._particle_coordinates(real[None])[0]
+        self.particle_mean, self.particle_std = _standardise_fit(raw)
+        self.context_mean, self.context_std = [0.0] * 4, [1.0] * 4
+        self.context_mean, self.context_std = _standardise_fit(
+            self._raw_context(sample.jets, sample.n_constituents))
+        self.kinematics_mean, self.kinematics_std = [0.0] * 4, [1.0] * 4
+        kin = self._raw_kinematics(sample, np.random.default_rng(0))
+        self.kinematics_mean, self.kinematics_std = _standardise_fit(kin)
+        self.fit_counts = {"jets": len(sample), "mass_below_floor":
+                           int((sample.jets[:, 2] < MASS_FLOOR_GEV).sum())}
+
+    # ---- constituents --------------------------------------------------------------------
+    def _particle_coordinates(self, particles: np.ndarray) -> np.ndarray:
+        """(..., 3) physical -> (..., 3) unstandardised network coordinates."""
+        eta, phi, pt = particles[..., 0], particles[..., 1], particles[..., 2]
+        r = np.hypot(eta, phi)
+        scale = np.where(r > 0, np.arctanh(np.minimum(r / self.max_delta_r, 1.0))
+                         / np.where(r > 0, r, 1.0), 1.0 / self.max_delta_r)
+        return np.stack([eta * scale, phi * scale, np.log(np.maximum(pt, 1e-300))], axis=-1)
+
+    def encode_particles(self, particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        x = self._particle_coordinates(particles)
+        x = (x - np.asarray(self.particle_mean)) / np.asarray(self.particle_std)
+        return np.where(mask[..., None], x, 0.0)
+
+    def decode_particles(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(N, P, 3) network coordinates -> (Delta eta, Delta phi, pT_rel), zero where not
+        ``mask``: pT_rel > 0 and Delta R < R_max for every finite value."""
+        x = np.asarray(x, dtype=np.float64) * np.asarray(self.particle_std) \
+            + np.asarray(self.particle_mean)
+        u, v, w = x[..., 0], x[..., 1], x[..., 2]
+        s = np.hypot(u, v)
+        factor = np.where(s > 0, self.max_delta_r * np.tanh(s) / np.where(s > 0, s, 1.0),
+                          self.max_delta_r)
+        out = np.stack([u * factor, v * factor, np.exp(w)], axis=-1)
+        return np.where(mask[..., None], out, 0.0)
+
+    # ---- jet kinematics as the condition ------------------------------------------------
+    @staticmethod
+    def _raw_context(kinematics: np.ndarray, n_constituents: np.ndarray) -> np.ndarray:
+        return np.stack([np.log(kinematics[:, 0]), kinematics[:, 1],
+                         np.log(np.maximum(kinematics[:, 2], MASS_FLOOR_GEV)),
+                         np.log(np.maximum(n_constituents, 1))], axis=-1)
+
+    def context(self, kinematics: np.ndarray, n_constituents: np.ndarray) -> np.ndarray:
+        """(N, 4) standardised (log pT, eta, log m, log N) of jets with ``kinematics``
+        (N, >= 3) = (pT, eta, m, ...) and untruncated constituent counts (N,)."""
+        return (self._raw_context(kinematics, n_constituents)
+                - np.asarray(self.context_mean)) / np.asarray(self.context_std)
+
+    def _raw_kinematics(self, sample: JetCloudSample, rng: np.random.Generator) -> np.ndarray:
+        n = np.maximum(sample.n_constituents, 1)
+        return np.stack([np.log(sample.jets[:, 0]),
+                         np.arctanh(np.clip(sample.jets[:, 1] / self.eta_max, -1, 1)),
+                         np.log(np.maximum(sample.jets[:, 2], MASS_FLOOR_GEV)),
+                         np.log(n - 1 + rng.random(len(n)))], axis=-1)
+
+    def kinematics_encode(self, sample: JetCloudSample, rng: np.random.Generator) -> np.ndarray:
+        """(N, 4) coordinates of the kinematics model, dequantised with ``rng``."""
+        return (self._raw_kinematics(sample, rng) - np.asarray(self.kinematics_mean)) \
+            / np.asarray(self.kinematics_std)
+
+    def kinematics_decode(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) kinematics-model coordinates -> (jets (N, 3) pT, eta, m; N (N,) int >= 1)."""
+        y = np.asarray(y, dtype=np.float64) * np.asarray(self.kinematics_std) \
+            + np.asarray(self.kinematics_mean)
+        pt = np.exp(y[:, 0])
+        eta = self.eta_max * np.tanh(y[:, 1])
+        mass = np.exp(y[:, 2])
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = np.floor(np.exp(np.minimum(y[:, 3], 30.0))) + 1
+        return np.stack([pt, eta, mass], axis=-1), n
+
+    # ---- the Preprocessing protocol ------------------------------------------------------
+    def encode(self, sample: JetCloudSample) -> Encoded:
+        sample = self.select(sample, "the file")
+        x = self.encode_particles(sample.particles, sample.mask)
+        mask = torch.from_numpy(sample.mask)
+        dims_mask = mask[..., None].expand(-1, -1, N_FEATURES).clone()
+        return Encoded(torch.from_numpy(x), mask, dims_mask,
+                       torch.from_numpy(sample.jet_type), torch.from_numpy(sample.weights),
+                       torch.zeros(len(sample), dtype=torch.float64),
+                       torch.from_numpy(self.context(sample.jets, sample.n_constituents)))
+
+    def particle_mask(self, n_constituents: np.ndarray) -> np.ndarray:
+        """(N,) untruncated counts -> (N, P) mask of the first min(N, P) slots."""
+        stored = np.minimum(np.asarray(n_constituents), self.n_particles)
+        return np.arange(self.n_particles)[None, :] < stored[:, None]
+
+    def dims_mask(self, mask: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(mask)[..., None].expand(-1, -1, N_FEATURES).clone()
+
+    def coordinates(self) -> Coordinates:
+        return Coordinates.cloud(self.n_particles, N_FEATURES, N_CONTEXT)
+
+    def state_dict(self) -> dict:
+        return {"types": self.types, "n_particles": self.n_particles, "multiplicities": self.multiplicities,
+                "fractions": self.fractions, "max_delta_r": self.max_delta_r,
+                "eta_max": self.eta_max, "particle_mean": self.particle_mean,
+                "particle_std": self.particle_std, "context_mean": self.context_mean,
+                "context_std": self.context_std, "kinematics_mean": self.kinematics_mean,
+                "kinematics_std": self.kinematics_std, "fit_counts": self.fit_counts}
+
+    def load_state_dict(self, state: dict) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
