@@ -13,6 +13,8 @@ from pathlib import Path
 import grimp
 import pytest
 
+from lhcgen.models.registry import MODEL_NAMES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,15 +77,18 @@ def test_registry_imports_no_model_until_asked():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-@pytest.mark.parametrize("name", ["cfm", "ddpm", "inn", "jetgpt"])
+@pytest.mark.parametrize("name", MODEL_NAMES)
 def test_each_model_is_one_file_with_its_sampler_spec(name):
     from lhcgen.models.registry import model_module
+    from lhcgen.solvers.edm import EDM_SAMPLERS
     from lhcgen.solvers.ode import SOLVERS
 
     module = model_module(name)
     assert callable(module.build) and module.SAMPLER.description
     if name == "cfm":
         assert module.SAMPLER.solvers == SOLVERS  # every ODE solver, and only those
+    if name == "edm":  # every EDM sampler, and only those
+        assert sorted(module.SAMPLER.solvers) == sorted(EDM_SAMPLERS)
 
 
 def _code_without_docstrings(path: Path) -> str:

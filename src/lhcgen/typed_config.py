@@ -34,6 +34,11 @@ def _convert(value, tp, key: str, positive):
         if value not in typing.get_args(tp):
             raise LhcgenError(f"config: '{key}' must be {_type_name(tp)}, got {value!r}")
         return value
+    if origin is tuple:  # tuple[float, ...]: a YAML list of one type
+        item = typing.get_args(tp)[0]
+        if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+            raise LhcgenError(f"config: '{key}' must be a non-empty list, got {value!r}")
+        return tuple(_convert(v, item, f"{key}[{i}]", positive) for i, v in enumerate(value))
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:

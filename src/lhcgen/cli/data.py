@@ -1,4 +1,5 @@
-"""`lhcgen data zjets | jets | import-hepmc | import-jetnet`: options and what they print."""
+"""`lhcgen data zjets | jets | merge-jets | import-hepmc | import-jetnet`: options and what
+they print."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def add_parsers(sub: Any) -> None:
     data_sub = data.add_subparsers(dest="process", required=True, parser_class=type(data))
     _add_zjets(data_sub)
     _add_jets(data_sub)
+    _add_merge_jets(data_sub)
     _add_import_hepmc(data_sub)
     _add_import_jetnet(data_sub)
 
@@ -131,6 +133,17 @@ def _add_import_hepmc(data_sub: Any) -> None:
     hepmc.set_defaults(handler=run_import_hepmc)
 
 
+def _add_merge_jets(data_sub: Any) -> None:
+    merge = data_sub.add_parser(
+        "merge-jets", help="join jet files (e.g. one per type) into one training file",
+        description="Concatenate jet files of one selection and particle count (for example "
+                    "g, q, t, w and z jets from `lhcgen data jets`) into one file, to train "
+                    "one conditional generator of several jet types.")
+    merge.add_argument("inputs", nargs="+", help="jet files to join, in this order")
+    merge.add_argument("--out", required=True, help="output HDF5 file")
+    merge.set_defaults(handler=run_merge_jets)
+
+
 def _add_import_jetnet(data_sub: Any) -> None:
     imp = data_sub.add_parser(
         "import-jetnet", help="convert a JetNet HDF5 file to lhcgen's jet schema",
@@ -191,4 +204,13 @@ def run_import_jetnet(args: argparse.Namespace) -> int:
     done = import_jetnet_file(args.jetnet_file, args.out, args.jet_type)
     print(f"wrote {done['written']} {done['type']} jets ({done['particles']} particles) "
           f"from {args.jetnet_file} to {args.out}")
+    return 0
+
+
+def run_merge_jets(args: argparse.Namespace) -> int:
+    from lhcgen.data.jet_file import merge_jet_files
+
+    done = merge_jet_files(args.inputs, args.out)
+    print(f"wrote {done['written']} jets ({done['types']}) from {len(args.inputs)} files to "
+          f"{args.out}")
     return 0

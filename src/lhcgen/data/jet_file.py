@@ -1,5 +1,5 @@
-"""`lhcgen data jets | import-hepmc | import-jetnet` as library functions: jets (or Z+jets
-events) written atomically."""
+"""`lhcgen data jets | merge-jets | import-hepmc | import-jetnet` as library functions: jets
+(or Z+jets events) written atomically."""
 
 from __future__ import annotations
 
@@ -64,3 +64,44 @@ def import_jetnet_file(path: str | Path, out: str | Path, jet_type: str | None =
     write_jets(out, sample)
     return {"written": len(sample), "type": sample.attrs["type"],
             "particles": sample.n_particles}
+
+
+MERGE_MUST_AGREE = ("jet_radius", "jet_pt_min_gev", "jet_pt_max_gev", "jet_abs_eta_max",
+                    "constituents_kept", "jets_per_event")
+"""Selection settings that jet files merged into one training file must share."""
+
+
+def merge_jet_files(paths: list[str | Path], out: str | Path) -> dict:
+    """Concatenate jet files (for example one per type) into ``out``, for a generator of
+    several jet types. The files must share the particle count and the jet selection; the
+    merged file records each source's path, type, jets and generator. Returns
+    {"written", "types"}."""
+    from lhcgen.data.jet_hdf5 import read_jets
+    from lhcgen.data.jets import JET_TYPES, JetCloudSample
+
+    if len(paths) < 2:
+        raise LhcgenError("merge-jets needs at least two jet files")
+    samples = [read_jets(p) for p in paths]
+    first = samples[0]
+    for path, sample in zip(paths[1:], samples[1:], strict=True):
+        if sample.n_particles != first.n_particles:
+            raise LhcgenError(f"{path} has {sample.n_particles} particles per jet but "
+                              f"{paths[0]} has {first.n_particles}")
+        cuts, first_cuts = sample.attrs.get("cuts") or {}, first.attrs.get("cuts") or {}
+        for key in MERGE_MUST_AGREE:
+            if cuts.get(key) != first_cuts.get(key):
+                raise LhcgenError(f"{path}: {key} = {cuts.get(key)!r} differs from "
+                                  f"{paths[0]} ({first_cuts.get(key)!r}); merge jets of one "
+                                  "selection")
+    sources = [{"path": str(Path(p).resolve()), "jets": len(s),
+                "types": "".join(JET_TYPES[t] for t in sorted(set(s.jet_type.tolist()))),
+                "generator": s.attrs.get("generator", ""), "seed": s.attrs.get("seed")}
+               for p, s in zip(paths, samples, strict=True)]
+    cuts = {k: v for k, v in (first.attrs.get("cuts") or {}).items()
+            if k in MERGE_MUST_AGREE or k in ("jet_algorithm", "jet_inputs",
+                                               "constituent_order")}
+    merged = JetCloudSample.concatenate(samples, {"kind": "merged", "sources": sources,
+                                                  "cuts": cuts})
+    write_jets(out, merged)
+    types = "".join(JET_TYPES[t] for t in sorted(set(merged.jet_type.tolist())))
+    return {"written": len(merged), "types": types}

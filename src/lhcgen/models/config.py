@@ -9,7 +9,7 @@ from typing import Any, Literal
 from lhcgen.models.registry import model_module
 
 MODEL_SECTIONS = {"inn": "INNConfig", "ddpm": "DDPMConfig", "edm": "EDMConfig",
-                  "jetgpt": "JetGPTConfig"}
+                  "jetgpt": "JetGPTConfig", "consistency": "ConsistencyConfig"}
 """The generators with a section of their own: model name -> its config dataclass, defined
 in models/<name>.py and imported only when a config is built."""
 
@@ -37,14 +37,16 @@ class BayesianConfig:
 class ModelConfig:
     name: str = "cfm"
     """Generator (models/registry.py lists them): "cfm" conditional flow matching, "inn" a
-    coupling-block INN, "ddpm" a DDPM, "edm" EDM diffusion, "jetgpt" the autoregressive
-    transformer JetGPT. Particle clouds: "cfm" or "edm"."""
+    coupling-block INN, "ddpm" a DDPM, "edm" EDM diffusion, "consistency" an EDM run
+    distilled into a few-step consistency model, "jetgpt" the autoregressive
+    transformer JetGPT. Particle clouds: "cfm", "edm" or "consistency"."""
     net: Literal["mlp", "transformer", "cae", "epic"] = "mlp"
-    """Network of CFM, DDPM and EDM (the INN uses MLP subnetworks, JetGPT its own
-    transformer). Events: "mlp" or "transformer" (one token per object). Particle clouds:
-    "transformer" (masked self-attention between particles), "cae" (a cross-attention
-    encoder: ``global_tokens`` learned tokens attend to the particles and back, O(P M)) or
-    "epic" (an EPiC deep set); all permutation-equivariant, without positional encoding."""
+    """Network of CFM, DDPM, EDM and consistency models (the INN uses MLP subnetworks,
+    JetGPT its own transformer). Events: "mlp" or "transformer" (one token per object).
+    Particle clouds: "transformer" (masked self-attention between particles), "cae" (a
+    cross-attention encoder: ``global_tokens`` learned tokens attend to the particles and
+    back, O(P M)) or "epic" (an EPiC deep set); all permutation-equivariant, without
+    positional encoding."""
     hidden: int = 256
     """Width of the MLP, or the token dimension of the transformer, CAE and EPiC."""
     blocks: int = 4
@@ -60,6 +62,7 @@ class ModelConfig:
     ddpm: DDPMConfig = _default("ddpm")  # noqa: F821
     edm: EDMConfig = _default("edm")  # noqa: F821
     jetgpt: JetGPTConfig = _default("jetgpt")  # noqa: F821
+    consistency: ConsistencyConfig = _default("consistency")  # noqa: F821
     bayesian: BayesianConfig = field(default_factory=BayesianConfig)
 
     @staticmethod

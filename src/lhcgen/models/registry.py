@@ -14,9 +14,9 @@ from types import ModuleType
 
 from lhcgen.errors import LhcgenError
 
-MODEL_NAMES = ("cfm", "ddpm", "edm", "inn", "jetgpt")
+MODEL_NAMES = ("cfm", "consistency", "ddpm", "edm", "inn", "jetgpt")
 """Every generator; its file is lhcgen/models/<name>.py."""
-CLOUD_MODELS = ("cfm", "edm")
+CLOUD_MODELS = ("cfm", "consistency", "edm")
 """The generators of particle clouds (the others generate events)."""
 
 

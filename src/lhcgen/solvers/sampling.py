@@ -11,6 +11,9 @@ A generator declares how it is sampled (``Generator.sampling``):
     context)`` (EDM, Karras et al.), walked down the sigma schedule of ``karras_sigmas`` by
     the samplers of solvers/edm.py (Euler = DDIM, Heun, midpoint, RK4, the stochastic
     sampler, Euler-Maruyama, DPM-Solver++(2M));
+  * "consistency": a consistency function ``model.denoise(x, sigma, condition, dims_mask,
+    context)`` (models/consistency.py), sampled in k steps on the first k noise levels of
+    ``model.consistency.sampling_sigmas`` (solvers/consistency.py, Song et al. Algorithm 1);
   * "direct": the model samples itself in one pass (an INN's inverse, JetGPT's
     autoregression): ``model.sample_direct`` and ``model.log_prob``.
 The model never imports a solver; this module is where the two meet.
@@ -23,6 +26,7 @@ import torch
 from lhcgen import noise
 from lhcgen.errors import LhcgenError
 from lhcgen.models.base import Batch, Generator
+from lhcgen.solvers.consistency import multistep_consistency
 from lhcgen.solvers.diffusion import ancestral, ddim, respaced
 from lhcgen.solvers.edm import edm_sample, karras_sigmas
 from lhcgen.solvers.likelihood import ode_log_prob
@@ -50,6 +54,9 @@ def sample(model: Generator, multiplicity: torch.Tensor, dims_mask: torch.Tensor
     if model.sampling == "edm":
         return _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, options,
                            context)
+    if model.sampling == "consistency":
+        return _sample_consistency(model, multiplicity, dims_mask, generator, solver, steps,
+                                   options, context)
     if context is not None:
         raise LhcgenError(f"{type(model).__name__} takes no continuous conditions")
     if model.sampling == "diffusion":
@@ -153,4 +160,27 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
         return model.denoise(x, level, condition, dims_mask, context)
 
     x0, nfe = edm_sample(solver, denoise, x_T, sigmas, generator, mask, **churn)
+    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
+
+
+def _sample_consistency(model, multiplicity, dims_mask, generator, solver, steps, options,
+                        context=None):
+    if options:
+        raise LhcgenError(f"unknown consistency sampling option(s): "
+                          f"{', '.join(sorted(options))}")
+    condition = model.condition_index(multiplicity)
+    parameter = next(model.parameters())
+    device, dtype = parameter.device, parameter.dtype
+    condition, dims_mask = condition.to(device), dims_mask.to(device)
+    context = None if context is None else context.to(device)
+    mask = dims_mask.to(dtype)
+    n = len(multiplicity)
+    sigmas = list(model.consistency.sampling_sigmas[:steps])
+    x_T = noise.randn(tuple(dims_mask.shape), generator, dtype).to(device) * mask * sigmas[0]
+
+    def f(x: torch.Tensor, sigma: float) -> torch.Tensor:
+        level = torch.full((n,), sigma, dtype=dtype, device=device)
+        return model.denoise(x, level, condition, dims_mask, context)
+
+    x0, nfe = multistep_consistency(f, x_T, sigmas, generator, mask, model.sigma_min)
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}

@@ -123,6 +123,7 @@ POSITIVE = {
     "model.ddpm.timesteps", "model.ddpm.beta_start", "model.ddpm.beta_end",
     "model.jetgpt.components", "model.bayesian.prior_std", "model.edm.sigma_data",
     "model.edm.p_std", "model.edm.sigma_min", "model.edm.sigma_max", "model.edm.rho",
+    "model.consistency.discretization",
     "preprocessing.mass_epsilon", "conditions.hidden", "conditions.blocks",
     "conditions.epochs", "conditions.batch_size", "conditions.lr", "conditions.steps",
 }
@@ -163,6 +164,8 @@ def config_from_dict(data: dict) -> RunConfig:
     if cfg.model.name not in MODEL_NAMES:
         raise LhcgenError(f"config: 'model.name' must be one of {', '.join(MODEL_NAMES)}, got "
                           f"{cfg.model.name!r}")
+    if cfg.model.name == "consistency":
+        _check_consistency(cfg)
     check_sampler(cfg.model.name, cfg.sampling.solver or None, cfg.sampling.steps or None,
                   where="config: 'sampling.solver': ")
     check_sampler("cfm", cfg.conditions.solver, cfg.conditions.steps,
@@ -170,10 +173,88 @@ def config_from_dict(data: dict) -> RunConfig:
     return cfg
 
 
+def _check_consistency(cfg: RunConfig) -> None:
+    """The settings of a consistency model that do not need its teacher run."""
+    section, edm = cfg.model.consistency, cfg.model.edm
+    if not section.teacher:
+        raise LhcgenError("config: 'model.consistency.teacher' is required for model "
+                          "'consistency': the EDM run directory to distil")
+    if section.discretization < 2:
+        raise LhcgenError("config: 'model.consistency.discretization' must be at least 2")
+    sigmas = section.sampling_sigmas
+    if (any(b >= a for a, b in zip(sigmas[:-1], sigmas[1:], strict=False))
+            or not edm.sigma_min < sigmas[-1] or sigmas[0] > edm.sigma_max):
+        raise LhcgenError(f"config: 'model.consistency.sampling_sigmas' must decrease within "
+                          f"(sigma_min, sigma_max] = ({edm.sigma_min}, {edm.sigma_max}], got "
+                          f"{list(sigmas)}")
+    if cfg.sampling.steps > len(sigmas):
+        raise LhcgenError(f"config: 'sampling.steps' {cfg.sampling.steps} is more than the "
+                          f"{len(sigmas)} noise levels of 'model.consistency.sampling_sigmas'")
+    if cfg.model.bayesian.enabled:
+        raise LhcgenError("config: model 'consistency' distils a plain EDM run; "
+                          "'model.bayesian.enabled' must be false")
+
+
+def _flat(section: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in section.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict)
+                   else {prefix + key: value})
+    return out
+
+
+def _differences(ours: dict, theirs: dict, prefix: str) -> list[str]:
+    a, b = _flat(ours, prefix), _flat(theirs, prefix)
+    return [f"{key} {a.get(key)!r} here, {b.get(key)!r} in the teacher"
+            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+
+
+def check_teacher(cfg: RunConfig) -> None:
+    """A consistency model's teacher run (``model.consistency.teacher``): an EDM run with a
+    checkpoint, trained on the same data, preprocessing and training split
+    (``training.seed``), whose network the student's ``model`` section repeats (so the
+    distilled run samples from its own config, without the teacher). One line otherwise."""
+    from lhcgen.models.consistency import TEACHER_CHECKPOINT, teacher_config
+
+    teacher = cfg.model.consistency.teacher
+    where = f"model.consistency.teacher '{teacher}'"
+    try:
+        theirs = config_from_dict(teacher_config(teacher))
+    except LhcgenError as exc:
+        raise LhcgenError(f"{where}: {exc}" if str(exc).startswith("config:")
+                          else str(exc)) from None
+    if not (Path(teacher) / TEACHER_CHECKPOINT).is_file():
+        raise LhcgenError(f"{where}: no {TEACHER_CHECKPOINT}; its training has not written a "
+                          "checkpoint yet")
+    ours_data = dataclasses.asdict(cfg.data) | {"train": str(Path(cfg.data.train).resolve())}
+    theirs_data = (dataclasses.asdict(theirs.data)
+                   | {"train": str(Path(theirs.data.train).resolve())})
+    skip = ("name", "consistency")
+    model = {k: v for k, v in dataclasses.asdict(cfg.model).items() if k not in skip}
+    their_model = {k: v for k, v in dataclasses.asdict(theirs.model).items() if k not in skip}
+    for what, differences in (
+            ("data", _differences(ours_data, theirs_data, "data.")),
+            ("preprocessing", _differences(dataclasses.asdict(cfg.preprocessing),
+                                           dataclasses.asdict(theirs.preprocessing),
+                                           "preprocessing.")),
+            ("training split", _differences({"seed": cfg.training.seed},
+                                            {"seed": theirs.training.seed}, "training.")),
+            ("network", _differences(model, their_model, "model."))):
+        if differences:
+            raise LhcgenError(f"{where} differs in its {what}: {'; '.join(differences)} (the "
+                              "student repeats the teacher's data, preprocessing, "
+                              "training.seed and model section)")
+
+
 def load_config(path: str | Path) -> RunConfig:
+    """The run config at ``path``, validated, for training: a consistency model's teacher
+    run is checked too (``check_teacher``)."""
     data = read_yaml_mapping(path)
     try:
-        return config_from_dict(data)
+        cfg = config_from_dict(data)
+        if cfg.model.name == "consistency":
+            check_teacher(cfg)
+        return cfg
     except LhcgenError as exc:
         raise LhcgenError(f"{path}: {exc}") from None
 

@@ -49,15 +49,17 @@ CONSTITUENTS, KINEMATICS, TYPES = 0, 1, 2
 
 @dataclass
 class Conditions:
-    """The jets to generate: type code (N,), (pT, eta, m) (N, 3), untruncated count (N,)."""
+    """The jets to generate: type code (N,), (pT, eta, m) (N, 3), untruncated constituent
+    count (N,) and stored constituents (N,), min(count, P) unless a file says otherwise."""
 
     jet_type: np.ndarray
     kinematics: np.ndarray
     n_constituents: np.ndarray
+    stored: np.ndarray
 
     def rows(self, index: slice) -> Conditions:
         return Conditions(self.jet_type[index], self.kinematics[index],
-                          self.n_constituents[index])
+                          self.n_constituents[index], self.stored[index])
 
 
 def type_code(letter: str) -> int:
@@ -135,7 +137,8 @@ class JetSurrogate:
             which = f" {jet_type}" if jet_type else ""
             raise LhcgenError(f"{path} holds {len(truth)}{which} jets, fewer than -n {n}")
         truth = truth.subset(slice(0, n))
-        return Conditions(truth.jet_type, truth.jets[:, :3].copy(), truth.n_constituents)
+        return Conditions(truth.jet_type, truth.jets[:, :3].copy(), truth.n_constituents,
+                          truth.mask.sum(axis=1))
 
     def _types(self, n: int, start: int, code: int | None, seed: int) -> np.ndarray:
         if code is not None:
@@ -159,7 +162,8 @@ class JetSurrogate:
         y, info = sample(self.conditions_model, torch.from_numpy(types), dims, gen,
                          self.cfg.conditions.solver, self.cfg.conditions.steps)
         kinematics, counts = self.preprocessing.kinematics_decode(y.cpu().numpy())
-        return Conditions(types, kinematics, counts), info["nfe"]
+        stored = np.minimum(counts, self.preprocessing.n_particles)
+        return Conditions(types, kinematics, counts, stored), info["nfe"]
 
     # ---- constituents --------------------------------------------------------------------
     def sampler(self, solver: str | None, steps: int | None) -> tuple[str | None, int | None]:
@@ -171,7 +175,7 @@ class JetSurrogate:
                      steps: int) -> tuple[np.ndarray, np.ndarray, int]:
         """(particles (N, P, 3), mask (N, P), nfe) for ``conditions``."""
         n = len(conditions.jet_type)
-        mask = self.preprocessing.particle_mask(conditions.n_constituents)
+        mask = self.preprocessing.particle_mask(conditions.stored)
         context = self.preprocessing.context(conditions.kinematics, conditions.n_constituents)
         x, info = sample(self.model, torch.from_numpy(conditions.jet_type),
                          self.preprocessing.dims_mask(mask), EventNoise(seed, start, n,
@@ -226,7 +230,7 @@ class JetSurrogate:
             raise LhcgenError("every generated jet was non-finite; the model is broken")
         mask = np.concatenate([m for _, m, _ in parts])
         cond = Conditions(*(np.concatenate([getattr(c, k) for _, _, c in parts])
-                            for k in ("jet_type", "kinematics", "n_constituents")))
+                            for k in ("jet_type", "kinematics", "n_constituents", "stored")))
         jets = np.column_stack([cond.kinematics, mask.sum(axis=1)])
         info = {
             "model": self.cfg.model.name, "net": self.cfg.model.net, "solver": solver,

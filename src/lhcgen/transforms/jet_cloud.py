@@ -3,11 +3,14 @@
 Constituents (Delta eta, Delta phi, pT_rel) map to three unbounded coordinates whose inverse
 is physical by construction:
 
-    (u, v) = (Delta eta, Delta phi) atanh(Delta R / R_max) / Delta R,   w = log pT_rel,
+    (u, v) = (Delta eta, Delta phi) atanh(Delta R / R_max) / Delta R,
+    w = log(pT_rel / (c - pT_rel)),
 
-so every decoded particle has pT_rel > 0 and Delta R < R_max (the jet's catchment: the
-largest Delta R of the training constituents, with a 2 % margin, or the config's value);
-then each coordinate is standardised over the real particles of the training jets.
+so every decoded particle has 0 < pT_rel < c and Delta R < R_max (the jet's catchment: the
+largest Delta R of the training constituents, with a 2 % margin, or the config's value;
+c = max(1, 1.02 x the largest training pT_rel)); w is log pT_rel for soft particles and
+keeps an untrained or extrapolating network from making constituents harder than the jet.
+Then each coordinate is standardised over the real particles of the training jets.
 
 A jet's kinematics (pT, eta, m, N) with N the untruncated constituent count are the
 network's continuous condition, standardised (log pT, eta, log m, log N). The model that
@@ -70,6 +73,7 @@ class JetCloudPreprocessing:
         self.multiplicities: list[int] = []
         self.fractions: list[float] = []
         self.max_delta_r = 0.0
+        self.max_pt_rel = 1.0
         self.eta_max = 0.0
         self.particle_mean: list[float] = []
         self.particle_std: list[float] = []
@@ -80,13 +84,15 @@ class JetCloudPreprocessing:
         self.fit_counts: dict[str, int] = {}
 
     # ---- fitting -------------------------------------------------------------------------
-    def select(self, sample: JetCloudSample, where: str = "the training file") -> JetCloudSample:
-        """The jets of the configured types; one line if the file holds none of a type."""
+    def select(self, sample: JetCloudSample, require_all: bool = True) -> JetCloudSample:
+        """The jets of the configured types; with ``require_all`` (training data) one line
+        if the sample holds none of a type."""
         if not self.types:  # every type of the training file
             self.types = sorted(set(sample.jet_type.tolist()))
         keep = np.isin(sample.jet_type, self.types)
         missing = [JET_TYPES[t] for t in self.types if not np.any(sample.jet_type == t)]
-        if missing:
+        if missing and require_all:
+            where = "the training file"
             raise LhcgenError(f"{where} holds no {', '.join(missing)} jets but "
                               f"preprocessing.jet_types asks for {self.cfg.jet_types!r}")
         return sample.subset(keep)
@@ -100,6 +106,7 @@ class JetCloudPreprocessing:
         real = sample.particles[sample.mask]
         delta_r = np.hypot(real[:, 0], real[:, 1])
         self.max_delta_r = float(self.cfg.max_delta_r or 1.02 * delta_r.max())
+        self.max_pt_rel = float(max(1.0, 1.02 * real[:, 2].max()))
         cut = sample.attrs.get("cuts", {}) or {}
         eta_cut = cut.get("jet_abs_eta_max") if isinstance(cut, dict) else None
         self.eta_max = float(self.cfg.eta_max or eta_cut or 1.01 * np.abs(sample.jets[:, 1]).max())
@@ -129,7 +136,9 @@ class JetCloudPreprocessing:
         r = np.hypot(eta, phi)
         scale = np.where(r > 0, np.arctanh(np.minimum(r / self.max_delta_r, 1.0))
                          / np.where(r > 0, r, 1.0), 1.0 / self.max_delta_r)
-        return np.stack([eta * scale, phi * scale, np.log(np.maximum(pt, 1e-300))], axis=-1)
+        pt = np.clip(pt, 1e-300, self.max_pt_rel * (1 - 1e-15))
+        return np.stack([eta * scale, phi * scale, np.log(pt) - np.log(self.max_pt_rel - pt)],
+                        axis=-1)
 
     def encode_particles(self, particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
         x = self._particle_coordinates(particles)
@@ -138,14 +147,15 @@ class JetCloudPreprocessing:
 
     def decode_particles(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(N, P, 3) network coordinates -> (Delta eta, Delta phi, pT_rel), zero where not
-        ``mask``: pT_rel > 0 and Delta R < R_max for every finite value."""
+        ``mask``: 0 < pT_rel < c and Delta R < R_max for every finite value."""
         x = np.asarray(x, dtype=np.float64) * np.asarray(self.particle_std) \
             + np.asarray(self.particle_mean)
         u, v, w = x[..., 0], x[..., 1], x[..., 2]
         s = np.hypot(u, v)
         factor = np.where(s > 0, self.max_delta_r * np.tanh(s) / np.where(s > 0, s, 1.0),
                           self.max_delta_r)
-        out = np.stack([u * factor, v * factor, np.exp(w)], axis=-1)
+        pt_rel = self.max_pt_rel / (1.0 + np.exp(-w))  # c sigmoid(w), in (0, c)
+        out = np.stack([u * factor, v * factor, pt_rel], axis=-1)
         return np.where(mask[..., None], out, 0.0)
 
     # ---- jet kinematics as the condition ------------------------------------------------
@@ -186,7 +196,7 @@ class JetCloudPreprocessing:
 
     # ---- the Preprocessing protocol ------------------------------------------------------
     def encode(self, sample: JetCloudSample) -> Encoded:
-        sample = self.select(sample, "the file")
+        sample = self.select(sample, require_all=False)
         x = self.encode_particles(sample.particles, sample.mask)
         mask = torch.from_numpy(sample.mask)
         dims_mask = mask[..., None].expand(-1, -1, N_FEATURES).clone()
@@ -195,9 +205,9 @@ class JetCloudPreprocessing:
                        torch.zeros(len(sample), dtype=torch.float64),
                        torch.from_numpy(self.context(sample.jets, sample.n_constituents)))
 
-    def particle_mask(self, n_constituents: np.ndarray) -> np.ndarray:
-        """(N,) untruncated counts -> (N, P) mask of the first min(N, P) slots."""
-        stored = np.minimum(np.asarray(n_constituents), self.n_particles)
+    def particle_mask(self, stored: np.ndarray) -> np.ndarray:
+        """(N,) stored constituent counts -> (N, P) mask of the first min(count, P) slots."""
+        stored = np.minimum(np.asarray(stored), self.n_particles)
         return np.arange(self.n_particles)[None, :] < stored[:, None]
 
     def dims_mask(self, mask: np.ndarray) -> torch.Tensor:
@@ -207,8 +217,9 @@ class JetCloudPreprocessing:
         return Coordinates.cloud(self.n_particles, N_FEATURES, N_CONTEXT)
 
     def state_dict(self) -> dict:
-        return {"types": self.types, "n_particles": self.n_particles, "multiplicities": self.multiplicities,
-                "fractions": self.fractions, "max_delta_r": self.max_delta_r,
+        return {"types": self.types, "n_particles": self.n_particles,
+                "multiplicities": self.multiplicities, "fractions": self.fractions,
+                "max_delta_r": self.max_delta_r, "max_pt_rel": self.max_pt_rel,
                 "eta_max": self.eta_max, "particle_mean": self.particle_mean,
                 "particle_std": self.particle_std, "context_mean": self.context_mean,
                 "context_std": self.context_std, "kinematics_mean": self.kinematics_mean,

@@ -1,0 +1,613 @@
+"""Time–fidelity frontier of the jets generators: jets/s against the JetNet metrics / floor.
+
+For every trained jets run (``--runs``: EDM, flow matching or consistency, any backbone),
+every jet type of ``--types``, both conditioning protocols and every sampler setting of the
+grid, the script samples ``--jets`` jets, times them, and compares them with ``--jets`` truth
+jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
+
+* protocols: ``file`` takes each jet's type, pT, eta, mass and constituent count from the
+  truth file (``condition_from``, the published protocol, PC-JeDi / EPiC-FM), so those
+  generated jets share their kinematics with the truth jets they are compared with;
+  ``generated`` samples them from the run's conditions model first;
+* floor: the truth jets against ``--jets`` independent truth jets (``--truth-floor``), at
+  the same sample sizes and metric settings, computed once per type; ×floor = value /
+  max(floor value, floor error): the floor of KPD (unbiased) and FPD (extrapolated) is
+  often at or below 0, and then its error, the resolution of the comparison, is the scale;
+  worst ×floor is the largest ×floor of the five metrics;
+* metric settings: jetnet v0.2.5's batch counts with the sample sizes scaled to N =
+  ``--jets``: W1 draws N jets per batch, FPD fits batch sizes N/5 .. N, KPD draws
+  min(5000, N/2) jets per batch (N = 50000 gives jetnet's defaults but FPD's smallest
+  batch, N/5 instead of 20000);
+* samplers: ``--samplers`` ('heun:4,8,16 euler:8 ...'); each run takes those its model
+  accepts (EDM samplers are skipped for flow matching and so on), or its own grid when it
+  accepts none of them; by default ``DEFAULT_GRIDS`` for EDM and flow matching, the default
+  sampler at 1, 2 and 3 steps for any other model (consistency);
+* speed: jets/s of the whole sampling (conditions, constituents, decoding; the model loaded
+  and warmed up) on ``--threads`` torch threads, as a ratio to Pythia 8 + FastJet jets/s on
+  1 worker (1 core) for the same type, measured in the same run (``generate_jets``, end to
+  end, Pythia initialisation included).
+
+    python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_cfm \\
+        --truth 'data/jets/{type}30_b.h5' --truth-floor 'data/jets/{type}30_a.h5' --types t
+
+A ``{type}`` in a truth path is replaced by the jet type letter; a file holding several
+types is filtered by type. Writes <out-dir>/<name>.json, .md and .png after every setting,
+so a stopped run leaves its results; ``--render-only`` redraws .md and .png from the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
+from lhcgen.data.jet_run import generate_jets  # noqa: E402
+from lhcgen.data.jets import JET_TYPES, JetCloudSample, JetSettings, make_pythia  # noqa: E402
+from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
+from lhcgen.io import atomic_path  # noqa: E402
+from lhcgen.models.registry import sampler_spec  # noqa: E402
+from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
+from machine import machine_info  # noqa: E402
+from rerender import rerender, write_results  # noqa: E402
+
+METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd")
+PROTOCOLS = ("file", "generated")
+GOOD = 2.0
+"""A setting is "within the floor" when every metric is at most GOOD × its floor."""
+DEFAULT_GRIDS = {
+    "edm": "heun:4,8,16,32 euler:8,16,32 dpmpp_2m:8,16,32 midpoint:4,8 stochastic:16,32 "
+           "euler_maruyama:32,64",
+    "cfm": "euler:8,16,32 midpoint:4,8,16 heun:4,8,16 rk4:2,4,8",
+}
+QUICK_GRIDS = {"edm": "heun:2 dpmpp_2m:2", "cfm": "midpoint:2 euler:2"}
+FEW_STEPS = (1, 2, 3)
+"""Steps of any other model (consistency models): its default sampler at 1, 2, 3 steps."""
+QUICK_BATCHES = {"w1_num_batches": 2, "fpd_num_batches": 2, "fpd_num_points": 3,
+                 "kpd_num_batches": 2}
+
+Grid = list[tuple[str | None, int | None]]
+
+
+# ---- settings --------------------------------------------------------------------------------
+def parse_grid(spec: str) -> Grid:
+    """'heun:4,8 euler:8 dopri5' -> [("heun", 4), ("heun", 8), ("euler", 8), ("dopri5", None)]."""
+    grid: Grid = []
+    for token in spec.split():
+        name, _, steps = token.partition(":")
+        if not name:
+            raise ValueError(f"no sampler name in {token!r}")
+        if not steps:
+            grid.append((name, None))
+            continue
+        for s in steps.split(","):
+            if not s.isdigit() or int(s) <= 0:
+                raise ValueError(f"steps must be positive integers, got {s!r} in {token!r}")
+            grid.append((name, int(s)))
+    return grid
+
+
+def model_grid(model: str, grid: Grid | None, quick: bool) -> tuple[Grid, list[str]]:
+    """The settings to run for ``model`` and the samplers of ``grid`` it does not take. The
+    model's own grid when ``grid`` is None or holds none of its samplers."""
+    spec = sampler_spec(model)
+    if not spec.solvers:
+        return [(None, None)], []
+    skipped: list[str] = []
+    if grid is not None:
+        kept = [(name, steps) for name, steps in grid if name in spec.solvers]
+        skipped = sorted({name for name, _ in grid if name not in spec.solvers})
+        if kept:
+            return kept, skipped
+    own = (QUICK_GRIDS if quick else DEFAULT_GRIDS).get(model)
+    if own is not None:
+        return parse_grid(own), skipped
+    return [(spec.default_solver, s) for s in (FEW_STEPS[:1] if quick else FEW_STEPS)], skipped
+
+
+def metric_settings(n: int, quick: bool) -> JetMetricSettings:
+    """jetnet v0.2.5's batch counts (fewer with ``quick``), sample sizes scaled to ``n``."""
+    return JetMetricSettings(w1_num_eval_samples=n, fpd_min_samples=max(2, n // 5),
+                             fpd_max_samples=n, kpd_batch_size=max(2, min(5000, n // 2)),
+                             **(QUICK_BATCHES if quick else {}))
+
+
+def finite(x: float | None) -> float | None:
+    """``x`` as a float, None when missing or not finite (the JSON holds no NaN)."""
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+# ---- truth, floor and simulator ---------------------------------------------------------------
+def truth_jets(pattern: str, jet_type: str, n: int) -> tuple[str, JetCloudSample]:
+    """The first ``n`` jets of ``jet_type`` in ``pattern`` ({type} -> the letter)."""
+    path = pattern.replace("{type}", jet_type)
+    sample = read_jets(path)
+    sample = sample.subset(sample.jet_type == JET_TYPES.index(jet_type))
+    if len(sample) < n:
+        raise SystemExit(f"error: {path} holds {len(sample)} {jet_type} jets, fewer than "
+                         f"--jets {n}")
+    return path, sample.subset(slice(0, n))
+
+
+def metric_dict(results: dict) -> dict:
+    return {k: {"value": finite(r.value), "error": finite(r.error)} for k, r in results.items()}
+
+
+def simulator_rate(jet_type: str, particles: int, n: int, seed: int) -> dict:
+    """Pythia 8 + FastJet ``jet_type`` jets/s on one worker (this process): end to end, and
+    without Pythia's initialisation (timed apart), as the generators' rates exclude loading;
+    the latter, the larger, is the reference."""
+    settings = JetSettings(jet_type=jet_type, n_particles=particles)
+    started = time.perf_counter()
+    make_pythia(settings, seed + 1)
+    init = time.perf_counter() - started
+    sample = generate_jets(n, seed, settings, workers=1, shard_size=n, progress=False)
+    seconds = float(sample.attrs["generation_seconds"])
+    return {"jets": len(sample), "seconds": seconds, "initialisation_seconds": init,
+            "end_to_end_jets_per_second": len(sample) / seconds,
+            "jets_per_second": len(sample) / max(seconds - init, 1e-9), "workers": 1}
+
+
+# ---- runs -------------------------------------------------------------------------------------
+def run_facts(label: str, surrogate: JetSurrogate) -> dict:
+    """Model, backbone, parameters and training time of a run (RUN/metrics.json)."""
+    facts = surrogate.run_facts()
+    cond = facts.get("conditions", {})
+    params = facts.get("parameters") or sum(p.numel() for p in surrogate.model.parameters())
+    seconds = facts.get("training_seconds")
+    total = None if seconds is None else seconds + cond.get("training_seconds", 0.0)
+    return {"run": label, "run_dir": str(surrogate.run_dir.resolve()),
+            "model": surrogate.cfg.model.name, "net": surrogate.cfg.model.net,
+            "parameters": int(params), "conditions_parameters": cond.get("parameters"),
+            "training_seconds": seconds,
+            "conditions_training_seconds": cond.get("training_seconds"),
+            "total_training_seconds": total, "epochs": facts.get("epochs"),
+            "training_device": facts.get("device"), "training_threads": facts.get("threads"),
+            "types": "".join(surrogate.types),
+            "has_conditions_model": surrogate.conditions_model is not None}
+
+
+def ratios(metrics: dict, floor: dict) -> dict:
+    """×floor of every metric: value / max(floor value, floor error); None if undefined."""
+    out = {}
+    for k in METRICS:
+        value, f = metrics[k]["value"], floor[k]
+        scale = max(f["value"] or 0.0, f["error"] or 0.0)
+        out[k] = finite(value / scale) if value is not None and scale > 0 else None
+    return out
+
+
+def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protocol: str,
+                     solver: str | None, steps: int | None, ctx: dict) -> dict:
+    """Generate, time and judge one setting; returns its row."""
+    args = ctx["args"]
+    jets, info = surrogate.generate(ctx["n"], jet_type,
+                                    ctx["truth_path"] if protocol == "file" else None,
+                                    solver, steps, args.batch_size, args.seed, progress=False)
+    rate = info["jets_per_second"]
+    row = {
+        "run": facts["run"], "model": facts["model"], "net": facts["net"], "type": jet_type,
+        "protocol": protocol, "solver": info["solver"], "steps": info["steps"],
+        "nfe": info["nfe"], "conditions_nfe": info["conditions_nfe"],
+        "batch_size": info["batch_size"], "jets": ctx["n"], "n_written": info["n_written"],
+        "n_nonfinite": info["n_nonfinite"], "seconds": info["seconds"],
+        "network_seconds": info["network_seconds"],
+        "conditions_seconds": info["conditions_seconds"], "jets_per_second": rate,
+        "times_simulator": rate / ctx["simulator"]["jets_per_second"],
+    }
+    started = time.perf_counter()
+    settings = ctx["settings"]
+    if len(jets) < ctx["n"]:  # non-finite jets removed: the sizes cannot exceed the sample
+        settings = metric_settings(len(jets), args.quick)
+    try:
+        generated = JetSample.from_particles(jets.particles, jets.mask)
+        if not np.isfinite(generated.efps).all():
+            raise ValueError(f"EFPs overflow: generated pT_rel up to "
+                             f"{jets.particles[..., 2].max():.3g} "
+                             f"({info['particles_pt_rel_above_1']} constituents above 1)")
+        metrics = metric_dict(jet_metrics(ctx["truth"], generated, seed=args.metric_seed,
+                                          settings=settings))
+    except Exception as e:  # noqa: BLE001 - e.g. EFPs overflowing for absurd jets
+        return {**row, "error": f"metrics: {e}"}
+    r = ratios(metrics, ctx["floor"])
+    for k in METRICS:
+        metrics[k]["ratio"] = r[k]
+    defined = {k: v for k, v in r.items() if v is not None}
+    worst = max(defined, key=defined.get) if defined else None
+    return {**row, "metrics": metrics, "worst_ratio": defined.get(worst), "worst_metric": worst,
+            "metric_settings_reduced": settings is not ctx["settings"],
+            "metric_seconds": round(time.perf_counter() - started, 2)}
+
+
+def warm_up(surrogate: JetSurrogate, jet_type: str, truth_path: str, n: int) -> None:
+    """One small untimed sampling (first-call allocations, thread pools)."""
+    try:
+        surrogate.generate(min(n, 128), jet_type, truth_path, progress=False)
+    except Exception:  # noqa: BLE001 - the timed settings record the error
+        pass
+
+
+# ---- summaries --------------------------------------------------------------------------------
+def ok_rows(result: dict, jet_type: str, protocol: str) -> list[dict]:
+    return [r for r in result["rows"] if r["type"] == jet_type and r["protocol"] == protocol
+            and "error" not in r]
+
+
+def label(row: dict) -> str:
+    sampler = row["solver"] or "one pass"
+    return f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "")
+
+
+def frontier(rows: list[dict]) -> list[dict]:
+    """Rows no other row beats on both jets/s and worst ×floor, fastest first."""
+    points = sorted((r for r in rows if r["worst_ratio"] is not None),
+                    key=lambda r: (-r["jets_per_second"], r["worst_ratio"]))
+    front, best = [], math.inf
+    for r in points:
+        if r["worst_ratio"] < best:
+            front.append(r)
+            best = r["worst_ratio"]
+    return front
+
+
+def within_floor(row: dict) -> bool:
+    return all(row["metrics"][k]["ratio"] is not None and row["metrics"][k]["ratio"] <= GOOD
+               for k in METRICS)
+
+
+# ---- markdown ---------------------------------------------------------------------------------
+def _pm(entry: dict) -> str:
+    if entry["value"] is None:
+        return "-"
+    error = f" ± {entry['error']:.2g}" if entry["error"] is not None else ""
+    return f"{entry['value']:.3g}{error}"
+
+
+def _x(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.3g}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 600:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.2g} h"
+
+
+def _count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.3g}M" if n >= 1e6 else f"{n / 1e3:.3g}k" if n >= 1e3 else str(n)
+
+
+def render(result: dict) -> str:
+    m = result["machine"]
+    runs = {r["run"]: r for r in result["runs"]}
+    lines = [
+        "# Jets generators: the time–fidelity frontier", "",
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']}, "
+        f"Python {m['python']}. Command: `{result['command']}`.", "",
+        f"Generation on the CPU with {result['threads']} torch thread(s), batch size "
+        f"{result['batch_size'] or 'of each run'}, seed {result['seed']}; {result['jets']} "
+        f"generated and {result['jets']} truth jets per comparison. Metrics: jetnet v0.2.5 "
+        f"definitions, seed {result['metric_seed']}, settings "
+        f"`{result['metric_settings']}` (jetnet's batch counts, sample sizes scaled to the "
+        "jets per comparison).", "",
+        "Protocols: **file** takes each jet's type, pT, η, mass and constituent count from the "
+        "truth file (the published protocol; these jets share their kinematics with the truth "
+        "jets they are compared with), **generated** samples them from the run's conditions "
+        "model. Floor: the truth jets against as many independent truth jets "
+        f"(`{result['truth_floor']}` vs `{result['truth']}`). ×floor = value / max(floor "
+        "value, floor error) (KPD's and FPD's floors are often ≤ 0, then their error is the "
+        "scale); worst = the largest ×floor of the five, ★ = on the time–fidelity frontier "
+        "(no setting is both faster and closer to the floor). jets/s: the whole sampling "
+        "(conditions, constituents, decoding), the model loaded and warmed up; NFE: "
+        "constituent network evaluations (+ the conditions model's). ×sim = jets/s / "
+        "Pythia 8 + FastJet jets/s of the type on 1 worker (1 core) measured in this run, "
+        "Pythia's initialisation (timed apart) excluded.", "",
+        "## Simulator and floor", "",
+        "| type | Pythia jets | s | initialisation s | jets/s (1 worker) | end to end | "
+        + " | ".join(f"floor {k}" for k in METRICS) + " |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(METRICS)]
+    for t, entry in result["types"].items():
+        sim = entry["simulator"]
+        lines.append(f"| {t} | {sim['jets']} | {sim['seconds']:.1f} | "
+                     f"{sim['initialisation_seconds']:.1f} | {sim['jets_per_second']:.1f} | "
+                     f"{sim['end_to_end_jets_per_second']:.1f} | "
+                     + " | ".join(_pm(entry["floor"][k]) for k in METRICS) + " |")
+    lines += ["", "## Runs", "", "| run | model | net | parameters (conditions) | training "
+              "(conditions) | epochs | trained on | types | skipped samplers (or error) |",
+              "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- |"]
+    for r in result["runs"]:
+        where = f"{r['training_device']}, {r['training_threads']} threads" \
+            if r.get("training_device") else "-"
+        note = r.get("error") or ", ".join(r["skipped"]) or "-"
+        lines.append(f"| {r['run']} | {r['model']} | {r['net']} | {_count(r['parameters'])} "
+                     f"({_count(r['conditions_parameters'])}) | "
+                     f"{_duration(r['total_training_seconds'])} "
+                     f"({_duration(r['conditions_training_seconds'])}) | {r['epochs'] or '-'} "
+                     f"| {where} | {r['types']} | {note} |")
+    for t in result["types"]:
+        for protocol in result["protocols"]:
+            lines += _setting_table(result, runs, t, protocol)
+    lines += _summaries(result)
+    return "\n".join(lines) + "\n"
+
+
+def _setting_table(result: dict, runs: dict, jet_type: str, protocol: str) -> list[str]:
+    rows = [r for r in result["rows"] if r["type"] == jet_type and r["protocol"] == protocol]
+    if not rows:
+        return []
+    front = {id(r) for r in frontier([r for r in rows if "error" not in r])}
+    lines = ["", f"## Type {jet_type}, {protocol} conditions", "",
+             "| run | model | net | params | training | sampler | steps | NFE | jets/s | ×sim | "
+             + " | ".join(f"{k} | ×floor" for k in METRICS) + " | worst ×floor |",
+             "| --- | --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+             + " ---: | ---: |" * len(METRICS) + " ---: |"]
+    failed = []
+    for r in rows:
+        if "error" in r:
+            speed = f" ({r['jets_per_second']:.0f} jets/s)" if "jets_per_second" in r else ""
+            failed.append(f"- {r['run']} {r['solver'] or ''} {r['steps'] or ''}{speed}: "
+                          f"{r['error']}")
+            continue
+        run = runs[r["run"]]
+        nfe = str(r["nfe"]) + (f" + {r['conditions_nfe']}" if r["conditions_nfe"] else "")
+        worst = f"{_x(r['worst_ratio'])} ({r['worst_metric']})" + \
+            (" ★" if id(r) in front else "")
+        note = f" ({r['n_nonfinite']} non-finite)" if r["n_nonfinite"] else ""
+        lines.append(f"| {r['run']} | {r['model']} | {r['net']} | {_count(run['parameters'])} | "
+                     f"{_duration(run['total_training_seconds'])} | "
+                     f"{r['solver'] or 'one pass'} | {r['steps'] or '-'} | {nfe} | "
+                     f"{r['jets_per_second']:.0f}{note} | {r['times_simulator']:.3g} | "
+                     + " | ".join(f"{_pm(r['metrics'][k])} | {_x(r['metrics'][k]['ratio'])}"
+                                  for k in METRICS) + f" | {worst} |")
+    if failed:
+        lines += ["", "Failed settings:", "", *failed]
+    return lines
+
+
+def _summaries(result: dict) -> list[str]:
+    keys = [(t, p) for t in result["types"] for p in result["protocols"]]
+    lines = ["", "## Best ×floor per metric", "",
+             "| type | protocol | " + " | ".join(METRICS) + " |",
+             "| --- | --- |" + " --- |" * len(METRICS)]
+    for t, p in keys:
+        rows = ok_rows(result, t, p)
+        cells = []
+        for k in METRICS:
+            scored = [r for r in rows if r["metrics"][k]["ratio"] is not None]
+            best = min(scored, key=lambda r: r["metrics"][k]["ratio"], default=None)
+            cells.append("-" if best is None else
+                         f"{best['metrics'][k]['ratio']:.3g} ({label(best)})")
+        lines.append(f"| {t} | {p} | " + " | ".join(cells) + " |")
+    lines += ["", f"## Fastest setting within {GOOD:g}× the floor on every metric", "",
+              "| type | protocol | setting | NFE | jets/s | ×sim | worst ×floor |",
+              "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for t, p in keys:
+        good = [r for r in ok_rows(result, t, p) if within_floor(r)]
+        r = max(good, key=lambda r: r["jets_per_second"], default=None)
+        if r is None:
+            lines.append(f"| {t} | {p} | none | - | - | - | - |")
+        else:
+            lines.append(f"| {t} | {p} | {label(r)} | {r['nfe']} | {r['jets_per_second']:.0f} "
+                         f"| {r['times_simulator']:.3g} | {_x(r['worst_ratio'])} |")
+    lines += ["", "## Cost of generating the conditions (generated / file, same setting)", "",
+              "| type | setting | worst ×floor file | generated | ratio | jets/s file "
+              "| generated | ratio |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    pairs = 0
+    for t in result["types"]:
+        files = {label(r): r for r in ok_rows(result, t, "file")}
+        for g in ok_rows(result, t, "generated"):
+            f = files.get(label(g))
+            if f is None or f["worst_ratio"] is None or g["worst_ratio"] is None:
+                continue
+            pairs += 1
+            lines.append(f"| {t} | {label(g)} | {f['worst_ratio']:.3g} | "
+                         f"{g['worst_ratio']:.3g} | {g['worst_ratio'] / f['worst_ratio']:.3g} "
+                         f"| {f['jets_per_second']:.0f} | {g['jets_per_second']:.0f} | "
+                         f"{g['jets_per_second'] / f['jets_per_second']:.3g} |")
+    if not pairs:
+        lines.append("| - | no setting ran in both protocols | | | | | | |")
+    return lines
+
+
+# ---- plot -------------------------------------------------------------------------------------
+def plot(result: dict, path: Path) -> None:
+    """Worst ×floor against jets/s, one panel per type: markers per model/backbone, colours
+    per protocol, the frontier dashed, the simulator a vertical line."""
+    import matplotlib.style
+    import mplhep
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    colours = {"file": "#1f77b4", "generated": "#d62728"}
+    shapes = "osD^vP*Xph"
+    kinds = sorted({f"{r['model']}/{r['net']}" for r in result["runs"]})
+    marker = {k: shapes[i % len(shapes)] for i, k in enumerate(kinds)}
+    types = list(result["types"])
+    with matplotlib.style.context([mplhep.style.CMS, {"font.size": 13.0}]):
+        fig = Figure(figsize=(6.5 * len(types), 6.0))
+        axes = fig.subplots(1, len(types), squeeze=False)[0]
+        for ax, t in zip(axes, types, strict=True):
+            for p in result["protocols"]:
+                rows = [r for r in ok_rows(result, t, p) if r["worst_ratio"] is not None]
+                for r in rows:
+                    ax.plot(r["jets_per_second"], max(r["worst_ratio"], 1e-3),
+                            marker=marker[f"{r['model']}/{r['net']}"], color=colours[p],
+                            ls="none", ms=7, alpha=0.8)
+                front = frontier(rows)
+                if len(front) > 1:
+                    ax.step([r["jets_per_second"] for r in front],
+                            [max(r["worst_ratio"], 1e-3) for r in front], where="post",
+                            color=colours[p], ls="--", lw=1)
+            ax.axvline(result["types"][t]["simulator"]["jets_per_second"], color="k", lw=1.5)
+            ax.axhline(1.0, color="grey", lw=1)
+            ax.axhline(GOOD, color="grey", ls=":", lw=1)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(f"jets/s ({result['threads']} thread(s))")
+            ax.set_ylabel("worst metric / floor")
+            ax.set_title(f"{t} jets", fontsize=13)
+        handles = [Line2D([], [], marker=marker[k], color="k", ls="none", label=k)
+                   for k in kinds]
+        handles += [Line2D([], [], color=c, lw=3, label=f"{p} conditions")
+                    for p, c in colours.items() if p in result["protocols"]]
+        handles += [Line2D([], [], color="k", lw=1.5, label="Pythia 8 + FastJet, 1 core")]
+        axes[0].legend(handles=handles, fontsize="x-small", loc="best")
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=80)
+
+
+def save(stem: Path, result: dict) -> None:
+    write_results(stem, result, render)
+    if result["rows"]:
+        plot(result, stem.with_suffix(".png"))
+
+
+# ---- main -------------------------------------------------------------------------------------
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", nargs="+", default=[], metavar="RUN",
+                   help="trained jets run directories")
+    p.add_argument("--truth", default="data/jets/{type}30_b.h5",
+                   help="truth jets to compare with ({type}: the type letter)")
+    p.add_argument("--truth-floor", default="data/jets/{type}30_a.h5",
+                   help="independent truth jets for the floor ({type}: the type letter)")
+    p.add_argument("--types", default="t", help="jet type letters, e.g. tg")
+    p.add_argument("--samplers", default=None,
+                   help="grid such as 'heun:4,8,16 euler:8,16 dpmpp_2m:8'; a run takes the "
+                        "samplers its model accepts (its own grid if none); default: per model")
+    p.add_argument("--protocols", default="file,generated")
+    p.add_argument("--jets", type=int, default=None,
+                   help="generated (and truth) jets per comparison (default 10000; 200 quick)")
+    p.add_argument("--batch-size", type=int, default=None, help="default: each run's")
+    p.add_argument("--seed", type=int, default=0, help="sampling and Pythia seed")
+    p.add_argument("--metric-seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=1, help="torch threads for generation")
+    p.add_argument("--simulator-jets", type=int, default=None,
+                   help="Pythia jets per type for the simulator rate (default 400; 20 quick)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: tiny samples, fewer metric batches, two samplers a model")
+    p.add_argument("--out-dir", default="benchmarks/results")
+    p.add_argument("--name", default="jets_time_fidelity")
+    p.add_argument("--render-only", action="store_true",
+                   help="rewrite the .md and .png from the JSON, compute nothing")
+    args = p.parse_args()
+    args.jets = args.jets or (200 if args.quick else 10_000)
+    args.simulator_jets = args.simulator_jets or (20 if args.quick else 400)
+    args.protocols = [s.strip() for s in args.protocols.split(",") if s.strip()]
+    if not args.render_only and not args.runs:
+        p.error("--runs is required")
+    if set(args.protocols) - set(PROTOCOLS) or not args.protocols:
+        p.error(f"--protocols: a comma-separated subset of {','.join(PROTOCOLS)}")
+    if set(args.types) - set(JET_TYPES) or not args.types:
+        p.error(f"--types: letters of {''.join(JET_TYPES)}, got {args.types!r}")
+    if args.jets < 10 or args.simulator_jets < 1 or args.threads < 1:
+        p.error("--jets must be at least 10, --simulator-jets and --threads positive")
+    try:
+        args.grid = parse_grid(args.samplers) if args.samplers else None
+    except ValueError as e:
+        p.error(f"--samplers: {e}")
+    return args
+
+
+def load_runs(args: argparse.Namespace) -> tuple[list, list[dict]]:
+    """(surrogate or None, grid) per run, and their facts (with the error if not loaded)."""
+    names = [Path(r).name for r in args.runs]
+    loaded, facts = [], []
+    for run, name in zip(args.runs, names, strict=True):
+        run_label = name if names.count(name) == 1 else run
+        try:
+            surrogate = JetSurrogate.load(run, torch.device("cpu"))
+            grid, skipped = model_grid(surrogate.cfg.model.name, args.grid, args.quick)
+            facts.append({**run_facts(run_label, surrogate), "skipped": skipped,
+                          "grid": [list(g) for g in grid]})
+            loaded.append((surrogate, grid))
+        except Exception as e:  # noqa: BLE001 - recorded, the other runs go on
+            facts.append({"run": run_label, "run_dir": run, "model": "-", "net": "-",
+                          "parameters": None, "conditions_parameters": None,
+                          "total_training_seconds": None, "conditions_training_seconds": None,
+                          "epochs": None, "types": "-", "skipped": [], "error": str(e)})
+            loaded.append((None, []))
+            print(f"{run}: {e}", file=sys.stderr)
+    return loaded, facts
+
+
+def run_setting(surrogate: JetSurrogate, run: dict, jet_type: str, protocol: str,
+                solver: str | None, steps: int | None, ctx: dict) -> dict:
+    """``evaluate_setting``, a failure recorded in the row rather than raised."""
+    try:
+        row = evaluate_setting(surrogate, run, jet_type, protocol, solver, steps, ctx)
+    except Exception as e:  # noqa: BLE001 - recorded, the grid goes on
+        row = {"run": run["run"], "model": run["model"], "net": run["net"], "type": jet_type,
+               "protocol": protocol, "solver": solver, "steps": steps,
+               "error": str(e) or type(e).__name__}
+    where = f"[{jet_type}] {label(row)} {protocol}:"
+    if "error" in row:
+        print(f"{where} {row['error']}", file=sys.stderr, flush=True)
+    else:
+        print(f"{where} {row['jets_per_second']:.0f} jets/s, worst ×floor "
+              f"{_x(row['worst_ratio'])} ({row['worst_metric']})", flush=True)
+    return row
+
+
+def main() -> None:
+    args = parse_args()
+    stem = Path(args.out_dir) / args.name
+    if args.render_only:
+        rerender(stem.with_suffix(".json"), render)
+        plot(json.loads(stem.with_suffix(".json").read_text()), stem.with_suffix(".png"))
+        return
+    torch.set_num_threads(args.threads)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    settings = metric_settings(args.jets, args.quick)
+    truths = {t: (truth_jets(args.truth, t, args.jets), truth_jets(args.truth_floor, t, args.jets))
+              for t in args.types}  # every file checked before the long part
+    loaded, facts = load_runs(args)
+    result = {"machine": machine_info(), "command": "python " + " ".join(sys.argv),
+              "threads": args.threads, "batch_size": args.batch_size, "seed": args.seed,
+              "metric_seed": args.metric_seed, "jets": args.jets, "quick": args.quick,
+              "metric_settings": settings.as_dict(), "truth": args.truth,
+              "truth_floor": args.truth_floor, "protocols": args.protocols,
+              "simulator_jets": args.simulator_jets, "runs": facts, "types": {}, "rows": []}
+    for jet_type, ((truth_path, truth), (floor_path, other)) in truths.items():
+        started = time.perf_counter()
+        truth_sample = JetSample.from_particles(truth.particles, truth.mask)
+        floor = metric_dict(jet_metrics(truth_sample, JetSample.from_particles(other.particles,
+                                                                               other.mask),
+                                        seed=args.metric_seed, settings=settings))
+        print(f"[{jet_type}] floor in {time.perf_counter() - started:.0f} s; Pythia "
+              f"{args.simulator_jets} jets ...", flush=True)
+        simulator = simulator_rate(jet_type, truth.n_particles, args.simulator_jets, args.seed)
+        print(f"[{jet_type}] simulator {simulator['jets_per_second']:.1f} jets/s "
+              f"({simulator['initialisation_seconds']:.1f} s initialisation)", flush=True)
+        result["types"][jet_type] = {"truth": truth_path, "truth_floor": floor_path,
+                                     "floor": floor, "simulator": simulator}
+        save(stem, result)
+        ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "truth": truth_sample,
+               "floor": floor, "settings": settings, "simulator": simulator}
+        for (surrogate, grid), run in zip(loaded, facts, strict=True):
+            if surrogate is None:
+                continue
+            warm_up(surrogate, jet_type, truth_path, args.jets)
+            for protocol in args.protocols:
+                for solver, steps in grid:
+                    row = run_setting(surrogate, run, jet_type, protocol, solver, steps,
+                                      ctx)
+                    result["rows"].append(row)
+                    save(stem, result)
+    print(render(result))
+
+
+if __name__ == "__main__":
+    main()

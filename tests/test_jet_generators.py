@@ -1,0 +1,264 @@
+"""Generators of jets as particle clouds: the coordinates (physical by construction), EDM
+and flow matching on clouds, `lhcgen train | sample` of the jets process in both
+conditioning protocols, and one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from lhcgen.cli import main
+from lhcgen.data.jet_hdf5 import read_jets, write_jets
+from lhcgen.data.jets import JetCloudSample
+from lhcgen.errors import LhcgenError
+from lhcgen.models import Batch, build_generator
+from lhcgen.models.config import ModelConfig
+from lhcgen.transforms.jet_cloud import JetCloudPreprocessing, JetCloudPreprocessingConfig
+from tests.cli_helpers import one_line_error
+from tests.test_jets_data import toy_jets
+
+
+def two_types(n: int = 300, seed: int = 1, slots: int = 30) -> JetCloudSample:
+    """Top jets (wide, few constituents) and gluon jets: two shapes the model must tell
+    apart by type."""
+    top = toy_jets(n, slots=slots, jet_type=2, seed=seed)
+    gluon = toy_jets(n, slots=slots, jet_type=0, seed=seed + 100)
+    gluon.particles[..., :2] *= 0.5
+    return JetCloudSample.concatenate([top, gluon])
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    prep = JetCloudPreprocessing()
+    sample = two_types()
+    prep.fit(sample)
+    return prep, sample
+
+
+def test_constituents_round_trip_through_the_network_coordinates(fitted):
+    prep, sample = fitted
+    x = prep.encode_particles(sample.particles, sample.mask)
+    assert np.all(x[~sample.mask] == 0.0)
+    back = prep.decode_particles(x, sample.mask)
+    np.testing.assert_allclose(back, sample.particles, rtol=1e-9, atol=1e-12)
+
+
+def test_any_network_output_decodes_to_physical_constituents(fitted):
+    prep, sample = fitted
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 30, sample.particles.shape)  # far outside the training range
+    particles = prep.decode_particles(x, sample.mask)
+    real = particles[sample.mask]
+    assert np.all(real[:, 2] > 0) and np.all(real[:, 2] <= prep.max_pt_rel)
+    assert prep.max_pt_rel >= 1.0
+    assert np.all(np.hypot(real[:, 0], real[:, 1]) <= prep.max_delta_r * (1 + 1e-12))
+    assert np.all(particles[~sample.mask] == 0.0)
+    data_r = np.hypot(*sample.particles[sample.mask][:, :2].T)
+    assert prep.max_delta_r == pytest.approx(1.02 * data_r.max())
+
+
+def test_kinematics_round_trip_with_integer_constituent_counts(fitted):
+    prep, sample = fitted
+    sample = prep.select(sample)
+    y = prep.kinematics_encode(sample, np.random.default_rng(1))
+    jets, counts = prep.kinematics_decode(y)
+    np.testing.assert_allclose(jets[:, 0], sample.jets[:, 0], rtol=1e-10)
+    np.testing.assert_allclose(jets[:, 1], sample.jets[:, 1], atol=1e-10)
+    np.testing.assert_allclose(jets[:, 2], sample.jets[:, 2], rtol=1e-10)
+    np.testing.assert_array_equal(counts, sample.n_constituents)
+    wild_jets, wild_counts = prep.kinematics_decode(np.random.default_rng(2).normal(0, 5, y.shape))
+    assert np.all(wild_counts >= 1) and np.all(wild_counts == np.floor(wild_counts))
+    assert np.all(np.abs(wild_jets[:, 1]) <= prep.eta_max) and np.all(wild_jets[:, [0, 2]] > 0)
+
+
+def test_a_too_small_catchment_is_refused_not_clipped():
+    prep = JetCloudPreprocessing(JetCloudPreprocessingConfig(max_delta_r=0.05))
+    with pytest.raises(LhcgenError, match="Delta R >= R_max"):
+        prep.fit(two_types())
+
+
+def _cloud_batch(prep, sample) -> Batch:
+    enc = prep.encode(sample)
+    return Batch(enc.x.float(), enc.dims_mask, enc.multiplicity, enc.weights.float(),
+                 enc.context.float())
+
+
+@pytest.mark.parametrize("name,net", [("edm", "transformer"), ("edm", "cae"),
+                                      ("cfm", "epic"), ("cfm", "cae")])
+def test_cloud_generators_ignore_padding_and_output_zero_there(fitted, name, net):
+    prep, sample = fitted
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, net=net, hidden=32, blocks=2, heads=2, global_tokens=4)
+    model = build_generator(cfg, prep.coordinates(), prep.multiplicities)
+    batch = _cloud_batch(prep, sample.subset(slice(0, 64)))
+    loss = model.loss(batch, torch.Generator().manual_seed(1))
+    assert torch.isfinite(loss)
+    poked = Batch(batch.x + 7.0 * (~batch.dims_mask), batch.dims_mask, batch.multiplicity,
+                  batch.weights, batch.context)
+    again = model.loss(poked, torch.Generator().manual_seed(1))
+    assert torch.allclose(loss, again, rtol=1e-5)
+
+
+def test_edm_preconditioning_returns_the_input_at_vanishing_noise(fitted):
+    prep, sample = fitted
+    torch.manual_seed(0)
+    cfg = ModelConfig(name="edm", net="epic", hidden=32, blocks=2, global_tokens=4)
+    model = build_generator(cfg, prep.coordinates(), prep.multiplicities)
+    batch = _cloud_batch(prep, sample.subset(slice(0, 16)))
+    sigma = torch.full((16,), 1e-6)
+    denoised = model.denoise(batch.x, sigma, model.condition_index(batch.multiplicity),
+                             batch.dims_mask, batch.context)
+    torch.testing.assert_close(denoised, batch.x, atol=1e-5, rtol=0)
+
+
+def test_edm_learns_a_gaussian():
+    """Events (N, 2) from N(mu, s^2): a small EDM trained briefly samples the right mean and
+    width (an independent check of loss, preconditioning and sampler together)."""
+    from lhcgen.solvers import sample
+    from lhcgen.transforms.coordinates import Coordinates
+
+    torch.manual_seed(0)
+    mu, s = torch.tensor([0.5, -1.0]), torch.tensor([0.3, 0.8])
+    cfg = ModelConfig(name="edm", net="mlp", hidden=64, blocks=2)
+    model = build_generator(cfg, Coordinates.plain([0, 0]), [0])
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(600):
+        x = mu + s * torch.randn(512, 2, generator=gen)
+        batch = Batch(x, torch.ones_like(x, dtype=torch.bool), torch.zeros(512, dtype=torch.long),
+                      torch.ones(512))
+        optimiser.zero_grad()
+        model.loss(batch, gen).backward()
+        optimiser.step()
+    n = 4000
+    x, info = sample(model, torch.zeros(n, dtype=torch.long), torch.ones(n, 2, dtype=torch.bool),
+                     torch.Generator().manual_seed(2), "heun", 16)
+    assert info["nfe"] == 31
+    torch.testing.assert_close(x.mean(0), mu, atol=0.06, rtol=0)
+    torch.testing.assert_close(x.std(0), s, atol=0.06, rtol=0.1)
+
+
+# ---- the commands ------------------------------------------------------------------------
+def _config(root, name: str, net: str, train) -> str:
+    cfg = {"data": {"process": "jets", "train": str(train), "val_fraction": 0.1},
+           "model": {"name": name, "net": net, "hidden": 32, "blocks": 2, "heads": 2,
+                     "global_tokens": 4},
+           "training": {"batch_size": 64, "epochs": 2, "checkpoint_every": 1000},
+           "conditions": {"epochs": 2, "hidden": 32, "blocks": 1, "batch_size": 64,
+                          "steps": 4},
+           "sampling": {"batch_size": 128, "steps": 3}}
+    path = root / f"{name}_{net}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("jet_runs")
+    write_jets(root / "truth.h5", two_types(300, seed=1))
+    write_jets(root / "truth_test.h5", two_types(200, seed=7))
+    write_jets(root / "p150.h5", two_types(50, seed=3, slots=150))
+    for name, net in (("edm", "cae"), ("cfm", "epic")):
+        assert main(["train", _config(root, name, net, root / "truth.h5"), "--out",
+                     str(root / name), "--no-progress"]) == 0
+    return root
+
+
+@pytest.mark.parametrize("name", ["edm", "cfm"])
+def test_sample_jets_fully_generated_in_the_data_schema(runs, name, capsys):
+    out = runs / f"{name}_gen.h5"
+    assert main(["sample", str(runs / name), "-n", "150", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert "jet kinematics generated" in capsys.readouterr().out
+    jets = read_jets(out)  # validated as any `lhcgen data jets` file
+    assert len(jets) == 150 and jets.n_particles == 30
+    assert set(jets.jet_type.tolist()) <= {0, 2}
+    assert np.all(jets.particles[jets.mask][:, 2] > 0)
+    assert np.all(jets.jets[:, 3] == np.minimum(jets.n_constituents, 30))
+    assert jets.attrs["sampling_conditions"] == "generated"
+
+
+def test_sample_jets_as_published_takes_the_conditions_from_the_file(runs):
+    out = runs / "edm_file.h5"
+    assert main(["sample", str(runs / "edm"), "-n", "100", "--out", str(out), "--type", "t",
+                 "--condition-from", str(runs / "truth_test.h5"), "--solver", "dpmpp_2m",
+                 "--no-progress"]) == 0
+    jets, truth = read_jets(out), read_jets(runs / "truth_test.h5")
+    tops = truth.subset(truth.jet_type == 2).subset(slice(0, 100))
+    np.testing.assert_array_equal(jets.mask, tops.mask)
+    np.testing.assert_allclose(jets.jets[:, :3], tops.jets[:, :3])
+    assert np.all(jets.jet_type == 2) and jets.attrs["sampling_nfe"] == 3
+
+
+def test_sampled_jets_do_not_depend_on_the_batch_size(runs):
+    paths = []
+    for batch in ("64", "192"):
+        paths.append(runs / f"batch{batch}.h5")
+        assert main(["sample", str(runs / "edm"), "-n", "150", "--out", str(paths[-1]),
+                     "--batch-size", batch, "--no-progress"]) == 0
+    a, b = read_jets(paths[0]), read_jets(paths[1])
+    np.testing.assert_array_equal(a.mask, b.mask)
+    np.testing.assert_allclose(a.particles, b.particles, rtol=1e-4, atol=1e-5)
+
+
+def test_metrics_jets_judges_a_generated_file(runs, capsys):
+    out = runs / "cfm_gen_metrics.h5"
+    assert main(["sample", str(runs / "cfm"), "-n", "200", "--out", str(out),
+                 "--no-progress"]) == 0
+    small = ["--w1-samples", "100", "--w1-batches", "2", "--fpd-min-samples", "40",
+             "--fpd-max-samples", "100", "--fpd-points", "3", "--fpd-batches", "2",
+             "--kpd-batch-size", "50", "--kpd-batches", "2"]
+    assert main(["metrics", "jets", str(out), "--truth", str(runs / "truth_test.h5"),
+                 "--json", str(runs / "m.json"), "--no-progress", *small]) == 0
+
+
+@pytest.mark.parametrize("extra,needles", [
+    (["--type", "x"], ["unknown jet type 'x'"]),
+    (["--type", "q"], ["trained on gt jets, not 'q'"]),
+    (["--condition-from", "p150.h5"], ["150 particles per jet"]),
+    (["--condition-from", "truth_test.h5", "-n", "5000"], ["fewer than -n 5000"]),
+    (["--solver", "ddim", "--run", "cfm"], ["unknown solver 'ddim' for model 'cfm'"]),
+    (["--multiplicity", "2"], ["--multiplicity applies to event generators"]),
+    (["--solver", "ancestral"], ["unknown solver 'ancestral' for model 'edm'"]),
+])
+def test_bad_sampling_requests_are_one_line(runs, capsys, extra, needles):
+    run = "edm"
+    if "--run" in extra:
+        run = extra[extra.index("--run") + 1]
+        extra = extra[:extra.index("--run")]
+    extra = [str(runs / e) if e.endswith(".h5") else e for e in extra]
+    n = [] if "-n" in extra else ["-n", "10"]
+    out = runs / "bad.h5"
+    assert main(["sample", str(runs / run), *n, "--out", str(out), "--no-progress",
+                 *extra]) == 1
+    one_line_error(capsys, *needles)
+    assert not out.exists()
+
+
+def test_steps_zero_is_a_usage_error(runs, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["sample", str(runs / "edm"), "-n", "10", "--out", str(runs / "x.h5"),
+              "--steps", "0"])
+    assert exc.value.code == 2
+
+
+def test_a_cloud_net_on_events_and_an_event_model_on_clouds_are_one_line(runs, capsys):
+    bad = _config(runs, "ddpm", "mlp", runs / "truth.h5")
+    assert main(["train", bad, "--out", str(runs / "bad_run"), "--no-progress"]) == 1
+    one_line_error(capsys, "model 'ddpm' generates events")
+
+
+def test_merge_jets_joins_types_and_refuses_other_particle_counts(runs, capsys):
+    write_jets(runs / "g.h5", toy_jets(40, jet_type=0))
+    write_jets(runs / "w.h5", toy_jets(30, jet_type=3, seed=5))
+    assert main(["data", "merge-jets", str(runs / "g.h5"), str(runs / "w.h5"), "--out",
+                 str(runs / "gw.h5")]) == 0
+    merged = read_jets(runs / "gw.h5")
+    assert len(merged) == 70 and sorted(set(merged.jet_type.tolist())) == [0, 3]
+    assert [s["jets"] for s in merged.attrs["sources"]] == [40, 30]
+    capsys.readouterr()
+    assert main(["data", "merge-jets", str(runs / "g.h5"), str(runs / "p150.h5"), "--out",
+                 str(runs / "bad.h5")]) == 1
+    one_line_error(capsys, "150 particles per jet")
