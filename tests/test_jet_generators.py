@@ -262,3 +262,12 @@ def test_merge_jets_joins_types_and_refuses_other_particle_counts(runs, capsys):
     assert main(["data", "merge-jets", str(runs / "g.h5"), str(runs / "p150.h5"), "--out",
                  str(runs / "bad.h5")]) == 1
     one_line_error(capsys, "150 particles per jet")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "classify"])
+def test_event_judges_refuse_jet_files_in_one_line(runs, capsys, command):
+    truth = str(runs / "truth.h5")
+    assert main([command, truth, "--truth", truth, "--report", str(runs / "rep"),
+                 "--no-progress"]) == 1
+    one_line_error(capsys, "jets as particle clouds", "lhcgen metrics jets")
+    assert not (runs / "rep").exists()

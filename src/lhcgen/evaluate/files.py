@@ -27,8 +27,8 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None,
     from lhcgen.evaluate.events.report import evaluate_events
     from lhcgen.evaluate.verdict import speed_facts
 
-    generated, process = read_process_sample(generated_path, "generated")
-    truth, _ = read_process_sample(truth_path, "truth", expected=process.name)
+    generated, process = read_process_sample(generated_path, "generated", kind="events")
+    truth, _ = read_process_sample(truth_path, "truth", expected=process.name, kind="events")
     first_events = 0
     if not train_path:
         train_path = generated.attrs.get("train_file") or None
@@ -36,7 +36,7 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None,
     if train_path and not Path(train_path).is_file():
         raise LhcgenError(f"{train_path}: the truth-train file for the floor is missing; "
                           "pass --train FILE")
-    train = (read_process_sample(train_path, "--train", expected=process.name)[0]
+    train = (read_process_sample(train_path, "--train", expected=process.name, kind="events")[0]
              if train_path else None)
     if train is not None and first_events:
         train = train.subset(slice(0, first_events))  # the events the model was trained on
@@ -54,7 +54,8 @@ def evaluate_files(generated_path, truth_path, report_dir, train_path=None,
     if classifier is not None:
         truth_2 = train
         if truth_2_path:
-            truth_2, _ = read_process_sample(truth_2_path, "--truth-2", expected=process.name)
+            truth_2, _ = read_process_sample(truth_2_path, "--truth-2", expected=process.name,
+                                             kind="events")
             info["classifier_truth_2_file"] = str(truth_2_path)
         check_classifier_inputs(generated, truth, classifier, truth_2, where="classifier: ")
     likelihood = None

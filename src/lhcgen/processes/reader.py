@@ -26,10 +26,11 @@ def _known_process(name: str | None) -> Process | None:
         return None
 
 
-def read_process_sample(path: str | Path, role: str = "",
-                        expected: str | None = None) -> tuple[Any, Process]:
+def read_process_sample(path: str | Path, role: str = "", expected: str | None = None,
+                        kind: str | None = None) -> tuple[Any, Process]:
     """The sample of ``path`` and its process. ``role`` (for example "--truth-2")
-    prefixes every error; ``expected`` is the process the caller needs."""
+    prefixes every error; ``expected`` is the process the caller needs, ``kind`` the kind
+    of sample ("events": `lhcgen evaluate` and `classify` judge events only)."""
     prefix = f"{role}: " if role else ""
     try:
         process = _known_process(file_process(path))
@@ -38,6 +39,10 @@ def read_process_sample(path: str | Path, role: str = "",
         else:  # event files, and files without a usable process (read_events names why)
             sample = read_events(path)
             process = get_process(sample.attrs["process"], where=f"{path}: ")
+        if kind is not None and process.kind != kind:
+            raise LhcgenError(f"{path} holds {process.title}, which `lhcgen metrics jets` "
+                              "judges; this command judges events" if process.kind == "clouds"
+                              else f"{path} holds {process.title}, not {kind}")
         if expected is not None and process.name != expected:
             raise LhcgenError(f"{path}: holds process {process.name!r}, expected {expected!r}")
         process.check_sample(sample, str(path))

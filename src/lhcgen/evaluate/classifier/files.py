@@ -45,9 +45,10 @@ def classify_files(generated_path, truth_path, report_dir, settings: ClassifierS
     from lhcgen.evaluate.classifier.weights_file import write_weighted_copy
     from lhcgen.evaluate.verdict import speed_facts
 
-    generated, _ = read_process_sample(generated_path, "generated")
-    truth, _ = read_process_sample(truth_path, "truth")
-    truth_2 = read_process_sample(truth_2_path, "--truth-2")[0] if truth_2_path else None
+    generated, _ = read_process_sample(generated_path, "generated", kind="events")
+    truth, _ = read_process_sample(truth_path, "truth", kind="events")
+    truth_2 = (read_process_sample(truth_2_path, "--truth-2", kind="events")[0]
+               if truth_2_path else None)
     check_classifier_inputs(generated, truth, settings, truth_2,
                             f"{generated_path} vs {truth_path}: ")
     files = {"generated": str(generated_path), "truth": str(truth_path)}
