@@ -195,23 +195,16 @@ class ConsistencyModel(edm.EDMDiffusion):
                               f"level of model.consistency.sampling_sigmas), got {steps}")
         return solver, steps
 
-    def denoise(self, x: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor,
-                dims_mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        """f(x, sigma), sigma (N,) >= sigma_min; f(x, sigma_min) = x exactly (x zero where
-        ``dims_mask`` is false)."""
+    def preconditioning(self, sig: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(c_skip, c_out, c_in) of the consistency function: c_skip = 1 and c_out = 0
+        exactly at sigma_min, so ``denoise`` (f(x, sigma), sigma >= sigma_min) returns x
+        there (x zero where ``dims_mask`` is false)."""
         s_d = self.cfg.sigma_data
-        sig = sigma.to(x.dtype).view(len(x), *([1] * (x.dim() - 1)))
-        shifted = (sig - torch.tensor(self.sigma_min, dtype=x.dtype)).clamp_min(0.0)
+        shifted = (sig - torch.tensor(self.sigma_min, dtype=sig.dtype)).clamp_min(0.0)
         c_skip = 1.0 / (1.0 + (shifted / s_d) ** 2)  # exactly 1 at sigma_min
         c_out = shifted * s_d / torch.sqrt(sig**2 + s_d**2)  # exactly 0 there
         c_in = 1 / torch.sqrt(sig**2 + s_d**2)
-        onehot = nn.functional.one_hot(condition, len(self.multiplicities)).to(x.dtype)
-        parts = [self.sigma_embedding(self._noise_level(sigma.to(x.dtype))), onehot]
-        if context is not None:
-            parts.append(context.to(x.dtype))
-        mask = dims_mask.to(x.dtype)
-        out = self.net(c_in * x * mask, torch.cat(parts, dim=-1), dims_mask)
-        return (c_skip * x + c_out * out) * mask
+        return c_skip, c_out, c_in
 
     def teacher_step(self, teacher: edm.EDMDiffusion, x: torch.Tensor, high: torch.Tensor,
                      low: torch.Tensor, condition: torch.Tensor, dims_mask: torch.Tensor,

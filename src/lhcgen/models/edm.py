@@ -72,14 +72,20 @@ class EDMDiffusion(Generator):
         low, high = math.log(self.sigma_min) / 4, math.log(self.sigma_max) / 4
         return (torch.log(sigma) / 4 - low) / (high - low)
 
-    def denoise(self, x: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor,
-                dims_mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        """D(x, sigma): the denoised estimate of x; sigma (N,) > 0."""
+    def preconditioning(self, sig: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(c_skip, c_out, c_in) at noise levels ``sig`` (broadcastable to x)."""
         s_d = self.cfg.sigma_data
-        sig = sigma.to(x.dtype).view(len(x), *([1] * (x.dim() - 1)))
         c_skip = s_d**2 / (sig**2 + s_d**2)
         c_out = sig * s_d / torch.sqrt(sig**2 + s_d**2)
         c_in = 1 / torch.sqrt(sig**2 + s_d**2)
+        return c_skip, c_out, c_in
+
+    def denoise(self, x: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor,
+                dims_mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """D(x, sigma) = c_skip x + c_out F(c_in x, c_noise): the denoised estimate of x;
+        sigma (N,) > 0."""
+        sig = sigma.to(x.dtype).view(len(x), *([1] * (x.dim() - 1)))
+        c_skip, c_out, c_in = self.preconditioning(sig)
         onehot = nn.functional.one_hot(condition, len(self.multiplicities)).to(x.dtype)
         parts = [self.sigma_embedding(self._noise_level(sigma.to(x.dtype))), onehot]
         if context is not None:

@@ -134,6 +134,25 @@ def _sample_diffusion(model, multiplicity, dims_mask, generator, solver, steps, 
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
 
 
+def _noise_level_model(model, multiplicity, dims_mask, generator, sigma_start, context):
+    """(denoise(x, sigma) with the model's conditions, the initial state sigma_start z on
+    the existing coordinates, the mask) of an EDM or consistency model."""
+    condition = model.condition_index(multiplicity)
+    parameter = next(model.parameters())
+    device, dtype = parameter.device, parameter.dtype
+    condition, dims_mask = condition.to(device), dims_mask.to(device)
+    context = None if context is None else context.to(device)
+    mask = dims_mask.to(dtype)
+    n = len(multiplicity)
+    x_T = noise.randn(tuple(dims_mask.shape), generator, dtype).to(device) * mask * sigma_start
+
+    def denoise(x: torch.Tensor, sigma: float) -> torch.Tensor:
+        level = torch.full((n,), sigma, dtype=dtype, device=device)
+        return model.denoise(x, level, condition, dims_mask, context)
+
+    return denoise, x_T, mask
+
+
 def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, options,
                 context=None):
     churn = {k: float(options.pop(k)) for k in ("s_churn", "s_tmin", "s_tmax", "s_noise")
@@ -145,20 +164,9 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
     elif churn:
         raise LhcgenError(f"{', '.join(churn)} are options of the stochastic EDM sampler, not "
                           f"of '{solver}'")
-    condition = model.condition_index(multiplicity)
-    parameter = next(model.parameters())
-    device, dtype = parameter.device, parameter.dtype
-    condition, dims_mask = condition.to(device), dims_mask.to(device)
-    context = None if context is None else context.to(device)
-    mask = dims_mask.to(dtype)
-    n = len(multiplicity)
     sigmas = karras_sigmas(steps, model.sigma_min, model.sigma_max, model.rho)
-    x_T = noise.randn(tuple(dims_mask.shape), generator, dtype).to(device) * mask * sigmas[0]
-
-    def denoise(x: torch.Tensor, sigma: float) -> torch.Tensor:
-        level = torch.full((n,), sigma, dtype=dtype, device=device)
-        return model.denoise(x, level, condition, dims_mask, context)
-
+    denoise, x_T, mask = _noise_level_model(model, multiplicity, dims_mask, generator,
+                                            float(sigmas[0]), context)
     x0, nfe = edm_sample(solver, denoise, x_T, sigmas, generator, mask, **churn)
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
 
@@ -168,19 +176,8 @@ def _sample_consistency(model, multiplicity, dims_mask, generator, solver, steps
     if options:
         raise LhcgenError(f"unknown consistency sampling option(s): "
                           f"{', '.join(sorted(options))}")
-    condition = model.condition_index(multiplicity)
-    parameter = next(model.parameters())
-    device, dtype = parameter.device, parameter.dtype
-    condition, dims_mask = condition.to(device), dims_mask.to(device)
-    context = None if context is None else context.to(device)
-    mask = dims_mask.to(dtype)
-    n = len(multiplicity)
     sigmas = list(model.consistency.sampling_sigmas[:steps])
-    x_T = noise.randn(tuple(dims_mask.shape), generator, dtype).to(device) * mask * sigmas[0]
-
-    def f(x: torch.Tensor, sigma: float) -> torch.Tensor:
-        level = torch.full((n,), sigma, dtype=dtype, device=device)
-        return model.denoise(x, level, condition, dims_mask, context)
-
+    f, x_T, mask = _noise_level_model(model, multiplicity, dims_mask, generator, sigmas[0],
+                                      context)
     x0, nfe = multistep_consistency(f, x_T, sigmas, generator, mask, model.sigma_min)
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}

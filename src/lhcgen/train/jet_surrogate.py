@@ -27,20 +27,14 @@ from lhcgen import __version__, noise
 from lhcgen.data.jet_hdf5 import read_jets, write_jets
 from lhcgen.data.jets import JET_TYPES, JetCloudSample
 from lhcgen.errors import LhcgenError
-from lhcgen.models import Generator, build_generator
+from lhcgen.models import Generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.noise import EventNoise, aligned_batch_size
-from lhcgen.processes import Process, get_process
+from lhcgen.processes import Process
 from lhcgen.solvers import sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig
-from lhcgen.train.run import (
-    CONDITIONS_DIR,
-    METRICS_FILE,
-    PREPROCESSING_FILE,
-    conditions_model,
-    load_run_config,
-)
+from lhcgen.train.run import CONDITIONS_DIR, METRICS_FILE, conditions_model, load_trained_run
 from lhcgen.transforms.jet_cloud import JetCloudPreprocessing
 
 CONSTITUENTS, KINEMATICS, TYPES = 0, 1, 2
@@ -81,19 +75,7 @@ class JetSurrogate:
     @classmethod
     def load(cls, run_dir: str | Path, device: torch.device) -> JetSurrogate:
         run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise LhcgenError(f"{run_dir}: no such run directory")
-        cfg = load_run_config(run_dir)
-        process = get_process(cfg.data.process)
-        if process.kind != "clouds":
-            raise LhcgenError(f"{run_dir} generates {process.title}, not particle clouds")
-        state = load_checkpoint(run_dir, device)
-        preprocessing = process.preprocessing(cfg.preprocessing)
-        preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
-        model = build_generator(cfg.model, preprocessing.coordinates(),
-                                preprocessing.multiplicities)
-        model.load_state_dict(state["ema"]["model"])
-        model.to(device).eval()
+        cfg, process, preprocessing, model = load_trained_run(run_dir, device, "clouds")
         kinematics = None
         if (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file():
             kinematics = conditions_model(cfg, preprocessing.multiplicities, 4)

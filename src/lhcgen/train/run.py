@@ -21,7 +21,7 @@ from lhcgen import __version__
 from lhcgen.errors import LhcgenError
 from lhcgen.io import write_text_atomic
 from lhcgen.models import Batch, build_generator
-from lhcgen.processes import read_process_sample
+from lhcgen.processes import get_process, read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, config_from_dict, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
@@ -222,6 +222,26 @@ def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], ru
                     progress, should_stop=stop, ranks=ranks)
     return {"parameters": sum(p.numel() for p in model.parameters()), "steps": result.steps,
             "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2)}
+
+
+def load_trained_run(run_dir: str | os.PathLike, device: torch.device, kind: str):
+    """(config, process, fitted preprocessing, model with the EMA weights, in eval mode on
+    ``device``) of a finished or interrupted run whose process is of ``kind``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise LhcgenError(f"{run_dir}: no such run directory")
+    cfg = load_run_config(run_dir)
+    process = get_process(cfg.data.process)
+    if process.kind != kind:
+        raise LhcgenError(f"{run_dir} generates {process.title}, not {kind}")
+    state = load_checkpoint(run_dir, device)
+    preprocessing = process.preprocessing(cfg.preprocessing)
+    preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
+    model = build_generator(cfg.model, preprocessing.coordinates(),
+                            preprocessing.multiplicities)
+    model.load_state_dict(state["ema"]["model"])
+    model.to(device).eval()
+    return cfg, process, preprocessing, model
 
 
 def load_run_config(run_dir: Path) -> RunConfig:

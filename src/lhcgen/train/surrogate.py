@@ -15,17 +15,16 @@ from tqdm.auto import tqdm
 from lhcgen import __version__
 from lhcgen.data.events import EventSample
 from lhcgen.errors import LhcgenError
-from lhcgen.models import Generator, build_generator
+from lhcgen.models import Generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.nets.bayesian import is_bayesian, weight_draw
 from lhcgen.noise import EventNoise, aligned_batch_size
-from lhcgen.processes import Process, get_process
+from lhcgen.processes import Process
 from lhcgen.processes.base import Preprocessing
 from lhcgen.solvers import sample
-from lhcgen.train.checkpoint import load_checkpoint
 from lhcgen.train.config import RunConfig
 from lhcgen.train.distributed import Ranks, shard_bounds
-from lhcgen.train.run import METRICS_FILE, PREPROCESSING_FILE, load_run_config
+from lhcgen.train.run import METRICS_FILE, load_trained_run
 
 
 def _batch_starts(n: int, batch_size: int, part: tuple[int, int]) -> range:
@@ -46,19 +45,8 @@ class Surrogate:
     @classmethod
     def load(cls, run_dir: str | Path, device: torch.device) -> Surrogate:
         """Load config, preprocessing and the EMA weights of a run directory."""
-        run_dir = Path(run_dir)
-        if not run_dir.is_dir():
-            raise LhcgenError(f"{run_dir}: no such run directory")
-        cfg = load_run_config(run_dir)
-        state = load_checkpoint(run_dir, device)
-        process = get_process(cfg.data.process)
-        preprocessing = process.preprocessing(cfg.preprocessing)
-        preprocessing.load_state_dict(json.loads((run_dir / PREPROCESSING_FILE).read_text()))
-        model = build_generator(cfg.model, preprocessing.coordinates(),
-                                preprocessing.multiplicities)
-        model.load_state_dict(state["ema"]["model"])
-        model.to(device).eval()
-        return cls(run_dir, cfg, process, preprocessing, model, device)
+        cfg, process, preprocessing, model = load_trained_run(run_dir, device, "events")
+        return cls(Path(run_dir), cfg, process, preprocessing, model, device)
 
     def sampler(self, solver: str | None = None,
                 steps: int | None = None) -> tuple[str | None, int | None]:
