@@ -71,8 +71,11 @@ def generate_jets(n_jets: int, seed: int, settings: JetSettings, workers: int = 
     seconds = time.perf_counter() - started
     stats = [s for _, s in results]
     attrs = jet_run_attributes(settings, int(seed), int(shard_size), seeds, stats)
+    reused = store.reused if store is not None else []
+    made = int(n_jets) - sum(len(results[k][0]) for k in reused)
     attrs.update(generation_seconds=round(seconds, 3), workers=int(workers),
-                 accepted_jets_per_second=round(int(n_jets) / seconds, 3))
+                 resumed_shards=len(reused),
+                 accepted_jets_per_second=round(made / seconds, 3) if made else 0.0)
     return JetCloudSample.concatenate([sample for sample, _ in results], attrs)
 
 
