@@ -117,13 +117,10 @@ class JetCloudPreprocessing:
                               f"R_max = {self.max_delta_r:.3g} and {outside_eta} jets at |eta| "
                               f">= {self.eta_max:.3g}; raise preprocessing.max_delta_r or "
                               "preprocessing.eta_max")
-        self.particle_mean, self.particle_std = [0.0] * 3, [1.0] * 3
         raw = self._particle_coordinates(real[None])[0]
         self.particle_mean, self.particle_std = _standardise_fit(raw)
-        self.context_mean, self.context_std = [0.0] * 4, [1.0] * 4
         self.context_mean, self.context_std = _standardise_fit(
             self._raw_context(sample.jets, sample.n_constituents))
-        self.kinematics_mean, self.kinematics_std = [0.0] * 4, [1.0] * 4
         kin = self._raw_kinematics(sample, np.random.default_rng(0))
         self.kinematics_mean, self.kinematics_std = _standardise_fit(kin)
         self.fit_counts = {"jets": len(sample), "mass_below_floor":
