@@ -94,6 +94,16 @@ def test_unknown_solver(workspace, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("option", [["--type", "t"], ["--condition-from", "test.h5"]])
+def test_jet_options_on_an_event_run_are_one_line(workspace, capsys, option):
+    out = workspace / "x.h5"
+    option = [str(workspace / o) if o.endswith(".h5") else o for o in option]
+    assert main(["sample", str(workspace / "run"), "-n", "10", "--out", str(out),
+                 *option]) == 1
+    one_line_error(capsys, f"{option[0]} applies to runs of the jets process")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("argv", [
     ["sample", "RUN", "-n", "0", "--out", "x.h5"],
     ["sample", "RUN", "-n", "-5", "--out", "x.h5"],
