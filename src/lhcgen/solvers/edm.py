@@ -47,7 +47,7 @@ import torch
 
 from lhcgen import noise
 from lhcgen.errors import LhcgenError
-from lhcgen.solvers import ode
+from lhcgen.solvers.ode import FIXED_STEP
 
 Denoiser = Callable[[torch.Tensor, float], torch.Tensor]
 """``denoise(x, sigma) -> x0_hat``: x (N, ...) and sigma a Python float."""
@@ -129,7 +129,7 @@ def _probability_flow(name: str, denoise: Denoiser, x: torch.Tensor,
 
     positive = grid[:-1] if grid[-1] == 0.0 else grid
     if len(positive) > 1:
-        x = ode.FIXED_STEP[name](slope, x, torch.tensor(positive, dtype=torch.float64))
+        x = FIXED_STEP[name](slope, x, torch.tensor(positive, dtype=torch.float64))
     if grid[-1] == 0.0:
         x = counted(x, grid[-2])
     return x, counted.nfe
