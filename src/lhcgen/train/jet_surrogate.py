@@ -14,7 +14,6 @@ the batch size.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from lhcgen.processes import Process
 from lhcgen.solvers import sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig
-from lhcgen.train.run import CONDITIONS_DIR, METRICS_FILE, conditions_model, load_trained_run
+from lhcgen.train.run import CONDITIONS_DIR, conditions_model, load_trained_run, run_metrics
 from lhcgen.transforms.jet_cloud import JetCloudPreprocessing
 
 CONSTITUENTS, KINEMATICS, TYPES = 0, 1, 2
@@ -243,8 +242,8 @@ class JetSurrogate:
         return jets_sample, info
 
     def run_facts(self) -> dict:
-        metrics = self.run_dir / METRICS_FILE
-        return json.loads(metrics.read_text()) if metrics.is_file() else {}
+        """metrics.json of the run ({} while it has not finished)."""
+        return run_metrics(self.run_dir)
 
 
 def sample_jets_to_file(run_dir: str | Path, n: int, out: str | Path, device: torch.device,

@@ -224,6 +224,12 @@ def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], ru
             "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2)}
 
 
+def run_metrics(run_dir: str | os.PathLike) -> dict:
+    """metrics.json of a run ({} while it has not finished)."""
+    path = Path(run_dir) / METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def load_trained_run(run_dir: str | os.PathLike, device: torch.device, kind: str):
     """(config, process, fitted preprocessing, model with the EMA weights, in eval mode on
     ``device``) of a finished or interrupted run whose process is of ``kind``."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from lhcgen.processes.base import Preprocessing
 from lhcgen.solvers import sample
 from lhcgen.train.config import RunConfig
 from lhcgen.train.distributed import Ranks, shard_bounds
-from lhcgen.train.run import METRICS_FILE, load_trained_run
+from lhcgen.train.run import load_trained_run, run_metrics
 
 
 def _batch_starts(n: int, batch_size: int, part: tuple[int, int]) -> range:
@@ -211,8 +210,7 @@ class Surrogate:
 
     def run_facts(self) -> dict:
         """metrics.json of the run ({} while it has not finished)."""
-        metrics = self.run_dir / METRICS_FILE
-        return json.loads(metrics.read_text()) if metrics.is_file() else {}
+        return run_metrics(self.run_dir)
 
     def train_file(self) -> str:
         """The truth file the run was trained on (its truth-train for the floor)."""
