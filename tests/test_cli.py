@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import h5py
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from lhcgen.cli import main
+from lhcgen.cli import build_parser, main
 from lhcgen.data.hdf5 import read_events, write_events
 from tests.cli_helpers import one_line_error
 from tests.toys import toy_zjets
@@ -40,6 +41,25 @@ def test_help_explains_commands(capsys):
     out = capsys.readouterr().out
     for command in ("data", "train", "sample", "evaluate", "demo"):
         assert command in out
+
+
+def _leaf_commands(parser, path=()):
+    """(path, parser) of every command that runs something (no further subcommands)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+    for action in subs:
+        for name, child in action.choices.items():
+            yield from _leaf_commands(child, (*path, name))
+
+
+def test_every_command_accepts_no_progress_after_its_name():
+    """`lhcgen X ... --no-progress` works for every X, as the global option does."""
+    leaves = dict(_leaf_commands(build_parser()))
+    assert ("data", "merge-jets") in leaves and ("metrics", "jets") in leaves
+    missing = [" ".join(path) for path, parser in leaves.items()
+               if "--no-progress" not in parser._option_string_actions]
+    assert missing == []
 
 
 def test_train_sample_evaluate(workspace, capsys):

@@ -79,6 +79,23 @@ def test_a_too_small_catchment_is_refused_not_clipped():
         prep.fit(two_types())
 
 
+def test_jets_beyond_the_fitted_catchment_encode_finite_and_are_counted(fitted):
+    """A validation jet may reach further than every training jet (seen on real top jets:
+    1.56 in training, 1.61 in validation); it must not make the validation loss NaN."""
+    prep, sample = fitted
+    unseen = sample.subset(np.arange(5))  # a copy: the fixture is shared
+    unseen.particles[0, 0, :2] = [1.1 * prep.max_delta_r, 0.0]  # one constituent outside
+    unseen.particles[1, 0, :2] = [0.0, -3.0 * prep.max_delta_r]  # and one far outside
+    enc = prep.encode(unseen)
+    assert torch.isfinite(enc.x).all()
+    assert enc.counts == {"constituents_beyond_r_max": 2}
+    back = prep.decode_particles(enc.x.numpy(), unseen.mask)
+    np.testing.assert_allclose(back[0, 0, :2], [prep.max_delta_r, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(back[1, 0, :2], [0.0, -prep.max_delta_r], rtol=1e-6)
+    np.testing.assert_allclose(back[2:], unseen.particles[2:], rtol=1e-9, atol=1e-12)
+    assert prep.encode(sample).counts == {}
+
+
 def _cloud_batch(prep, sample) -> Batch:
     enc = prep.encode(sample)
     return Batch(enc.x.float(), enc.dims_mask, enc.multiplicity, enc.weights.float(),
@@ -176,6 +193,8 @@ def test_sample_jets_fully_generated_in_the_data_schema(runs, name, capsys):
     assert len(jets) == 150 and jets.n_particles == 30
     assert set(jets.jet_type.tolist()) <= {0, 2}
     assert np.all(jets.particles[jets.mask][:, 2] > 0)
+    pt = np.where(jets.mask, jets.particles[..., 2], -1.0)  # pT-ordered, as the schema says
+    assert np.all(np.diff(pt, axis=1)[jets.mask[:, 1:]] <= 0)
     assert np.all(jets.jets[:, 3] == np.minimum(jets.n_constituents, 30))
     assert jets.attrs["sampling_conditions"] == "generated"
 
@@ -271,3 +290,14 @@ def test_event_judges_refuse_jet_files_in_one_line(runs, capsys, command):
                  "--no-progress"]) == 1
     one_line_error(capsys, "jets as particle clouds", "lhcgen metrics jets")
     assert not (runs / "rep").exists()
+
+
+def test_pt_ordering_keeps_each_jet_and_its_padding():
+    from lhcgen.data.jets import pt_ordered
+    particles = np.array([[[0.1, 0.0, 0.2], [0.2, 0.0, 0.5], [0.3, 0.0, 0.3], [0, 0, 0]],
+                          [[0.4, 0.0, 0.1], [0.5, 0.0, 0.9], [0, 0, 0], [0, 0, 0]]])
+    mask = np.array([[True, True, True, False], [True, True, False, False]])
+    out = pt_ordered(particles, mask)
+    np.testing.assert_array_equal(out[0, :, 0], [0.2, 0.3, 0.1, 0.0])
+    np.testing.assert_array_equal(out[1, :, 0], [0.5, 0.4, 0.0, 0.0])
+    np.testing.assert_array_equal(out[~mask], 0.0)

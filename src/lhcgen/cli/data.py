@@ -141,6 +141,7 @@ def _add_merge_jets(data_sub: Any) -> None:
                     "one conditional generator of several jet types.")
     merge.add_argument("inputs", nargs="+", help="jet files to join, in this order")
     merge.add_argument("--out", required=True, help="output HDF5 file")
+    add_no_progress(merge)
     merge.set_defaults(handler=run_merge_jets)
 
 
@@ -153,6 +154,7 @@ def _add_import_jetnet(data_sub: Any) -> None:
     imp.add_argument("--out", required=True, help="output HDF5 file")
     imp.add_argument("--type", choices=JET_TYPE_CHOICES, default=None, dest="jet_type",
                      help="jet type (default: from the file name, as jetnet does)")
+    add_no_progress(imp)
     imp.set_defaults(handler=run_import_jetnet)
 
 

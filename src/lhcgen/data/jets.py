@@ -149,6 +149,15 @@ def make_pythia(settings: JetSettings, seed: int) -> pythia8mc.Pythia:
     return start_pythia(settings.pythia_settings(), seed, f"{settings.jet_type} jet")
 
 
+def pt_ordered(particles: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N, P, F) constituents with (..., 2) = pT_rel, reordered within each jet by pT_rel,
+    highest first, the real ones (``mask``, the first slots) before the padding: the order
+    of the file schema (``constituent_order``). A generator's slots have no order."""
+    key = np.where(mask, -particles[..., 2], np.inf)
+    order = np.argsort(key, axis=1, kind="stable")
+    return np.take_along_axis(particles, order[..., None], axis=1)
+
+
 @dataclass
 class JetCloudSample:
     """Jets as particle clouds (docs/data-format.md): the in-memory form of a jet file.

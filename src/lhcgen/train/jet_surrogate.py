@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from lhcgen import __version__, noise
 from lhcgen.data.jet_hdf5 import read_jets, write_jets
-from lhcgen.data.jets import JET_TYPES, JetCloudSample
+from lhcgen.data.jets import JET_TYPES, JetCloudSample, pt_ordered
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator
 from lhcgen.models.registry import check_sampler
@@ -210,6 +210,7 @@ class JetSurrogate:
         if not len(particles):
             raise LhcgenError("every generated jet was non-finite; the model is broken")
         mask = np.concatenate([m for _, m, _ in parts])
+        particles = pt_ordered(particles, mask)
         cond = Conditions(*(np.concatenate([getattr(c, k) for _, _, c in parts])
                             for k in ("jet_type", "kinematics", "n_constituents", "stored")))
         jets = np.column_stack([cond.kinematics, mask.sum(axis=1)])

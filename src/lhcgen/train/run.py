@@ -156,7 +156,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     if not ranks.is_main:
         preprocessing.load_state_dict(fitted)
     train = to_batch(preprocessing.encode(train_sample))
-    val = to_batch(preprocessing.encode(sample.subset(val_idx))) if len(val_idx) else None
+    val_encoded = preprocessing.encode(sample.subset(val_idx)) if len(val_idx) else None
+    val = None if val_encoded is None else to_batch(val_encoded)
 
     torch.manual_seed(cfg.training.seed)
     model = build_generator(cfg.model, preprocessing.coordinates(),
@@ -179,7 +180,10 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         "train_cuts": sample.attrs.get("cuts"),
         "train_max_events": cfg.data.max_events, "steps": result.steps,
         "epochs": result.epochs, "final_train_loss": result.train_loss,
-        "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2),
+        "final_val_loss": result.val_loss,
+        **({"validation_encoding": val_encoded.counts}
+           if val_encoded is not None and val_encoded.counts else {}),
+        "training_seconds": round(result.seconds, 2),
         "steps_per_second": round(result.steps_per_second, 2), "device": str(device),
         "threads": torch.get_num_threads(), "processes": ranks.world_size,
         "precision": cfg.training.precision,

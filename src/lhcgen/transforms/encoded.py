@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -15,7 +15,9 @@ class Encoded:
     shape of x; multiplicity: (N,) the discrete condition; weights: (N,); context: (N, C)
     continuous conditions or None; logdet: (N,) log|det dx / d(momenta)| from (px, py, pz)
     of each muon and (E, px, py, pz) of each jet (train/likelihood.py removes the first step
-    to quote densities per (pT, eta, phi, m)).
+    to quote densities per (pT, eta, phi, m)); counts: what the encoding had to move to stay
+    finite, by name (for example constituents beyond a jet's catchment), reported by the
+    caller.
     """
 
     x: torch.Tensor
@@ -25,3 +27,4 @@ class Encoded:
     weights: torch.Tensor
     logdet: torch.Tensor
     context: torch.Tensor | None = None
+    counts: dict[str, int] = field(default_factory=dict)

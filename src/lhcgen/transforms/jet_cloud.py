@@ -128,10 +128,12 @@ class JetCloudPreprocessing:
 
     # ---- constituents --------------------------------------------------------------------
     def _particle_coordinates(self, particles: np.ndarray) -> np.ndarray:
-        """(..., 3) physical -> (..., 3) unstandardised network coordinates."""
+        """(..., 3) physical -> (..., 3) unstandardised network coordinates. A constituent at
+        Delta R >= R_max (possible in jets the fit did not see, such as the validation
+        split) is encoded at R_max (1 - 1e-9), its direction kept; ``encode`` counts them."""
         eta, phi, pt = particles[..., 0], particles[..., 1], particles[..., 2]
         r = np.hypot(eta, phi)
-        scale = np.where(r > 0, np.arctanh(np.minimum(r / self.max_delta_r, 1.0))
+        scale = np.where(r > 0, np.arctanh(np.minimum(r / self.max_delta_r, 1.0 - 1e-9))
                          / np.where(r > 0, r, 1.0), 1.0 / self.max_delta_r)
         pt = np.clip(pt, 1e-300, self.max_pt_rel * (1 - 1e-15))
         return np.stack([eta * scale, phi * scale, np.log(pt) - np.log(self.max_pt_rel - pt)],
@@ -195,12 +197,15 @@ class JetCloudPreprocessing:
     def encode(self, sample: JetCloudSample) -> Encoded:
         sample = self.select(sample, require_all=False)
         x = self.encode_particles(sample.particles, sample.mask)
+        beyond = int((np.hypot(sample.particles[..., 0], sample.particles[..., 1])
+                      [sample.mask] >= self.max_delta_r).sum())
         mask = torch.from_numpy(sample.mask)
         dims_mask = mask[..., None].expand(-1, -1, N_FEATURES).clone()
         return Encoded(torch.from_numpy(x), mask, dims_mask,
                        torch.from_numpy(sample.jet_type), torch.from_numpy(sample.weights),
                        torch.zeros(len(sample), dtype=torch.float64),
-                       torch.from_numpy(self.context(sample.jets, sample.n_constituents)))
+                       torch.from_numpy(self.context(sample.jets, sample.n_constituents)),
+                       {"constituents_beyond_r_max": beyond} if beyond else {})
 
     def particle_mask(self, stored: np.ndarray) -> np.ndarray:
         """(N,) stored constituent counts -> (N, P) mask of the first min(count, P) slots."""
