@@ -43,9 +43,9 @@ full: data
 	$(BIN)/lhcgen sample runs/cfm -n 200000 --out runs/cfm/generated.h5
 	$(BIN)/lhcgen evaluate runs/cfm/generated.h5 --truth data/zjets_test.h5 --report runs/cfm/report
 
-## make jets: the jets generators on top jets at 30 particles (JetNet-faithful data of the jet
-## floor, then EDM, flow matching and the distilled EDM, then the time-fidelity benchmark;
-## hours on 2 CPU cores; every step resumes where an interrupted run stopped)
+## make jets: the jets generators at 30 particles (JetNet-faithful data of the jet floor, then
+## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
+## one EDM for all five types; about 2.5 hours on 2 CPU cores; every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/lhcgen train configs/jets_edm.yaml --out runs/jets_edm --resume
@@ -53,7 +53,12 @@ jets: $(STAMP)
 	$(BIN)/lhcgen train configs/jets_consistency.yaml --out runs/jets_cd --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_cfm \
 	    runs/jets_cd --truth 'data/jets/{type}30_b.h5' --truth-floor 'data/jets/{type}30_a.h5' \
-	    --types t
+	    --types t --jets 5000
+	$(BIN)/lhcgen data merge-jets data/jets/g30_a.h5 data/jets/q30_a.h5 data/jets/t30_a.h5 \
+	    data/jets/w30_a.h5 data/jets/z30_a.h5 --out data/jets/all30_a.h5
+	$(BIN)/lhcgen train configs/jets_edm_all.yaml --out runs/jets_edm_all --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all --types gqtwz \
+	    --jets 5000 --samplers 'midpoint:8' --name jets_time_fidelity_types
 
 ## make bench: the benchmarks whose results are committed in benchmarks/results
 ## (makes the reference data first; cfm_sampling needs runs/cfm from make full)

@@ -4,6 +4,8 @@ conditioning protocols, and one-line errors."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -15,7 +17,9 @@ from lhcgen.data.jets import JetCloudSample
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Batch, build_generator
 from lhcgen.models.config import ModelConfig
+from lhcgen.train.config import config_from_dict
 from lhcgen.transforms.jet_cloud import JetCloudPreprocessing, JetCloudPreprocessingConfig
+from lhcgen.typed_config import read_yaml_mapping
 from tests.cli_helpers import one_line_error
 from tests.test_jets_data import toy_jets
 
@@ -301,3 +305,12 @@ def test_pt_ordering_keeps_each_jet_and_its_padding():
     np.testing.assert_array_equal(out[0, :, 0], [0.2, 0.3, 0.1, 0.0])
     np.testing.assert_array_equal(out[1, :, 0], [0.5, 0.4, 0.0, 0.0])
     np.testing.assert_array_equal(out[~mask], 0.0)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_every_shipped_config_is_a_valid_run_config(path):
+    """No unknown key or impossible value in configs/ (the teacher run of a consistency
+    config is checked only when training starts, as it need not exist yet)."""
+    cfg = config_from_dict(read_yaml_mapping(path))
+    assert cfg.training.epochs > 0 and cfg.data.train
