@@ -118,8 +118,7 @@ def run_type(jet_type: str, args, settings: JetMetricSettings) -> dict:
                "mean_constituents": float(a.n_constituents.mean()),
                "mean_kept": float(a.mask.sum(axis=1).mean())}
     print(f"[{jet_type}] metrics in {seconds:.0f} s", flush=True)
-    return {"type": jet_type, "cpu": machine_info()["cpu"], "generation": generation,
-            "summary": summary,
+    return {"type": jet_type, "generation": generation, "summary": summary,
             "metrics": rows, "metric_seconds": round(seconds, 1)}
 
 
@@ -137,15 +136,13 @@ def render(result: dict) -> str:
     m = result["machine"]
     lines = [f"# JetNet-style jets ({result['particles']} particles): samples, the "
              "truth-vs-truth floor and known distortions", "",
-             f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, Python {m['python']} "
-             "(rows made with --append on another CPU name it in the CPU column; jets/s are "
-             "comparable only within one CPU). "
+             f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, Python {m['python']}. "
              f"Command: `{result['command']}`. Metrics: jetnet v0.2.5 definitions and "
              f"settings {json.dumps(result['settings'])}, seed {result['metric_seed']}.", "",
              "## Generation (Pythia 8 + FastJet, `lhcgen data jets`)", "",
-             "| type | file | jets | s | jets/s | workers | CPU | median mass [GeV] "
-             "| mean constituents (kept) |", "| --- | --- | ---: | ---: | ---: | ---: | --- "
-             "| ---: | ---: |"]
+             "| type | file | jets | s | jets/s | workers | median mass [GeV] "
+             "| mean constituents (kept) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: "
+             "| ---: |"]
     total = 0.0
     for r in result["types"]:
         for g in r["generation"]:
@@ -154,7 +151,6 @@ def render(result: dict) -> str:
             lines.append(f"| {r['type']} | {g['file']} | {g['jets']} | {g['seconds']:.0f} | "
                          f"{g['jets_per_second']:.0f}"
                          f"{' (resumed)' if g.get('resumed_shards') else ''} | {g['workers']} | "
-                         f"{r.get('cpu', m['cpu'])} | "
                          f"{s['mass_median_gev']:.0f} | {s['mean_constituents']:.1f} "
                          f"({s['mean_kept']:.1f}) |")
     lines += ["", f"Time to generate all files above: {total / 60:.1f} minutes (a file marked "
@@ -200,10 +196,6 @@ def main() -> None:
     p.add_argument("--name", default=None, help="default: jet_floor_<particles>")
     p.add_argument("--render-only", action="store_true",
                    help="rewrite the markdown from the JSON, compute nothing")
-    p.add_argument("--append", action="store_true",
-                   help="keep the types already in the results JSON that --types does not "
-                        "name (same particles and metric settings required); the command "
-                        "recorded lists every run that contributed")
     args = p.parse_args()
     unknown = sorted(set(args.types) - set(JET_TYPES))
     if unknown:
@@ -218,22 +210,10 @@ def main() -> None:
     if args.render_only:
         rerender(out, render)
         return
-    command = "python " + " ".join(sys.argv)
-    result = {"machine": machine_info(), "command": command,
+    result = {"machine": machine_info(), "command": "python " + " ".join(sys.argv),
               "particles": args.particles, "settings": settings.as_dict(),
               "metric_seed": args.metric_seed,
               "distortions": {k: v[0] for k, v in DISTORTIONS.items()}, "types": []}
-    if args.append and out.is_file():
-        earlier = json.loads(out.read_text())
-        same = (earlier["particles"] == args.particles
-                and earlier["settings"] == result["settings"]
-                and earlier["metric_seed"] == args.metric_seed)
-        if not same:
-            p.error(f"--append: {out} was made with other particles, metric settings or "
-                    "seed; drop --append or use --name")
-        result["types"] = [dict(r, cpu=r.get("cpu", earlier["machine"]["cpu"]))
-                           for r in earlier["types"] if r["type"] not in args.types]
-        result["command"] = f"{earlier['command']}; then {command}"
     for jet_type in args.types:
         result["types"].append(run_type(jet_type, args, settings))
         write_text_atomic(out, json.dumps(result, indent=1) + "\n")

@@ -445,6 +445,12 @@ def _summaries(result: dict) -> list[str]:
 PLOT_CEILING = 1e4
 """Settings worse than this (diverged samplers) are drawn hollow on the plot's top edge."""
 
+
+def _plotted(ratio: float) -> float:
+    """A worst ×floor as drawn on the log axis: within [1e-3, PLOT_CEILING]."""
+    return min(max(ratio, 1e-3), PLOT_CEILING)
+
+
 def plot(result: dict, path: Path) -> None:
     """Worst ×floor against jets/s, one panel per type: markers per model/backbone, colours
     per protocol, the frontier dashed, the simulator a vertical line."""
@@ -466,15 +472,14 @@ def plot(result: dict, path: Path) -> None:
                 rows = [r for r in ok_rows(result, t, p) if r["worst_ratio"] is not None]
                 for r in rows:
                     above = r["worst_ratio"] > PLOT_CEILING  # drawn on the top edge, hollow
-                    ax.plot(r["jets_per_second"], min(max(r["worst_ratio"], 1e-3),
-                                                      PLOT_CEILING),
+                    ax.plot(r["jets_per_second"], _plotted(r["worst_ratio"]),
                             marker=marker[f"{r['model']}/{r['net']}"], color=colours[p],
                             ls="none", ms=7, alpha=0.8,
                             mfc="none" if above else colours[p])
                 front = frontier(rows)
                 if len(front) > 1:
                     ax.step([r["jets_per_second"] for r in front],
-                            [min(max(r["worst_ratio"], 1e-3), PLOT_CEILING) for r in front],
+                            [_plotted(r["worst_ratio"]) for r in front],
                             where="post", color=colours[p], ls="--", lw=1)
             ax.axvline(result["types"][t]["simulator"]["jets_per_second"], color="k", lw=1.5)
             ax.axhline(1.0, color="grey", lw=1)
