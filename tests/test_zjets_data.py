@@ -26,11 +26,11 @@ from lhcgen.data.zjets import (
     FAILED_NO_JET,
     FAILED_OVERLAP,
     ZJetsSettings,
-    dress_muons,
     generate_shard,
     select_batch,
 )
 from lhcgen.errors import LhcgenError
+from lhcgen.physics.dressing import dress_leptons
 from lhcgen.physics.fourvectors import delta_r, eta, mass, pt
 
 pytestmark = pytest.mark.slow
@@ -275,7 +275,7 @@ def test_dressing_matches_a_loop_over_pythia_events():
     p4 = np.stack([ak.to_numpy(flat.p[c]) for c in ("e", "px", "py", "pz")], axis=-1)
     muon = np.flatnonzero(final & (np.abs(pid) == 13))
     photon = np.flatnonzero(final & (pid == 22))
-    dressed, owner = dress_muons(event, muon, photon, p4, 0.1)
+    dressed, owner = dress_leptons(event, muon, photon, p4, 0.1)
     np.testing.assert_allclose(dressed, _dress_by_loops(event, muon, photon, p4, 0.1))
     assert (owner >= 0).sum() > 0  # FSR photons exist in 40 Z events
     # energy is conserved: dressed muons carry exactly the muons plus the owned photons

@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from lhcgen import __version__
-from lhcgen.cli import classify, data, demo, evaluate, metrics, train
+from lhcgen.cli import classify, data, demo, detector, evaluate, metrics, train
 from lhcgen.cli.args import Parser, check_outputs
 from lhcgen.errors import LhcgenError
 
@@ -25,7 +25,7 @@ EPILOG = """typical session:
   lhcgen classify runs/demo/generated.h5 --truth data/test.h5 --report runs/demo/classifier
 """
 
-SUBCOMMANDS = (data, train, evaluate, classify, metrics, demo)
+SUBCOMMANDS = (data, train, evaluate, classify, metrics, detector, demo)
 """Modules that add their subcommands (``add_parsers``), in the order of --help."""
 
 

@@ -1,4 +1,5 @@
-"""`lhcgen data zjets | jets | merge-jets | import-hepmc | import-jetnet`: options and what
+"""`lhcgen data zjets | ttbar | jets | merge-jets | import-hepmc | import-jetnet |
+import-delphes`: options and what
 they print."""
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ from lhcgen.cli.args import (
     positive_int,
     progress,
 )
+from lhcgen.cli.data_delphes import add_import_delphes
 
 JET_TYPE_CHOICES = ("g", "q", "t", "w", "z")
+DEFAULT_CARD = "default"
+"""What --detector without a file means: the packaged ATLAS-like card."""
+PAIRED_SHARD_SIZE = 500
+"""Paired events per shard (lhcgen.data.paired_file.SHARD_SIZE; kept here so --help needs
+no import of the generators)."""
 PARTICLE_CHOICES = (30, 150)
 
 
@@ -23,10 +30,12 @@ def add_parsers(sub: Any) -> None:
     data = sub.add_parser("data", help="generate events with Pythia 8 + FastJet")
     data_sub = data.add_subparsers(dest="process", required=True, parser_class=type(data))
     _add_zjets(data_sub)
+    _add_ttbar(data_sub)
     _add_jets(data_sub)
     _add_merge_jets(data_sub)
     _add_import_hepmc(data_sub)
     _add_import_jetnet(data_sub)
+    add_import_delphes(data_sub)
 
 
 def _add_zjets(data_sub: Any) -> None:
@@ -48,9 +57,7 @@ def _add_zjets(data_sub: Any) -> None:
     zjets.add_argument("--lhe", default=None, metavar="FILE",
                        help="shower this LHE file (.lhe or .lhe.gz, e.g. from MadGraph) "
                             "instead of Pythia's own Z+jet process")
-    zjets.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
-    zjets.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
-                       help="parallel Pythia processes (default: all cores)")
+    _add_seed_and_workers(zjets)
     zjets.add_argument("--shard-size", type=positive_int, default=None,
                        help=f"accepted events per shard, part of the seed scheme (default "
                             f"{SHARD_SIZE}; with --lhe: LHE events per shard, default "
@@ -65,10 +72,55 @@ def _add_zjets(data_sub: Any) -> None:
                        help=f"Pythia PhaseSpace:pTHatMin of --hard-process zjet (default "
                             f"{ZJET_PTHAT_MIN:g} GeV; see "
                             "benchmarks/results/pthat_stability.md)")
+    zjets.add_argument("--detector", nargs="?", const=DEFAULT_CARD, default=None,
+                       metavar="CARD",
+                       help="also simulate the detector: write paired particle-level and "
+                            "detector-level events (kept when they pass either selection) "
+                            "with the parametric detector of the YAML card CARD (default: "
+                            "the ATLAS-like card); --events then counts paired events and "
+                            f"--shard-size defaults to {PAIRED_SHARD_SIZE}")
     zjets.add_argument("--out", required=True, help="output HDF5 file")
     add_scheduler_option(zjets)
     add_no_progress(zjets)
     zjets.set_defaults(handler=run_zjets)
+
+
+def _add_seed_and_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
+    parser.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+                        help="parallel Pythia processes (default: all cores)")
+
+
+def _add_ttbar(data_sub: Any) -> None:
+    ttbar = data_sub.add_parser(
+        "ttbar", help="semi-leptonic pp -> ttbar at 13 TeV, paired particle/detector level",
+        description="Generate semi-leptonic ttbar events with Pythia 8 and pass them through "
+                    "lhcgen's parametric detector: one lepton (e or mu) and >= 4 jets with "
+                    "pT > 25 GeV and |eta| < 2.5, >= 2 of them b jets, at both levels. Both "
+                    "levels of each event go into one file (docs/data-format.md, 'Paired "
+                    "events'); events passing either selection are kept, with pass flags. "
+                    "W bosons decay to quarks or to the chosen leptons (no taus). The same "
+                    "--events, --seed and --shard-size give the same events for any "
+                    "--workers. Finished shards are kept in OUT.parts/ until the file is "
+                    "written: rerun the same command after a crash to make only the missing "
+                    "ones.")
+    ttbar.add_argument("--events", type=positive_int, required=True,
+                       help="paired events to write (passing either level)")
+    ttbar.add_argument("--detector", nargs="?", const=DEFAULT_CARD, default=DEFAULT_CARD,
+                       metavar="CARD",
+                       help="YAML detector card (default: the ATLAS-like card, "
+                            "src/lhcgen/physics/detector/cards/atlas_like.yaml)")
+    ttbar.add_argument("--lepton", choices=("e", "mu", "emu"), default="emu",
+                       help="lepton flavour of the selection and of the leptonic W decays: "
+                            "e, mu or emu (either; default)")
+    _add_seed_and_workers(ttbar)
+    ttbar.add_argument("--shard-size", type=positive_int, default=PAIRED_SHARD_SIZE,
+                       help=f"paired events per shard (part of the seed scheme; default "
+                            f"{PAIRED_SHARD_SIZE})")
+    ttbar.add_argument("--out", required=True, help="output HDF5 file")
+    add_scheduler_option(ttbar)
+    add_no_progress(ttbar)
+    ttbar.set_defaults(handler=run_ttbar)
 
 
 def _add_jets(data_sub: Any) -> None:
@@ -92,9 +144,7 @@ def _add_jets(data_sub: Any) -> None:
                       help="leading jets of each event that may be kept: 1 as JetNet "
                            "(default), or 2 (twice the jets per Pythia event, but the two "
                            "jets of an event are correlated)")
-    jets.add_argument("--seed", type=non_negative_int, default=1, help="master seed")
-    jets.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
-                      help="parallel Pythia processes (default: all cores)")
+    _add_seed_and_workers(jets)
     jets.add_argument("--shard-size", type=positive_int, default=SHARD_SIZE,
                       help=f"accepted jets per shard (part of the seed scheme; default "
                            f"{SHARD_SIZE})")
@@ -158,8 +208,48 @@ def _add_import_jetnet(data_sub: Any) -> None:
     imp.set_defaults(handler=run_import_jetnet)
 
 
+def _card_path(value: str) -> str | None:
+    return None if value == DEFAULT_CARD else value
+
+
+def _print_paired(attrs: dict, out: str, workers: int) -> None:
+    flow = attrs["cut_flow"]
+    particle = flow["passed_particle_only"] + flow["passed_both"]
+    detector = flow["passed_detector_only"] + flow["passed_both"]
+    print(f"wrote {particle + detector - flow['passed_both']} paired events ({particle} pass "
+          f"the particle level, {detector} the detector level, {flow['passed_both']} both; "
+          f"{flow['generated']} generated) to {out} in {attrs['generation_seconds']:.1f} s "
+          f"({attrs['accepted_events_per_second']:.1f} events/s on {workers} worker(s))")
+
+
+def run_ttbar(args: argparse.Namespace) -> int:
+    from lhcgen.data.paired_file import make_paired_file
+
+    attrs = make_paired_file("ttbar", args.events, args.seed, args.workers, args.out,
+                             _card_path(args.detector), args.lepton, args.shard_size,
+                             progress(args), args.scheduler)
+    _print_paired(attrs, args.out, args.workers)
+    return 0
+
+
 def run_zjets(args: argparse.Namespace) -> int:
     from lhcgen.data.zjets_file import make_zjets_file
+
+    if args.detector is not None:
+        from lhcgen.data.paired_file import SHARD_SIZE, make_paired_file
+        from lhcgen.errors import LhcgenError
+
+        if args.lhe or args.hard_process or args.pthat_min is not None:
+            raise LhcgenError("--detector pairs Pythia's own inclusive Z events; it cannot be "
+                              "combined with --lhe, --hard-process or --pthat-min")
+        if args.events is None:
+            raise LhcgenError("--events is required (paired events to write)")
+        attrs = make_paired_file("zjets", args.events, args.seed, args.workers, args.out,
+                                 _card_path(args.detector), "emu",
+                                 args.shard_size or SHARD_SIZE, progress(args),
+                                 args.scheduler)
+        _print_paired(attrs, args.out, args.workers)
+        return 0
 
     attrs = make_zjets_file(args.events, args.seed, args.workers, args.out, args.shard_size,
                             progress(args), args.scheduler, args.lhe, args.pthat_min,

@@ -190,12 +190,19 @@ def run_attributes_common(settings: Any, stats: list[dict], seed: int, shard_siz
     every setting string, tune and PDF read back from Pythia, and the seed scheme.
     ``settings`` is the process's settings dataclass (``sqrt_s``, ``cuts()``,
     ``pythia_settings()``); ``stats`` the shards' statistics."""
+    return {"sqrt_s": settings.sqrt_s, "cuts": settings.cuts(),
+            **generator_attributes(settings.pythia_settings(), stats, seed, shard_size,
+                                   shard_seeds)}
+
+
+def generator_attributes(pythia_settings: list[str], stats: list[dict], seed: int,
+                         shard_size: int, shard_seeds: list[int]) -> dict:
+    """The generator, its versions and settings, the tune and PDF read back from Pythia
+    (``stats`` of the shards), and the seed scheme of a run."""
     return {
-        "sqrt_s": settings.sqrt_s,
-        "cuts": settings.cuts(),
         "generator": generator_string(),
         "generator_versions": versions(),
-        "settings": settings.pythia_settings(),
+        "settings": list(pythia_settings),
         "pythia_run_settings": list(RUN_SETTINGS),
         "pythia_tune": stats[0]["tune_pp"],
         "pdf_set": stats[0]["pdf_pset"],

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,11 @@ import numpy as np
 
 from lhcgen.data.events import EventSample
 from lhcgen.data.jets import JetCloudSample
+from lhcgen.data.paired import PairedSample
 from lhcgen.errors import LhcgenError
 from lhcgen.io import atomic_path, json_safe, write_text_atomic
 
-SAMPLE_TYPES = {cls.__name__: cls for cls in (EventSample, JetCloudSample)}
+SAMPLE_TYPES = {cls.__name__: cls for cls in (EventSample, JetCloudSample, PairedSample)}
 RUN_FILE = "run.json"
 
 
@@ -36,34 +38,54 @@ def parts_folder(out: str | Path) -> Path:
     return out.with_name(out.name + ".parts")
 
 
+def _write_fields(group: h5py.Group, obj: Any) -> None:
+    """The dataclass ``obj`` into ``group``: arrays as datasets, nested dataclasses as
+    groups, per-event dictionaries as groups of datasets, anything else as JSON attributes."""
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if isinstance(value, np.ndarray):
+            group.create_dataset(field.name, data=value)
+        elif dataclasses.is_dataclass(value):
+            _write_fields(group.create_group(field.name), value)
+        elif field.name == "attrs":
+            group.attrs["sample_attrs"] = json.dumps(json_safe(value))
+        elif isinstance(value, dict):  # event_info: per-event arrays
+            sub = group.create_group(field.name)
+            for key, array in value.items():
+                sub.create_dataset(key, data=array)
+        else:
+            group.attrs[f"field:{field.name}"] = json.dumps(json_safe(value))
+
+
+def _read_fields(group: h5py.Group, cls: type) -> Any:
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        name = field.name
+        if name == "attrs":
+            kwargs["attrs"] = json.loads(group.attrs["sample_attrs"])
+        elif f"field:{name}" in group.attrs:
+            kwargs[name] = json.loads(group.attrs[f"field:{name}"])
+        elif name in group and isinstance(group[name], h5py.Group):
+            if dataclasses.is_dataclass(hints.get(name)):
+                kwargs[name] = _read_fields(group[name], hints[name])
+            else:
+                kwargs[name] = {k: v[()] for k, v in group[name].items()}
+        elif name in group:
+            kwargs[name] = group[name][()]
+    return cls(**kwargs)
+
+
 def _write_sample(path: Path, sample: Any, stats: dict) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["type"] = type(sample).__name__
         f.attrs["stats"] = json.dumps(json_safe(stats))
-        for field in dataclasses.fields(sample):
-            value = getattr(sample, field.name)
-            if isinstance(value, np.ndarray):
-                f.create_dataset(field.name, data=value)
-            elif field.name == "attrs":
-                f.attrs["sample_attrs"] = json.dumps(json_safe(value))
-            elif isinstance(value, dict):  # event_info: per-event arrays
-                group = f.create_group(field.name)
-                for key, array in value.items():
-                    group.create_dataset(key, data=array)
+        _write_fields(f, sample)
 
 
 def _read_sample(path: Path) -> tuple[Any, dict]:
     with h5py.File(path, "r") as f:
-        cls = SAMPLE_TYPES[f.attrs["type"]]
-        kwargs: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
-            if field.name == "attrs":
-                kwargs["attrs"] = json.loads(f.attrs["sample_attrs"])
-            elif field.name in f and isinstance(f[field.name], h5py.Group):
-                kwargs[field.name] = {k: v[()] for k, v in f[field.name].items()}
-            elif field.name in f:
-                kwargs[field.name] = f[field.name][()]
-        return cls(**kwargs), json.loads(f.attrs["stats"])
+        return _read_fields(f, SAMPLE_TYPES[f.attrs["type"]]), json.loads(f.attrs["stats"])
 
 
 def remove_parts(folder: Path) -> None:

@@ -42,6 +42,7 @@ from lhcgen.data.pythia import (
 )
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
+from lhcgen.physics.dressing import dress_leptons
 from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
 MAX_GENERATED_WITHOUT_ACCEPTED = 10_000
@@ -214,41 +215,6 @@ class SelectedBatch:
         return n_used
 
 
-def dress_muons(event: np.ndarray, muon: np.ndarray, photon: np.ndarray,
-                p4: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Dressed muons: each photon within ``radius`` of a muon of its event joins the nearest.
-
-    Args:
-        event: (M,) event index of every particle (non-decreasing).
-        muon, photon: flat indices of the final-state muons and photons.
-        p4: (M, 4) (E, px, py, pz) of every particle.
-        radius: dressing cone in (eta, phi); 0 leaves the muons bare.
-
-    Returns:
-        The dressed four-momenta (len(muon), 4), and for every photon the position in
-        ``muon`` of the muon it dresses (-1: none).
-    """
-    dressed = p4[muon].copy()
-    owner = np.full(len(photon), -1, dtype=np.int64)
-    if radius <= 0 or len(muon) == 0 or len(photon) == 0:
-        return dressed, owner
-    muon_event = event[muon]
-    first = np.searchsorted(muon_event, event[photon], side="left")
-    count = np.searchsorted(muon_event, event[photon], side="right") - first
-    pair_photon = np.repeat(np.arange(len(photon)), count)
-    pair_muon = np.repeat(first, count) + (np.arange(count.sum())
-                                           - np.repeat(np.cumsum(count) - count, count))
-    distance = fv.delta_r(p4[photon[pair_photon]], p4[muon[pair_muon]])
-    # Nearest muon of each photon: sort the pairs by (photon, distance), keep the first.
-    order = np.lexsort((distance, pair_photon))
-    first_pair = order[np.r_[True, pair_photon[order][1:] != pair_photon[order][:-1]]]
-    close = distance[first_pair] < radius
-    owner[pair_photon[first_pair[close]]] = pair_muon[first_pair[close]]
-    dressing = np.flatnonzero(owner >= 0)
-    np.add.at(dressed, owner[dressing], p4[photon[dressing]])
-    return dressed, owner
-
-
 def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
     """Apply the Z+jets selection to a ``Pythia.nextBatch`` array, without per-particle loops.
 
@@ -273,7 +239,7 @@ def select_batch(batch: ak.Array, settings: ZJetsSettings) -> SelectedBatch:
     abs_pid = np.abs(pid)
     muon = np.flatnonzero(final & (abs_pid == 13))
     photon = np.flatnonzero(final & (pid == 22))
-    dressed, photon_owner = dress_muons(event, muon, photon, p4, settings.dressing_radius)
+    dressed, photon_owner = dress_leptons(event, muon, photon, p4, settings.dressing_radius)
     mu_pt = fv.pt(dressed)
     good = (mu_pt > settings.muon_pt_min) & (np.abs(fv.eta(dressed))
                                              < settings.muon_abs_eta_max)
