@@ -62,8 +62,10 @@ jets: $(STAMP)
 
 ## make paired: the reference paired particle/detector samples for unfolding (100k Z+jets and
 ## 100k semi-leptonic ttbar events through the default ATLAS-like card; about 1 h each on 2
-## cores), their detector reports, and the generation rates with the cost of the detector
+## cores), their detector reports, the detector against its card on single particles, and the
+## generation rates with the cost of the detector
 paired: $(STAMP)
+	$(BIN)/python benchmarks/detector_closure.py --events 20000
 	$(BIN)/python benchmarks/paired_rates.py --events 1000
 	$(BIN)/lhcgen data zjets --detector --events 100000 --seed 1 --workers 2 \
 	    --out data/paired/zjets_paired.h5
