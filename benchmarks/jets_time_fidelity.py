@@ -193,7 +193,8 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
     args = ctx["args"]
     jets, info = surrogate.generate(ctx["n"], jet_type,
                                     ctx["truth_path"] if protocol == "file" else None,
-                                    solver, steps, args.batch_size, args.seed, progress=False)
+                                    solver, steps, args.batch_size, args.seed, progress=False,
+                                    s_churn=args.s_churn if solver == "stochastic" else None)
     rate = info["jets_per_second"]
     row = {
         "run": facts["run"], "model": facts["model"], "net": facts["net"], "type": jet_type,
@@ -204,6 +205,7 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
         "network_seconds": info["network_seconds"],
         "conditions_seconds": info["conditions_seconds"], "jets_per_second": rate,
         "times_simulator": rate / ctx["simulator"]["jets_per_second"],
+        "s_churn": info.get("s_churn"),
     }
     started = time.perf_counter()
     settings = ctx["settings"]
@@ -259,7 +261,8 @@ def ok_rows(result: dict, jet_type: str, protocol: str) -> list[dict]:
 
 def label(row: dict) -> str:
     sampler = row["solver"] or "one pass"
-    return f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "")
+    churn = f" (S_churn {row['s_churn']:g})" if row.get("s_churn") is not None else ""
+    return f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "") + churn
 
 
 def frontier(rows: list[dict]) -> list[dict]:
@@ -527,6 +530,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=None, help="default: each run's")
     p.add_argument("--seed", type=int, default=0, help="sampling and Pythia seed")
     p.add_argument("--metric-seed", type=int, default=42)
+    p.add_argument("--s-churn", type=float, default=5.0,
+                   help="S_churn of the stochastic EDM sampler (untuned; with 16 steps "
+                        "gamma = min(S_churn / 16, sqrt(2) - 1) = 0.31 at 5; 0 is Heun)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for generation")
     p.add_argument("--simulator-jets", type=int, default=None,
                    help="Pythia jets per type for the simulator rate (default 400; 20 quick)")

@@ -226,6 +226,23 @@ def test_sampled_jets_do_not_depend_on_the_batch_size(runs):
     np.testing.assert_allclose(a.particles, b.particles, rtol=1e-4, atol=1e-5)
 
 
+def test_stochastic_sampler_churn_from_the_command_line(runs):
+    """--s-churn 0 is Heun exactly; a positive churn adds noise back and changes the jets;
+    the value is recorded in the file."""
+    def sample(name, *extra):
+        out = runs / f"churn_{name}.h5"
+        assert main(["sample", str(runs / "edm"), "-n", "64", "--out", str(out), "--steps",
+                     "4", "--no-progress", *extra]) == 0
+        return read_jets(out)
+
+    heun = sample("heun", "--solver", "heun")
+    zero = sample("zero", "--solver", "stochastic", "--s-churn", "0")
+    churned = sample("five", "--solver", "stochastic", "--s-churn", "5")
+    np.testing.assert_array_equal(zero.particles, heun.particles)
+    assert not np.allclose(churned.particles, heun.particles)
+    assert churned.attrs["sampling_s_churn"] == 5.0
+
+
 def test_metrics_jets_judges_a_generated_file(runs, capsys):
     out = runs / "cfm_gen_metrics.h5"
     assert main(["sample", str(runs / "cfm"), "-n", "200", "--out", str(out),
@@ -245,6 +262,7 @@ def test_metrics_jets_judges_a_generated_file(runs, capsys):
     (["--solver", "ddim", "--run", "cfm"], ["unknown solver 'ddim' for model 'cfm'"]),
     (["--multiplicity", "2"], ["--multiplicity applies to event generators"]),
     (["--solver", "ancestral"], ["unknown solver 'ancestral' for model 'edm'"]),
+    (["--solver", "heun", "--s-churn", "3"], ["s_churn", "stochastic EDM sampler"]),
 ])
 def test_bad_sampling_requests_are_one_line(runs, capsys, extra, needles):
     run = "edm"

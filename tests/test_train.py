@@ -1,5 +1,6 @@
 """Training loop: run-directory contents, atomic checkpoints and exact resume."""
 
+import dataclasses
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.train.checkpoint import load_checkpoint
 from lhcgen.train.config import config_from_dict
 from lhcgen.train.loop import Interrupted
-from lhcgen.train.run import train_run
+from lhcgen.train.run import load_run_config, train_run
 from lhcgen.train.schedule import lr_factor
 
 
@@ -68,6 +69,20 @@ def test_resume_needs_same_config_and_starts_over_without_a_checkpoint(tmp_path,
     with pytest.raises(LhcgenError, match="config differs"):
         train_run(_cfg(train_file, lr=0.01), tmp_path / "run", torch.device("cpu"),
                   resume=True)
+
+
+def test_resume_takes_a_new_default_sampler(tmp_path, train_file):
+    """The sampling section is not part of what is trained: a run resumes with another
+    default sampler, and its config then records the new one."""
+    cfg = _cfg(train_file)
+    with pytest.raises(Interrupted):
+        train_run(cfg, tmp_path / "run", torch.device("cpu"), progress=False,
+                  should_stop=lambda step: step == 5)
+    new = dataclasses.replace(cfg, sampling=dataclasses.replace(cfg.sampling, solver="rk4",
+                                                                steps=3))
+    train_run(new, tmp_path / "run", torch.device("cpu"), resume=True, progress=False)
+    assert load_run_config(tmp_path / "run").sampling == new.sampling
+    assert load_checkpoint(tmp_path / "run")["finished"]
 
 
 def test_too_few_events_for_a_batch(tmp_path, train_file):

@@ -47,6 +47,8 @@ def non_negative_int(text: str) -> int:
 
 
 positive_float = number(float, lambda v: v > 0, "a positive number")
+non_negative_float = number(float, lambda v: v >= 0 and v != float("inf"),
+                            "a finite number >= 0")
 dropout_float = number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 clip_float = number(float, lambda v: v > 1, "a number larger than 1")
 at_least_two = number(int, lambda v: v >= 2, "an integer of at least 2")

@@ -6,7 +6,13 @@ import argparse
 import functools
 from typing import Any
 
-from lhcgen.cli.args import add_runtime, non_negative_int, positive_int, progress
+from lhcgen.cli.args import (
+    add_runtime,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    progress,
+)
 from lhcgen.errors import LhcgenError
 
 
@@ -57,6 +63,10 @@ def add_parsers(sub: Any) -> None:
                              "from the first N jets of this jet file (the protocol of "
                              "PC-JeDi, PC-Droid and EPiC-FM) instead of generating them with "
                              "the run's conditions model")
+    sample.add_argument("--s-churn", type=non_negative_float, default=None, metavar="S",
+                        help="jets, EDM --solver stochastic: the churn S_churn of Karras et "
+                             "al.'s stochastic sampler (noise added back before each step; "
+                             "0 is Heun; default: the config's model.edm.s_churn)")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -127,7 +137,7 @@ def run_sample_jets(args: argparse.Namespace) -> int:
         raise LhcgenError("sampling jets runs in one process; start it without torchrun")
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                                args.jet_type, args.condition_from, args.solver, args.steps,
-                               args.batch_size, args.seed, progress(args))
+                               args.batch_size, args.seed, progress(args), args.s_churn)
     conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
                   else f"generated ({info['conditions_nfe']} network evaluations)")
     print(f"wrote {info['n_written']} jets to {args.out}: {info['jets_per_second']:.0f} jets/s "
@@ -153,7 +163,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
     if _run_process_kind(args.run_dir) == "clouds":
         return run_sample_jets(args)
-    for given, option in ((args.jet_type, "--type"), (args.condition_from, "--condition-from")):
+    for given, option in ((args.jet_type, "--type"), (args.condition_from, "--condition-from"),
+                          (args.s_churn is not None, "--s-churn")):
         if given:
             raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "
                               "generates events")

@@ -153,25 +153,29 @@ class JetSurrogate:
                                           steps or self.cfg.sampling.steps or None)
 
     def constituents(self, conditions: Conditions, start: int, seed: int, solver: str,
-                     steps: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """(particles (N, P, 3), mask (N, P), nfe) for ``conditions``."""
+                     steps: int, **options) -> tuple[np.ndarray, np.ndarray, int]:
+        """(particles (N, P, 3), mask (N, P), nfe) for ``conditions``; ``options`` go to the
+        sampler (e.g. ``s_churn`` of the stochastic EDM sampler)."""
         n = len(conditions.jet_type)
         mask = self.preprocessing.particle_mask(conditions.stored)
         context = self.preprocessing.context(conditions.kinematics, conditions.n_constituents)
         x, info = sample(self.model, torch.from_numpy(conditions.jet_type),
                          self.preprocessing.dims_mask(mask), EventNoise(seed, start, n,
                                                                         CONSTITUENTS),
-                         solver, steps, context=torch.from_numpy(context).float())
+                         solver, steps, context=torch.from_numpy(context).float(), **options)
         return self.preprocessing.decode_particles(x.cpu().numpy(), mask), mask, info["nfe"]
 
     def generate(self, n: int, jet_type: str | None = None, condition_from: str | None = None,
                  solver: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, seed: int = 0,
-                 progress: bool = True) -> tuple[JetCloudSample, dict]:
-        """``n`` jets; non-finite ones are removed and counted. Returns (jets, info)."""
+                 progress: bool = True, s_churn: float | None = None
+                 ) -> tuple[JetCloudSample, dict]:
+        """``n`` jets; non-finite ones are removed and counted. Returns (jets, info).
+        ``s_churn``: the churn of the stochastic EDM sampler (None: the config's)."""
         if n <= 0:
             raise LhcgenError(f"the number of jets must be positive, got {n}")
         solver, steps = self.sampler(solver, steps)
+        options = {} if s_churn is None else {"s_churn": s_churn}
         code = self.check_type(jet_type)
         batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
         given = self.conditions_from_file(condition_from, n, jet_type) if condition_from \
@@ -191,7 +195,8 @@ class JetSurrogate:
                     cond, nfe = self.generate_conditions(size, start, code, seed)
                     counts["conditions_nfe"] = max(counts["conditions_nfe"], nfe)
                 t1 = time.perf_counter()
-                particles, mask, nfe = self.constituents(cond, start, seed, solver, steps)
+                particles, mask, nfe = self.constituents(cond, start, seed, solver, steps,
+                                                         **options)
                 counts["conditions_seconds"] += t1 - t0
                 counts["network_seconds"] += time.perf_counter() - t1
                 counts["nfe"] = max(counts["nfe"], nfe)
@@ -201,8 +206,13 @@ class JetSurrogate:
                 parts.append((particles[finite], mask[finite], cond.rows(finite)))
                 bar.update(size)
         seconds = time.perf_counter() - started
-        return self._assemble(parts, n, counts, seconds, solver, steps, batch_size, seed,
-                              "file" if given is not None else "generated", condition_from)
+        jets, info = self._assemble(parts, n, counts, seconds, solver, steps, batch_size,
+                                    seed, "file" if given is not None else "generated",
+                                    condition_from)
+        if s_churn is not None:
+            info["s_churn"] = s_churn
+            jets.attrs["sampling_s_churn"] = s_churn
+        return jets, info
 
     def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
                   protocol, condition_from) -> tuple[JetCloudSample, dict]:
@@ -251,11 +261,11 @@ def sample_jets_to_file(run_dir: str | Path, n: int, out: str | Path, device: to
                         jet_type: str | None = None, condition_from: str | None = None,
                         solver: str | None = None, steps: int | None = None,
                         batch_size: int | None = None, seed: int = 0,
-                        progress: bool = True) -> dict:
+                        progress: bool = True, s_churn: float | None = None) -> dict:
     """`lhcgen sample` of a jets run: ``n`` jets written atomically to ``out`` in the schema
     of `lhcgen data jets`; returns the sampling facts."""
     surrogate = JetSurrogate.load(run_dir, device)
     jets, info = surrogate.generate(n, jet_type, condition_from, solver, steps, batch_size,
-                                    seed, progress)
+                                    seed, progress, s_churn)
     write_jets(out, jets)
     return info

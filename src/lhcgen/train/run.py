@@ -79,10 +79,12 @@ def trim_log(path: Path, step: int) -> None:
 def same_experiment(a: RunConfig, b: RunConfig) -> bool:
     """Equal configs up to ``training.micro_batches``, which like the number of processes
     says how a batch is computed, not what is trained: a run may resume with other
-    values (identical results while WORLD_SIZE x micro_batches stays the same)."""
+    values (identical results while WORLD_SIZE x micro_batches stays the same); and up to
+    the ``sampling`` section, the run's default sampler, which training never reads (a
+    resumed run takes the new one)."""
     def plain(cfg: RunConfig) -> RunConfig:
-        return dataclasses.replace(cfg, training=dataclasses.replace(cfg.training,
-                                                                     micro_batches=1))
+        return dataclasses.replace(cfg, sampling=a.sampling,
+                                   training=dataclasses.replace(cfg.training, micro_batches=1))
     return plain(a) == plain(b)
 
 
@@ -143,6 +145,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         if state is not None:
             preprocessing.load_state_dict(
                 json.loads((run_dir / PREPROCESSING_FILE).read_text()))
+            if load_run_config(run_dir) != cfg:  # micro_batches or the default sampler
+                write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
         else:
             preprocessing.fit(train_sample)
             run_dir.mkdir(parents=True, exist_ok=True)
