@@ -33,7 +33,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from lhcgen.data.paired import MET, PairedSample
+from lhcgen.data.paired import MET, LevelObjects, PairedSample
 from lhcgen.data.paired_cuts import PairedCuts, ttbar_cuts, zjets_cuts
 from lhcgen.data.paired_selection import FlatObjects, LevelCuts, assemble_level
 from lhcgen.data.pythia import (
@@ -173,51 +173,48 @@ def _in_acceptance(p4: np.ndarray, pid: np.ndarray, level: LevelCuts) -> np.ndar
             & (np.abs(fv.eta(p4)) < level.lepton_abs_eta_max))
 
 
-def particle_level(record: EventRecord, keep: np.ndarray, settings: PairedSettings):
-    """The particle level of the kept events (renumbered 0..K-1) as LevelObjects."""
+def particle_level(record: EventRecord, settings: PairedSettings) -> LevelObjects:
+    """The particle level of every event of the record."""
     cuts = settings.cuts()
     level = cuts.particle
-    events = np.flatnonzero(keep)
-    renumber = np.full(record.n_events, -1)
-    renumber[events] = np.arange(len(events))
-    in_kept = keep[record.event] & record.final
-    need_prompt = cuts.prompt_leptons
-    leptons = np.flatnonzero(in_kept & np.isin(np.abs(record.pid), level.lepton_flavours))
-    photons = np.flatnonzero(in_kept & (record.pid == 22))
-    if need_prompt:
+    final = record.final
+    leptons = np.flatnonzero(final & np.isin(np.abs(record.pid), level.lepton_flavours))
+    photons = np.flatnonzero(final & (record.pid == 22))
+    if cuts.prompt_leptons:
         leptons = leptons[prompt(record, leptons)]
         photons = photons[prompt(record, photons)]
-    event = renumber[record.event]
+    event = record.event
     dressed, owner = dress_leptons(event, leptons, photons, record.p4, DRESSING_RADIUS)
     selected = _in_acceptance(dressed, record.pid[leptons], level)
 
-    visible = in_kept & ~is_neutrino(record.pid)
+    visible = final & ~is_neutrino(record.pid)
     visible[leptons[selected]] = False
     visible[photons[(owner >= 0) & selected[np.maximum(owner, 0)]]] = False
     inputs = np.flatnonzero(visible)
-    hadrons = flavour_hadrons(record, keep)
-    jets = cluster_antikt(event[inputs], record.p4[inputs], len(events), cuts.jet_radius,
+    hadrons = flavour_hadrons(record)
+    jets = cluster_antikt(event[inputs], record.p4[inputs], record.n_events, cuts.jet_radius,
                           level.jet_pt_min, hadrons.event, hadrons.p4, hadrons.flavour)
 
     missing = None
     has_missing, code, name = cuts.missing("particle")
     if has_missing:
-        neutrinos = np.flatnonzero(in_kept & is_neutrino(record.pid))
+        neutrinos = np.flatnonzero(final & is_neutrino(record.pid))
         neutrinos = neutrinos[prompt(record, neutrinos)]
-        missing = np.zeros((len(events), 4))
+        missing = np.zeros((record.n_events, 4))
         np.add.at(missing, event[neutrinos], record.p4[neutrinos])
-    return assemble_level(len(events), FlatObjects(event[leptons], dressed,
-                                                   record.pid[leptons]),
+    return assemble_level(record.n_events, FlatObjects(event[leptons], dressed,
+                                                       record.pid[leptons]),
                           FlatObjects(jets.event, jets.p4, jets.flavour == BOTTOM), level,
-                          missing, code, cuts.lepton_names, name), hadrons
+                          missing, code, cuts.lepton_names, name)
 
 
 def detector_level(record: EventRecord, keep: np.ndarray, settings: PairedSettings,
-                   hadrons, charges, rng: np.random.Generator):
-    """The detector level of the kept events (renumbered 0..K-1) as LevelObjects."""
+                   charges, rng: np.random.Generator) -> LevelObjects:
+    """The detector level of the events ``keep`` (renumbered 0..K-1)."""
     cuts = settings.cuts()
     level = cuts.detector
     final, _ = final_state(record, charges, keep)
+    hadrons = flavour_hadrons(record, keep)
     response = simulate_detector(final, settings.card, rng)
     leptons = [r for r, flavour in ((response.electrons, 11), (response.muons, 13))
                if flavour in level.lepton_flavours]
@@ -249,18 +246,16 @@ def select_paired_batch(batch: ak.Array, settings: PairedSettings, charges,
     started = time.perf_counter()
     record = EventRecord.from_batch(batch)
     weights = ak.to_numpy(ak.firsts(batch.info.weights)).astype(np.float64)
-    everything = np.ones(record.n_events, bool)
-    particle, hadrons = particle_level(record, everything, settings)
+    particle = particle_level(record, settings)
     middle = time.perf_counter()
-    simulate = everything.copy()
+    simulate = np.ones(record.n_events, bool)
     if settings.preselect:
         simulate = particle.passed | _detector_possible(record, settings.cuts())
     stage = np.full(record.n_events, FAILED_PRESELECTION)
     detector_passed = np.zeros(record.n_events, bool)
     detector = None
     if simulate.any():
-        hadrons = flavour_hadrons(record, simulate)
-        detector = detector_level(record, simulate, settings, hadrons, charges, rng)
+        detector = detector_level(record, simulate, settings, charges, rng)
         detector_passed[simulate] = detector.passed
     done = time.perf_counter()
     stage[simulate] = PASSED_NEITHER
