@@ -45,6 +45,8 @@ class Panel:
     hline: float | None = None
     ylim: tuple[float | None, float | None] = (None, None)
     logy: bool = False
+    curves: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """Lines drawn under the points: (label, x, y), e.g. the detector card's formulas."""
 
 
 def _nan(values) -> np.ndarray:
@@ -93,6 +95,9 @@ def profile_figure(panels: list[Panel], title: str, path: str | os.PathLike) -> 
                                            np.nan_to_num(s.high[ok])]),
                             ls="none", marker=MARKERS[i % len(MARKERS)], ms=5, color=colour,
                             mfc="white" if s.open_marker else colour, label=s.label)
+            for j, (text, x, y) in enumerate(panel.curves):
+                ax.plot(x, y, color=MODEL_COLOURS[j % len(MODEL_COLOURS)], lw=1.2, ls=":",
+                        label=text)
             if panel.hline is not None:
                 ax.axhline(panel.hline, color="black", lw=1.0, ls="--")
             if log_x:
@@ -106,7 +111,7 @@ def profile_figure(panels: list[Panel], title: str, path: str | os.PathLike) -> 
             ax.set_ylim(*panel.ylim)
             ax.set_xlabel(panel.xlabel)
             ax.set_ylabel(panel.ylabel)
-            if panel.series:
+            if panel.series or panel.curves:
                 ax.legend(loc="best")
         fig.suptitle(title, fontsize="medium", x=0.02, ha="left")
         with atomic_path(path) as tmp:

@@ -18,11 +18,13 @@ from tqdm.auto import tqdm
 
 from lhcgen import __version__
 from lhcgen.data.paired import PairedSample, read_paired
+from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.detector import objects, plots, stats
 from lhcgen.evaluate.detector.matching import JET_MAX_DR, LEPTON_MAX_DR, match_levels
 from lhcgen.evaluate.detector.migration import migration_matrix, pass_table
 from lhcgen.evaluate.html import figure, page, table, with_error
 from lhcgen.io import atomic_dir, json_safe, write_text_atomic
+from lhcgen.physics.detector import btag_efficiency, card_from_dict
 
 DEFINITIONS = {
     "matching": f"particle-level leptons to detector-level leptons of the same flavour "
@@ -200,7 +202,7 @@ def make_figures(metrics: dict, out_dir: Path) -> dict[str, list[tuple[str, str]
                 series.append(plots.series_from_bins(text, bins, "efficiency",
                                                      interval=("low", "high")))
         plots.profile_figure([plots.Panel(edges, AXES["pt"][0], "fraction b-tagged", series,
-                                          logy=True)],
+                                          logy=True, curves=card_btag_curves(metrics, edges))],
                              _title(metrics, "b-tagging"), out_dir / "btag.png")
         made["btag"] = [("btag.png", "b-tag efficiency and mistag rate against pT")]
     met = metrics["met"]
@@ -289,6 +291,23 @@ def _none(values) -> list:
 def pass_rows(t: dict) -> list[list[str]]:
     return [[name.replace("_", " "), str(t[name]["events"]), f"{t[name]['weight']:.6g}"]
             for name in ("both", "particle_only", "detector_only", "neither")]
+
+
+def card_btag_curves(metrics: dict, edges) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The b-tag efficiency curves of the file's detector card for b, light and c jets at
+    eta = 0 against the jet pT, coloured as the b-jet and the light-jet points (the
+    particle-level "light" jets include c jets); none for a file without a card."""
+    card = metrics.get("detector_card")
+    if not isinstance(card, dict):
+        return []
+    try:
+        parsed = card_from_dict(card)
+    except LhcgenError:
+        return []
+    x = np.geomspace(max(float(edges[0]), 1.0), float(edges[-1]), 200)
+    return [(f"card: {name}", x, btag_efficiency(x, np.zeros_like(x), np.full(len(x), code),
+                                                 parsed))
+            for name, code in (("b", 5), ("light", 0), ("c", 4))]
 
 
 def btag_rows(btag: dict) -> list[list[str]]:
