@@ -132,3 +132,10 @@ def test_refused_files(tmp_path):
     with pytest.raises(LhcgenError, match="NaN"):
         write_paired(tmp_path / "nan.h5", bad)
     assert not (tmp_path / "nan.h5").exists()
+
+
+def test_the_cli_default_shard_size_is_the_library_one():
+    from lhcgen.cli.data import PAIRED_SHARD_SIZE
+    from lhcgen.data.paired_file import SHARD_SIZE
+
+    assert PAIRED_SHARD_SIZE == SHARD_SIZE

@@ -1,6 +1,5 @@
 """`lhcgen data zjets | ttbar | jets | merge-jets | import-hepmc | import-jetnet |
-import-delphes`: options and what
-they print."""
+import-delphes`: options and what they print."""
 
 from __future__ import annotations
 
