@@ -47,8 +47,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from lhcgen.data.paired import PairedSample, write_paired
-from lhcgen.data.paired_cuts import PairedCuts, ttbar_cuts, zjets_cuts
-from lhcgen.data.paired_selection import FlatObjects, _near_any, assemble_level
+from lhcgen.data.paired_cuts import (
+    DRESSING_RADIUS,
+    FLAVOUR_HADRON_PT_MIN,
+    PairedCuts,
+    ttbar_cuts,
+    zjets_cuts,
+)
+from lhcgen.data.paired_selection import FlatObjects, assemble_level, near_any
+from lhcgen.data.pythia import NEUTRINO_IDS
 from lhcgen.errors import LhcgenError
 from lhcgen.physics import fourvectors as fv
 from lhcgen.physics.dressing import dress_leptons
@@ -57,12 +64,9 @@ from lhcgen.physics.generator_record import heavy_flavour, is_hadron, no_ancesto
 PROCESSES = ("zjets", "ttbar")
 STEP_SIZE = 2000
 """Events per chunk read from the tree (a generator record is ~30 kB per event)."""
-DRESSING_RADIUS = 0.1
 BHADRON_RADIUS = 0.4
-BHADRON_PT_MIN = 5.0
 ELECTRON_MASS = 0.000511
 MUON_MASS = 0.10566
-NEUTRINO_IDS = (12, 14, 16)
 BEAM_STATUS = 4
 DETECTOR = "Delphes file (card not recorded in the tree)"
 CUT_FLOW_KEYS = ("events_read", "passed_particle", "passed_detector", "passed_both", "kept",
@@ -91,7 +95,7 @@ DEFINITIONS = {
     "particle_neutrino": "sum of the prompt neutrinos",
     "particle_jets": "the file's GenJet collection; GenJets near a lepton in the acceptance "
                      "removed by the overlap removal (Delphes GenJets contain the leptons)",
-    "particle_bjets": f"a B hadron (any status, pT > {BHADRON_PT_MIN:g} GeV) within "
+    "particle_bjets": f"a B hadron (any status, pT > {FLAVOUR_HADRON_PT_MIN:g} GeV) within "
                       f"Delta R < {BHADRON_RADIUS} of the GenJet axis: the approximation of "
                       "ghost association available from a Delphes file",
     "detector_leptons": "Electron and Muon collections, PDG id from Charge, PDG masses",
@@ -369,11 +373,11 @@ def particle_jets(arrays: ak.Array, names: dict[str, Any], record: dict[str, np.
     """GenJets, labelled b when a B hadron with pT > 5 GeV is within Delta R < 0.4."""
     event, (pt, eta, phi, mass) = _collection(arrays, names, GENJET_BRANCHES)
     jets = FlatObjects(event, _p4(pt, eta, phi, mass), np.zeros(len(event), bool))
-    b = np.flatnonzero(is_b_hadron(record["pid"]) & (record["pt"] > BHADRON_PT_MIN))
+    b = np.flatnonzero(is_b_hadron(record["pid"]) & (record["pt"] > FLAVOUR_HADRON_PT_MIN))
     if len(b) and len(event):
         hadrons = FlatObjects(record["event"][b], _record_p4(record, b),
                               np.zeros(len(b), np.int64))
-        jets = FlatObjects(event, jets.p4, _near_any(jets, hadrons, BHADRON_RADIUS, n))
+        jets = FlatObjects(event, jets.p4, near_any(jets, hadrons, BHADRON_RADIUS, n))
     return jets
 
 

@@ -67,6 +67,10 @@ def _ttbar_level(flavours: tuple[int, ...]) -> LevelCuts:
                      n_bjets_min=2, max_jets=TTBAR_MAX_JETS)
 
 
+DRESSING_RADIUS = 0.1
+"""Particle-level leptons absorb the final-state photons within this Delta R."""
+FLAVOUR_HADRON_PT_MIN = 5.0
+"""B and C hadrons below this pT in GeV do not label jets (as ATLAS truth labelling)."""
 TTBAR_MAX_JETS = 8
 """Jets stored per ttbar event (leading by pT); ``n_jets_all`` keeps the full count."""
 LEPTON_FLAVOURS = {"e": (11,), "mu": (13,), "emu": (11, 13)}

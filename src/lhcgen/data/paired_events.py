@@ -34,7 +34,7 @@ import awkward as ak
 import numpy as np
 
 from lhcgen.data.paired import MET, LevelObjects, PairedSample
-from lhcgen.data.paired_cuts import PairedCuts, ttbar_cuts, zjets_cuts
+from lhcgen.data.paired_cuts import DRESSING_RADIUS, PairedCuts, ttbar_cuts, zjets_cuts
 from lhcgen.data.paired_selection import FlatObjects, LevelCuts, assemble_level
 from lhcgen.data.pythia import (
     MONASH_TUNE,
@@ -61,7 +61,6 @@ from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 from lhcgen.physics.jet_clustering import BOTTOM, cluster_antikt
 
 PROCESSES = ("zjets", "ttbar")
-DRESSING_RADIUS = 0.1
 PRESELECTION_PT_FRACTION = 0.5
 PRESELECTION_ETA_MARGIN = 0.2
 MAX_GENERATED_WITHOUT_ACCEPTED = 10_000

@@ -132,7 +132,7 @@ def assemble_level(n_events: int, leptons: FlatObjects, jets: FlatObjects, cuts:
     jet_pt = fv.pt(jets.p4)
     jet_ok = (jet_pt > cuts.jet_pt_min) & (np.abs(fv.eta(jets.p4)) < cuts.jet_abs_eta_max)
     if cuts.overlap_radius > 0 and len(good.event) and len(jets.event):
-        near = _near_any(jets, good, cuts.overlap_radius, n_events)
+        near = near_any(jets, good, cuts.overlap_radius, n_events)
         jet_ok &= ~near
     kept = jets.take(np.flatnonzero(jet_ok))
     n_jets_all = np.bincount(kept.event, minlength=n_events)
@@ -167,7 +167,7 @@ def assemble_level(n_events: int, leptons: FlatObjects, jets: FlatObjects, cuts:
                         np.minimum(n_jets_all, cuts.max_jets), n_jets_all, passed, names)
 
 
-def _near_any(jets: FlatObjects, leptons: FlatObjects, radius: float, n_events: int
+def near_any(jets: FlatObjects, leptons: FlatObjects, radius: float, n_events: int
               ) -> np.ndarray:
     """For every jet: is any lepton of its event within ``radius``?"""
     counts = np.bincount(leptons.event, minlength=n_events)

@@ -16,13 +16,11 @@ import awkward as ak
 import numpy as np
 import pythia8mc
 
+from lhcgen.data.paired_cuts import FLAVOUR_HADRON_PT_MIN
 from lhcgen.data.pythia import NEUTRINO_IDS
 from lhcgen.physics import fourvectors as fv
 from lhcgen.physics.detector.particles import FinalState, FlavourHadrons
 from lhcgen.physics.generator_record import heavy_flavour, is_hadron, no_ancestor_among
-
-FLAVOUR_HADRON_PT_MIN = 5.0
-"""B and C hadrons below this pT in GeV are not used as ghosts (as ATLAS truth labelling)."""
 
 
 @dataclass(frozen=True)
