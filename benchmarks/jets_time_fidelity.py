@@ -18,7 +18,9 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   ``--jets``: W1 draws N jets per batch, FPD fits batch sizes N/5 .. N, KPD draws
   min(5000, N/2) jets per batch (N = 50000 gives jetnet's defaults but FPD's smallest
   batch, N/5 instead of 20000);
-* samplers: ``--samplers`` ('heun:4,8,16 euler:8 ...'); each run takes those its model
+* samplers: ``--samplers`` ('heun:4,8,16 euler:8 midpoint:8@sigma_min=0.02 ...': a
+  token's ``@option=value`` suffixes, EDM_OPTIONS, set the EDM noise schedule's sigma_min
+  and rho or the stochastic sampler's s_churn for its steps); each run takes those its model
   accepts (EDM samplers are skipped for flow matching and so on), or its own grid when it
   accepts none of them; by default ``DEFAULT_GRIDS`` for EDM and flow matching, the default
   sampler at 1, 2 and 3 steps for any other model (consistency);
@@ -54,6 +56,7 @@ from lhcgen.data.jets import JET_TYPES, JetCloudSample, JetSettings, make_pythia
 from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
+from lhcgen.solvers.sampling import EDM_OPTIONS  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
 from machine import machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
@@ -63,37 +66,59 @@ PROTOCOLS = ("file", "generated")
 GOOD = 2.0
 """A setting is "within the floor" when every metric is at most GOOD × its floor."""
 DEFAULT_GRIDS = {
-    "edm": "heun:8,16,32 dpmpp_2m:8,16 euler:32 midpoint:8 rk4:4 stochastic:16 "
-           "euler_maruyama:32",
+    "edm": "heun:8,16,32 heun_dp:8,16 dpmpp_2m:8,16 euler:32 midpoint:8 midpoint_dp:8 rk4:4 "
+           "rk4_dp:4 stochastic:16 euler_maruyama:32",
     "cfm": "euler:16 midpoint:4,8 heun:8 rk4:2,4",
 }
-"""Every sampler of each model at step counts a 2-core CPU sweeps in about 20 minutes at
+"""Every sampler of each model at step counts a 2-core CPU sweeps in about 30 minutes at
 5000 jets. Fewer EDM steps are left out: on top jets Heun at 8 steps (15 NFE) already puts
-the median relative mass 40 % high (32 steps get it within 1 %)."""
+the median relative mass 40 % high (32 steps get it within 1 %), and the data-prediction
+forms at 4 steps put it 20-50 % low."""
 QUICK_GRIDS = {"edm": "heun:2 dpmpp_2m:2", "cfm": "midpoint:2 euler:2"}
 FEW_STEPS = (1, 2, 3)
 """Steps of any other model (consistency models): its default sampler at 1, 2, 3 steps."""
 QUICK_BATCHES = {"w1_num_batches": 2, "fpd_num_batches": 2, "fpd_num_points": 3,
                  "kpd_num_batches": 2}
 
-Grid = list[tuple[str | None, int | None]]
+Grid = list[tuple[str | None, int | None, dict[str, float]]]
 
 
 # ---- settings --------------------------------------------------------------------------------
+def parse_options(token: str, parts: list[str]) -> dict[str, float]:
+    """['sigma_min=0.02', 'rho=5'] -> {"sigma_min": 0.02, "rho": 5.0} (EDM_OPTIONS only)."""
+    options: dict[str, float] = {}
+    for part in parts:
+        key, _, value = part.partition("=")
+        if key not in EDM_OPTIONS:
+            raise ValueError(f"unknown sampler option {key!r} in {token!r} (known: "
+                             f"{', '.join(EDM_OPTIONS)})")
+        try:
+            options[key] = float(value)
+        except ValueError:
+            raise ValueError(f"{key} needs a number, got {value!r} in {token!r}") from None
+        if not math.isfinite(options[key]) or options[key] < 0:
+            raise ValueError(f"{key} must be a finite number >= 0, got {value!r}")
+    return options
+
+
 def parse_grid(spec: str) -> Grid:
-    """'heun:4,8 euler:8 dopri5' -> [("heun", 4), ("heun", 8), ("euler", 8), ("dopri5", None)]."""
+    """'heun:4,8 euler:8@sigma_min=0.02 dopri5' -> [("heun", 4, {}), ("heun", 8, {}),
+    ("euler", 8, {"sigma_min": 0.02}), ("dopri5", None, {})]: each token is
+    name[:steps,...][@option=value...], the options (EDM_OPTIONS) applying to its steps."""
     grid: Grid = []
     for token in spec.split():
-        name, _, steps = token.partition(":")
+        head, *option_parts = token.split("@")
+        options = parse_options(token, option_parts)
+        name, _, steps = head.partition(":")
         if not name:
             raise ValueError(f"no sampler name in {token!r}")
         if not steps:
-            grid.append((name, None))
+            grid.append((name, None, options))
             continue
         for s in steps.split(","):
             if not s.isdigit() or int(s) <= 0:
                 raise ValueError(f"steps must be positive integers, got {s!r} in {token!r}")
-            grid.append((name, int(s)))
+            grid.append((name, int(s), dict(options)))
     return grid
 
 
@@ -102,17 +127,21 @@ def model_grid(model: str, grid: Grid | None, quick: bool) -> tuple[Grid, list[s
     model's own grid when ``grid`` is None or holds none of its samplers."""
     spec = sampler_spec(model)
     if not spec.solvers:
-        return [(None, None)], []
+        return [(None, None, {})], []
     skipped: list[str] = []
     if grid is not None:
-        kept = [(name, steps) for name, steps in grid if name in spec.solvers]
-        skipped = sorted({name for name, _ in grid if name not in spec.solvers})
+        kept = [(name, steps, options) for name, steps, options in grid
+                if name in spec.solvers and (not options or model == "edm")]
+        skipped = sorted({name + ("@options" if options and name in spec.solvers else "")
+                          for name, _, options in grid
+                          if name not in spec.solvers or (options and model != "edm")})
         if kept:
             return kept, skipped
     own = (QUICK_GRIDS if quick else DEFAULT_GRIDS).get(model)
     if own is not None:
         return parse_grid(own), skipped
-    return [(spec.default_solver, s) for s in (FEW_STEPS[:1] if quick else FEW_STEPS)], skipped
+    return [(spec.default_solver, s, {}) for s in (FEW_STEPS[:1] if quick else FEW_STEPS)], \
+        skipped
 
 
 def metric_settings(n: int, quick: bool) -> JetMetricSettings:
@@ -188,13 +217,17 @@ def ratios(metrics: dict, floor: dict) -> dict:
 
 
 def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protocol: str,
-                     solver: str | None, steps: int | None, ctx: dict) -> dict:
+                     solver: str | None, steps: int | None, options: dict[str, float],
+                     ctx: dict) -> dict:
     """Generate, time and judge one setting; returns its row."""
     args = ctx["args"]
+    options = dict(options)
+    if solver == "stochastic":
+        options.setdefault("s_churn", args.s_churn)
     jets, info = surrogate.generate(ctx["n"], jet_type,
                                     ctx["truth_path"] if protocol == "file" else None,
                                     solver, steps, args.batch_size, args.seed, progress=False,
-                                    s_churn=args.s_churn if solver == "stochastic" else None)
+                                    options=options)
     rate = info["jets_per_second"]
     row = {
         "run": facts["run"], "model": facts["model"], "net": facts["net"], "type": jet_type,
@@ -205,7 +238,7 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
         "network_seconds": info["network_seconds"],
         "conditions_seconds": info["conditions_seconds"], "jets_per_second": rate,
         "times_simulator": rate / ctx["simulator"]["jets_per_second"],
-        "s_churn": info.get("s_churn"),
+        "s_churn": info.get("s_churn"), "options": options,
     }
     started = time.perf_counter()
     settings = ctx["settings"]
@@ -261,8 +294,13 @@ def ok_rows(result: dict, jet_type: str, protocol: str) -> list[dict]:
 
 def label(row: dict) -> str:
     sampler = row["solver"] or "one pass"
-    churn = f" (S_churn {row['s_churn']:g})" if row.get("s_churn") is not None else ""
-    return f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "") + churn
+    options = dict(row.get("options") or {})
+    if row.get("s_churn") is not None:
+        options["s_churn"] = row["s_churn"]
+    names = {"s_churn": "S_churn", "sigma_min": "σ_min", "rho": "ρ"}
+    shown = ", ".join(f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items()))
+    return (f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "")
+            + (f" ({shown})" if shown else ""))
 
 
 def frontier(rows: list[dict]) -> list[dict]:
@@ -522,8 +560,9 @@ def parse_args() -> argparse.Namespace:
                    help="independent truth jets for the floor ({type}: the type letter)")
     p.add_argument("--types", default="t", help="jet type letters, e.g. tg")
     p.add_argument("--samplers", default=None,
-                   help="grid such as 'heun:4,8,16 euler:8,16 dpmpp_2m:8'; a run takes the "
-                        "samplers its model accepts (its own grid if none); default: per model")
+                   help="grid such as 'heun:4,8,16 euler:8,16 dpmpp_2m:8 "
+                        "heun:8@sigma_min=0.02@rho=7'; a run takes the samplers its model "
+                        "accepts (its own grid if none); default: per model")
     p.add_argument("--protocols", default="file,generated")
     p.add_argument("--jets", type=int, default=None,
                    help="generated (and truth) jets per comparison (default 10000; 200 quick)")
@@ -584,13 +623,15 @@ def load_runs(args: argparse.Namespace) -> tuple[list, list[dict]]:
 
 
 def run_setting(surrogate: JetSurrogate, run: dict, jet_type: str, protocol: str,
-                solver: str | None, steps: int | None, ctx: dict) -> dict:
+                solver: str | None, steps: int | None, options: dict[str, float],
+                ctx: dict) -> dict:
     """``evaluate_setting``, a failure recorded in the row rather than raised."""
     try:
-        row = evaluate_setting(surrogate, run, jet_type, protocol, solver, steps, ctx)
+        row = evaluate_setting(surrogate, run, jet_type, protocol, solver, steps, options,
+                               ctx)
     except Exception as e:  # noqa: BLE001 - recorded, the grid goes on
         row = {"run": run["run"], "model": run["model"], "net": run["net"], "type": jet_type,
-               "protocol": protocol, "solver": solver, "steps": steps,
+               "protocol": protocol, "solver": solver, "steps": steps, "options": options,
                "error": str(e) or type(e).__name__}
     where = f"[{jet_type}] {label(row)} {protocol}:"
     if "error" in row:
@@ -642,9 +683,9 @@ def main() -> None:
                 continue
             warm_up(surrogate, jet_type, truth_path, args.jets)
             for protocol in args.protocols:
-                for solver, steps in grid:
+                for solver, steps, options in grid:
                     row = run_setting(surrogate, run, jet_type, protocol, solver, steps,
-                                      ctx)
+                                      options, ctx)
                     result["rows"].append(row)
                     save(stem, result)
     print(render(result))

@@ -70,7 +70,8 @@ def test_karras_sigmas():
 
 @pytest.mark.parametrize("name,steps,atol", [
     ("euler", 512, 1.5e-2), ("ddim", 512, 1.5e-2), ("heun", 256, 1e-3), ("midpoint", 256, 1e-4),
-    ("rk4", 128, 1e-4), ("dpmpp_2m", 256, 1e-3)])
+    ("rk4", 128, 1e-4), ("heun_dp", 256, 1e-3), ("midpoint_dp", 256, 1e-4), ("rk4_dp", 128, 1e-4),
+    ("dpmpp_2m", 256, 1e-3)])
 def test_deterministic_samplers_follow_the_exact_flow(name, steps, atol):
     x_T = start(80.0)
     x, _ = EDM_SAMPLERS[name](denoise, x_T, karras_sigmas(steps))
@@ -96,11 +97,48 @@ def _errors(name):
 
 @pytest.mark.parametrize("name,low,high", [
     ("euler", 1.6, 2.5), ("heun", 3.0, 6.0), ("midpoint", 3.0, 10.0), ("dpmpp_2m", 3.0, 6.0),
-    ("rk4", 10.0, 24.0)])
+    ("rk4", 10.0, 24.0), ("heun_dp", 3.0, 6.0), ("midpoint_dp", 3.0, 10.0),
+    ("rk4_dp", 10.0, 24.0)])
 def test_convergence_order(name, low, high):
     errors = _errors(name)
     ratios = [a / b for a, b in zip(errors[:-1], errors[1:], strict=True)]
     assert all(low < r < high for r in ratios), (name, errors, ratios)
+
+
+DENOISER_ERROR = 1e-3
+
+
+def imperfect(x, sigma):
+    """The exact denoiser plus a smooth error of size DENOISER_ERROR that varies with sigma,
+    as a trained network's would."""
+    return denoise(x, sigma) + DENOISER_ERROR * torch.cos(7 * x + 13 * math.log(sigma))
+
+
+@pytest.mark.parametrize("steps", [4, 8])
+def test_data_prediction_form_does_not_amplify_the_denoiser_error(steps):
+    """On the coarse last steps of a rho = 7 grid (sigma 0.47 -> 0.002 at 4 steps) a stage
+    in sigma weighs the denoiser's error by h / sigma_stage: Heun and RK4 in sigma move x by
+    tens of times the error, the same methods in y = x / sigma, u = 1 / sigma by about the
+    error itself (measured: Heun 120x -> 2.2x at 4 steps, 13x -> 3.4x at 8; RK4 43x -> 1.9x
+    and 5.8x -> 3.5x)."""
+    x_T, sigmas = start(80.0), karras_sigmas(steps)
+
+    def shift(name):
+        moved = EDM_SAMPLERS[name](imperfect, x_T, sigmas)[0]
+        return float((moved - EDM_SAMPLERS[name](denoise, x_T, sigmas)[0]).abs().max())
+
+    for sigma_form, dp_form in (("heun", "heun_dp"), ("rk4", "rk4_dp")):
+        assert shift(dp_form) < 4 * DENOISER_ERROR
+        assert shift(sigma_form) > 5 * DENOISER_ERROR
+    assert shift("heun") > (100 if steps == 4 else 10) * DENOISER_ERROR
+
+
+def test_euler_in_the_data_prediction_form_is_euler_in_sigma():
+    from lhcgen.solvers.edm import _data_prediction_flow
+
+    x_T, sigmas = start(80.0), karras_sigmas(6)
+    torch.testing.assert_close(_data_prediction_flow("euler", imperfect, x_T, sigmas)[0],
+                               edm_euler(imperfect, x_T, sigmas)[0], rtol=1e-12, atol=1e-12)
 
 
 def test_last_step_to_zero_is_the_denoised_value():
@@ -129,8 +167,10 @@ def test_nominal_nfe_formulas():
     n = 10
     assert [edm_nfe(name, n) for name in ("euler", "ddim", "dpmpp_2m", "euler_maruyama")] == [
         n] * 4
-    assert [edm_nfe(name, n) for name in ("heun", "midpoint", "stochastic")] == [2 * n - 1] * 3
+    assert [edm_nfe(name, n) for name in ("heun", "midpoint", "stochastic", "heun_dp",
+                                          "midpoint_dp")] == [2 * n - 1] * 5
     assert edm_nfe("rk4", n) == 4 * n - 3 and edm_nfe("rk4", n, ends_at_zero=False) == 4 * n
+    assert edm_nfe("rk4_dp", n) == 4 * n - 3
 
 
 def _gaussian_sample(sampler, steps=200, **options):

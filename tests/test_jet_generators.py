@@ -243,6 +243,24 @@ def test_stochastic_sampler_churn_from_the_command_line(runs):
     assert churned.attrs["sampling_s_churn"] == 5.0
 
 
+def test_noise_schedule_from_the_command_line(runs):
+    """--sigma-min and --rho set the EDM schedule: the config's values give the default jets
+    bit for bit, other values other jets; the values are recorded in the file."""
+    def sample(name, *extra):
+        out = runs / f"schedule_{name}.h5"
+        assert main(["sample", str(runs / "edm"), "-n", "64", "--out", str(out), "--steps",
+                     "4", "--solver", "heun", "--no-progress", *extra]) == 0
+        return read_jets(out)
+
+    default = sample("default")
+    same = sample("same", "--sigma-min", "0.002", "--rho", "7")
+    other = sample("other", "--sigma-min", "0.05", "--rho", "3")
+    np.testing.assert_array_equal(same.particles, default.particles)
+    assert not np.allclose(other.particles, default.particles)
+    assert other.attrs["sampling_sigma_min"] == 0.05 and other.attrs["sampling_rho"] == 3.0
+    assert "sampling_sigma_min" not in default.attrs
+
+
 def test_metrics_jets_judges_a_generated_file(runs, capsys):
     out = runs / "cfm_gen_metrics.h5"
     assert main(["sample", str(runs / "cfm"), "-n", "200", "--out", str(out),
@@ -263,6 +281,8 @@ def test_metrics_jets_judges_a_generated_file(runs, capsys):
     (["--multiplicity", "2"], ["--multiplicity applies to event generators"]),
     (["--solver", "ancestral"], ["unknown solver 'ancestral' for model 'edm'"]),
     (["--solver", "heun", "--s-churn", "3"], ["s_churn", "stochastic EDM sampler"]),
+    (["--sigma-min", "100"], ["sigma_min < sigma_max"]),
+    (["--sigma-min", "0.1", "--run", "cfm"], ["sigma_min", "option(s) of the EDM samplers"]),
 ])
 def test_bad_sampling_requests_are_one_line(runs, capsys, extra, needles):
     run = "edm"

@@ -10,6 +10,7 @@ from lhcgen.cli.args import (
     add_runtime,
     non_negative_float,
     non_negative_int,
+    positive_float,
     positive_int,
     progress,
 )
@@ -67,6 +68,15 @@ def add_parsers(sub: Any) -> None:
                         help="jets, EDM --solver stochastic: the churn S_churn of Karras et "
                              "al.'s stochastic sampler (noise added back before each step; "
                              "0 is Heun; default: the config's model.edm.s_churn)")
+    sample.add_argument("--sigma-min", type=positive_float, default=None, metavar="SIGMA",
+                        help="jets, EDM samplers: the smallest noise level of the schedule "
+                             "before the last step to 0 (default: the config's "
+                             "model.edm.sigma_min, 0.002); a value inside the noise levels "
+                             "training saw keeps second-order samplers from amplifying the "
+                             "denoiser's error there")
+    sample.add_argument("--rho", type=positive_float, default=None,
+                        help="jets, EDM samplers: the exponent of the noise schedule (Karras "
+                             "et al. eq. 5; default: the config's model.edm.rho, 7)")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -135,9 +145,12 @@ def run_sample_jets(args: argparse.Namespace) -> int:
                               "generates jets")
     if launched():
         raise LhcgenError("sampling jets runs in one process; start it without torchrun")
+    options = {key: value for key, value in (("s_churn", args.s_churn),
+                                              ("sigma_min", args.sigma_min),
+                                              ("rho", args.rho)) if value is not None}
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                                args.jet_type, args.condition_from, args.solver, args.steps,
-                               args.batch_size, args.seed, progress(args), args.s_churn)
+                               args.batch_size, args.seed, progress(args), options)
     conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
                   else f"generated ({info['conditions_nfe']} network evaluations)")
     print(f"wrote {info['n_written']} jets to {args.out}: {info['jets_per_second']:.0f} jets/s "
@@ -164,7 +177,9 @@ def run_sample(args: argparse.Namespace) -> int:
     if _run_process_kind(args.run_dir) == "clouds":
         return run_sample_jets(args)
     for given, option in ((args.jet_type, "--type"), (args.condition_from, "--condition-from"),
-                          (args.s_churn is not None, "--s-churn")):
+                          (args.s_churn is not None, "--s-churn"),
+                          (args.sigma_min is not None, "--sigma-min"),
+                          (args.rho is not None, "--rho")):
         if given:
             raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "
                               "generates events")

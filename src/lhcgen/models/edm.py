@@ -30,8 +30,8 @@ from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.embeddings import FourierTimeEmbedding
 from lhcgen.transforms.coordinates import Coordinates
 
-SAMPLER = SamplerSpec(("heun", "euler", "ddim", "midpoint", "rk4", "stochastic",
-                       "euler_maruyama", "dpmpp_2m"), "heun", 16,
+SAMPLER = SamplerSpec(("heun", "euler", "ddim", "midpoint", "rk4", "heun_dp", "midpoint_dp",
+                       "rk4_dp", "stochastic", "euler_maruyama", "dpmpp_2m"), "heun", 16,
                       "an EDM sampler (solvers/edm.py)")
 """The samplers of solvers/edm.py (a test keeps the two lists equal)."""
 

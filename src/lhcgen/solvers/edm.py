@@ -9,7 +9,11 @@ Samples follow the probability-flow ODE (eq. 1 and 3 with sigma(t) = t, s(t) = 1
 
     dx/dsigma = (x - D(x, sigma)) / sigma,
 
-or the reverse-time SDE, integrated from sigma_max down to sigma = 0 on a decreasing grid
+(Euler, Heun, midpoint, RK4 in sigma), the same ODE in its data-prediction variables
+y = x / sigma, u = 1 / sigma, dy/du = D(y / u, 1 / u) (``heun_dp``, ``midpoint_dp``,
+``rk4_dp``: no 1 / sigma on the right-hand side, so a stage at a small sigma does not
+amplify the denoiser's error), DPM-Solver++(2M), or the reverse-time SDE, integrated from
+sigma_max down to sigma = 0 on a decreasing grid
 ``sigmas`` = sigma_0 > sigma_1 > ... > sigma_N >= 0 (``karras_sigmas``: eq. 5, sigma_N = 0).
 ``steps`` is N, the number of intervals, len(sigmas) - 1.
 
@@ -135,6 +139,37 @@ def _probability_flow(name: str, denoise: Denoiser, x: torch.Tensor,
     return x, counted.nfe
 
 
+def _data_prediction_flow(name: str, denoise: Denoiser, x: torch.Tensor,
+                          sigmas: torch.Tensor | Sequence[float]) -> tuple[torch.Tensor, int]:
+    """The fixed-step ODE solver ``name`` of solvers/ode.py on the probability-flow ODE in
+    its data-prediction variables y = x / sigma, u = 1 / sigma, where it reads
+
+        dy/du = D(y / u, 1 / u),
+
+    (from dx/dsigma = (x - D) / sigma: dy/dsigma = -D / sigma^2), the right-hand side being
+    the denoiser itself, bounded, with no 1 / sigma. An error e of the denoiser at a stage
+    therefore moves x by about e (times 1 - sigma_{i+1} / sigma_i), where in sigma it moves
+    x by e h / sigma_stage, which on the coarse last steps of a rho = 7 grid (sigma_{N-2} /
+    sigma_{N-1} = 17.7 at 8 steps, 236 at 4) amplifies it up to a hundredfold: the
+    variables of DPM-Solver++ (Lu et al., arXiv:2211.01095, sec. 3), here with a
+    Runge-Kutta method in u. The stages sit at u midpoints, i.e. at the harmonic mean of
+    sigma_i and sigma_{i+1}. Euler in these variables is Euler in sigma (DDIM). A last step
+    to sigma = 0 (u = inf) is x = D(x, sigma_{N-1}), as everywhere. Returns (x, nfe)."""
+    grid, counted = _grid(sigmas), CountingDenoiser(denoise)
+
+    def slope(u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        sigma = 1.0 / float(u)
+        return counted(y * sigma, sigma)
+
+    positive = grid[:-1] if grid[-1] == 0.0 else grid
+    if len(positive) > 1:
+        u = torch.tensor([1.0 / s for s in positive], dtype=torch.float64)
+        x = FIXED_STEP[name](slope, x / positive[0], u) * positive[-1]
+    if grid[-1] == 0.0:
+        x = counted(x, grid[-2])
+    return x, counted.nfe
+
+
 def edm_euler(denoise: Denoiser, x: torch.Tensor,
               sigmas: torch.Tensor | Sequence[float]) -> tuple[torch.Tensor, int]:
     """Euler's method on the probability-flow ODE, first order, one evaluation per step:
@@ -203,6 +238,35 @@ def edm_rk4(denoise: Denoiser, x: torch.Tensor,
     NFE = 4 N - 3 on a grid ending at 0 (4 N otherwise). Returns (x, nfe).
     """
     return _probability_flow("rk4", denoise, x, sigmas)
+
+
+def heun_dp(denoise: Denoiser, x: torch.Tensor,
+            sigmas: torch.Tensor | Sequence[float]) -> tuple[torch.Tensor, int]:
+    """Heun's method on the data-prediction form dy/du = D(y / u, 1 / u), y = x / sigma,
+    u = 1 / sigma (``_data_prediction_flow``): with r = sigma_{i+1} / sigma_i,
+
+        x' = r x_i + (1 - r) D(x_i, sigma_i),
+        x_{i+1} = r x_i + (1 - r) (D(x_i, sigma_i) + D(x', sigma_{i+1})) / 2,
+
+    second order; the Euler step to sigma = 0 last. NFE = 2 N - 1 on a grid ending at 0.
+    Returns (x, nfe)."""
+    return _data_prediction_flow("heun", denoise, x, sigmas)
+
+
+def midpoint_dp(denoise: Denoiser, x: torch.Tensor,
+                sigmas: torch.Tensor | Sequence[float]) -> tuple[torch.Tensor, int]:
+    """The explicit midpoint rule on the data-prediction form (``_data_prediction_flow``):
+    the second evaluation at u = (1 / sigma_i + 1 / sigma_{i+1}) / 2. Second order; the Euler
+    step to sigma = 0 last. NFE = 2 N - 1 on a grid ending at 0. Returns (x, nfe)."""
+    return _data_prediction_flow("midpoint", denoise, x, sigmas)
+
+
+def rk4_dp(denoise: Denoiser, x: torch.Tensor,
+           sigmas: torch.Tensor | Sequence[float]) -> tuple[torch.Tensor, int]:
+    """Classical fourth-order Runge-Kutta on the data-prediction form
+    (``_data_prediction_flow``), h = 1 / sigma_{i+1} - 1 / sigma_i in u; the Euler step to
+    sigma = 0 last. NFE = 4 N - 3 on a grid ending at 0. Returns (x, nfe)."""
+    return _data_prediction_flow("rk4", denoise, x, sigmas)
 
 
 def edm_stochastic(denoise: Denoiser, x: torch.Tensor, sigmas: torch.Tensor | Sequence[float],
@@ -308,6 +372,9 @@ EDM_SAMPLERS: dict[str, Callable[..., tuple[torch.Tensor, int]]] = {
     "heun": edm_heun,
     "midpoint": edm_midpoint,
     "rk4": edm_rk4,
+    "heun_dp": heun_dp,
+    "midpoint_dp": midpoint_dp,
+    "rk4_dp": rk4_dp,
     "dpmpp_2m": dpm_solver_pp_2m,
     "stochastic": edm_stochastic,
     "euler_maruyama": euler_maruyama,
@@ -318,6 +385,7 @@ EDM_STOCHASTIC = frozenset({"stochastic", "euler_maruyama"})
 
 EDM_STAGES: dict[str, tuple[int, int]] = {
     "euler": (1, 1), "ddim": (1, 1), "heun": (2, 1), "midpoint": (2, 1), "rk4": (4, 1),
+    "heun_dp": (2, 1), "midpoint_dp": (2, 1), "rk4_dp": (4, 1),
     "dpmpp_2m": (1, 1), "stochastic": (2, 1), "euler_maruyama": (1, 1),
 }
 """Sampler name -> (evaluations per step, evaluations on a last step to sigma = 0)."""
@@ -362,6 +430,6 @@ def edm_sample(name: str, denoise: Denoiser, x: torch.Tensor,
 __all__ = [
     "EDM_SAMPLERS", "EDM_STAGES", "EDM_STOCHASTIC", "CountingDenoiser", "Denoiser",
     "check_edm_sampler", "ddim", "dpm_solver_pp_2m", "edm_euler", "edm_heun", "edm_midpoint",
-    "edm_nfe", "edm_rk4", "edm_sample", "edm_stochastic", "euler_maruyama",
-    "karras_sigmas",
+    "edm_nfe", "edm_rk4", "edm_sample", "edm_stochastic", "euler_maruyama", "heun_dp",
+    "karras_sigmas", "midpoint_dp", "rk4_dp",
 ]

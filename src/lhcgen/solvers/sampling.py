@@ -32,6 +32,10 @@ from lhcgen.solvers.edm import edm_sample, karras_sigmas
 from lhcgen.solvers.likelihood import ode_log_prob
 from lhcgen.solvers.ode import integrate
 
+EDM_OPTIONS = ("sigma_min", "rho", "s_churn")
+"""The EDM sampling options a user sets (``lhcgen sample --sigma-min --rho --s-churn``):
+the schedule's smallest noise level and exponent, and the stochastic sampler's churn."""
+
 
 @torch.no_grad()
 def sample(model: Generator, multiplicity: torch.Tensor, dims_mask: torch.Tensor,
@@ -44,7 +48,10 @@ def sample(model: Generator, multiplicity: torch.Tensor, dims_mask: torch.Tensor
     where it is not; all noise from ``generator`` (drawn on the CPU).
 
     ``solver`` and ``steps`` default to the model's (``model.resolve_sampler``). Options:
-    ODE: ``rtol``, ``atol`` (dopri5); DDPM: ``eta`` (DDIM); JetGPT: ``kv_cache``.
+    ODE: ``rtol``, ``atol`` (dopri5); DDPM: ``eta`` (DDIM); EDM: ``sigma_min`` and ``rho``
+    of the noise schedule (default: the model's; sampling parameters, Karras et al. sec. 3,
+    that training does not fix) and, for the stochastic sampler, ``s_churn``, ``s_tmin``,
+    ``s_tmax``, ``s_noise``; JetGPT: ``kv_cache``.
     Returns (x, info) with info["nfe"] the network evaluations, counted.
     """
     solver, steps = model.resolve_sampler(solver, steps)
@@ -157,6 +164,8 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
                 context=None):
     churn = {k: float(options.pop(k)) for k in ("s_churn", "s_tmin", "s_tmax", "s_noise")
              if k in options}
+    sigma_min = float(options.pop("sigma_min", model.sigma_min))
+    rho = float(options.pop("rho", model.rho))
     if options:
         raise LhcgenError(f"unknown EDM sampling option(s): {', '.join(sorted(options))}")
     if solver == "stochastic":
@@ -164,11 +173,12 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
     elif churn:
         raise LhcgenError(f"{', '.join(churn)} are options of the stochastic EDM sampler, not "
                           f"of '{solver}'")
-    sigmas = karras_sigmas(steps, model.sigma_min, model.sigma_max, model.rho)
+    sigmas = karras_sigmas(steps, sigma_min, model.sigma_max, rho)
     denoise, x_T, mask = _noise_level_model(model, multiplicity, dims_mask, generator,
                                             float(sigmas[0]), context)
     x0, nfe = edm_sample(solver, denoise, x_T, sigmas, generator, mask, **churn)
-    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
+    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe, "sigma_min": sigma_min,
+                       "rho": rho}
 
 
 def _sample_consistency(model, multiplicity, dims_mask, generator, solver, steps, options,

@@ -31,6 +31,7 @@ from lhcgen.models.registry import check_sampler
 from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
+from lhcgen.solvers.sampling import EDM_OPTIONS
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig
 from lhcgen.train.run import CONDITIONS_DIR, conditions_model, load_trained_run, run_metrics
@@ -168,14 +169,17 @@ class JetSurrogate:
     def generate(self, n: int, jet_type: str | None = None, condition_from: str | None = None,
                  solver: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, seed: int = 0,
-                 progress: bool = True, s_churn: float | None = None
+                 progress: bool = True, options: dict[str, float] | None = None
                  ) -> tuple[JetCloudSample, dict]:
         """``n`` jets; non-finite ones are removed and counted. Returns (jets, info).
-        ``s_churn``: the churn of the stochastic EDM sampler (None: the config's)."""
+        ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
+        noise schedule, ``s_churn`` of the stochastic sampler; default: the config's),
+        recorded in info and in the file's attributes."""
         if n <= 0:
             raise LhcgenError(f"the number of jets must be positive, got {n}")
         solver, steps = self.sampler(solver, steps)
-        options = {} if s_churn is None else {"s_churn": s_churn}
+        options = dict(options or {})
+        self.check_options(options)
         code = self.check_type(jet_type)
         batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
         given = self.conditions_from_file(condition_from, n, jet_type) if condition_from \
@@ -209,10 +213,20 @@ class JetSurrogate:
         jets, info = self._assemble(parts, n, counts, seconds, solver, steps, batch_size,
                                     seed, "file" if given is not None else "generated",
                                     condition_from)
-        if s_churn is not None:
-            info["s_churn"] = s_churn
-            jets.attrs["sampling_s_churn"] = s_churn
+        for key, value in options.items():
+            info[key] = value
+            jets.attrs[f"sampling_{key}"] = value
         return jets, info
+
+    def check_options(self, options: dict[str, float]) -> None:
+        """Refuse sampler options the run's model does not take, in one line."""
+        unknown = sorted(set(options) - set(EDM_OPTIONS))
+        if unknown:
+            raise LhcgenError(f"unknown sampler option(s) {', '.join(unknown)} (known: "
+                              f"{', '.join(EDM_OPTIONS)})")
+        if options and self.model.sampling != "edm":
+            raise LhcgenError(f"{', '.join(options)}: option(s) of the EDM samplers; "
+                              f"{self.run_dir} is a {self.cfg.model.name} run")
 
     def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
                   protocol, condition_from) -> tuple[JetCloudSample, dict]:
@@ -261,11 +275,12 @@ def sample_jets_to_file(run_dir: str | Path, n: int, out: str | Path, device: to
                         jet_type: str | None = None, condition_from: str | None = None,
                         solver: str | None = None, steps: int | None = None,
                         batch_size: int | None = None, seed: int = 0,
-                        progress: bool = True, s_churn: float | None = None) -> dict:
+                        progress: bool = True, options: dict[str, float] | None = None
+                        ) -> dict:
     """`lhcgen sample` of a jets run: ``n`` jets written atomically to ``out`` in the schema
     of `lhcgen data jets`; returns the sampling facts."""
     surrogate = JetSurrogate.load(run_dir, device)
     jets, info = surrogate.generate(n, jet_type, condition_from, solver, steps, batch_size,
-                                    seed, progress, s_churn)
+                                    seed, progress, options)
     write_jets(out, jets)
     return info
