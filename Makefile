@@ -54,6 +54,9 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_cfm \
 	    runs/jets_cd --truth 'data/jets/{type}30_b.h5' --truth-floor 'data/jets/{type}30_a.h5' \
 	    --types t --jets 5000
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm --types t --jets 5000 \
+	    --protocols file --samplers "heun:8 heun_dp:4,8,16 midpoint:8 midpoint_dp:4,8 rk4:4 \
+	    rk4_dp:2,4 dpmpp_2m:8 dpmpp_2m:8@rho=3 heun:8@sigma_min=0.02" --name jets_samplers
 	$(BIN)/lhcgen data merge-jets data/jets/g30_a.h5 data/jets/q30_a.h5 data/jets/t30_a.h5 \
 	    data/jets/w30_a.h5 data/jets/z30_a.h5 --out data/jets/all30_a.h5
 	$(BIN)/lhcgen train configs/jets_edm_all.yaml --out runs/jets_edm_all --resume
