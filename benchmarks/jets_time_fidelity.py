@@ -238,7 +238,7 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
         "network_seconds": info["network_seconds"],
         "conditions_seconds": info["conditions_seconds"], "jets_per_second": rate,
         "times_simulator": rate / ctx["simulator"]["jets_per_second"],
-        "s_churn": info.get("s_churn"), "options": options,
+        "options": options,
     }
     started = time.perf_counter()
     settings = ctx["settings"]
@@ -295,7 +295,7 @@ def ok_rows(result: dict, jet_type: str, protocol: str) -> list[dict]:
 def label(row: dict) -> str:
     sampler = row["solver"] or "one pass"
     options = dict(row.get("options") or {})
-    if row.get("s_churn") is not None:
+    if row.get("s_churn") is not None:  # results written before rows had "options"
         options["s_churn"] = row["s_churn"]
     names = {"s_churn": "S_churn", "sigma_min": "σ_min", "rho": "ρ"}
     shown = ", ".join(f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items()))

@@ -177,8 +177,7 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
     denoise, x_T, mask = _noise_level_model(model, multiplicity, dims_mask, generator,
                                             float(sigmas[0]), context)
     x0, nfe = edm_sample(solver, denoise, x_T, sigmas, generator, mask, **churn)
-    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe, "sigma_min": sigma_min,
-                       "rho": rho}
+    return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
 
 
 def _sample_consistency(model, multiplicity, dims_mask, generator, solver, steps, options,
