@@ -45,7 +45,8 @@ full: data
 
 ## make jets: the jets generators at 30 particles (JetNet-faithful data of the jet floor, then
 ## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
-## one EDM for all five types; about 2.5 hours on 2 CPU cores; every step resumes)
+## the transformer backbone against the CAE, the stochastic sampler's churn, then one EDM for
+## all five types; about 4.5 hours on 2 CPU cores; every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/lhcgen train configs/jets_edm.yaml --out runs/jets_edm --resume
@@ -57,6 +58,17 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm --types t --jets 5000 \
 	    --protocols file --samplers "heun:8 heun_dp:4,8,16 midpoint:8 midpoint_dp:4,8 rk4:4 \
 	    rk4_dp:2,4 dpmpp_2m:8 dpmpp_2m:8@rho=3 heun:8@sigma_min=0.02" --name jets_samplers
+	$(BIN)/lhcgen train configs/jets_edm_transformer.yaml --out runs/jets_edm_transformer --resume
+	$(BIN)/lhcgen train configs/jets_consistency_transformer.yaml \
+	    --out runs/jets_cd_transformer --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm \
+	    runs/jets_edm_transformer runs/jets_cd runs/jets_cd_transformer --types t --jets 5000 \
+	    --samplers "midpoint:8 heun:32" --name jets_backbones
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm --types t --jets 5000 \
+	    --protocols file --samplers "heun:16 stochastic:16@s_churn=2 stochastic:16@s_churn=5 \
+	    stochastic:16@s_churn=10 stochastic:16@s_churn=5@s_tmin=0.05@s_tmax=50 \
+	    stochastic:16@s_churn=40@s_tmin=0.05@s_tmax=50 stochastic:32@s_churn=5" \
+	    --name jets_churn
 	$(BIN)/lhcgen data merge-jets data/jets/g30_a.h5 data/jets/q30_a.h5 data/jets/t30_a.h5 \
 	    data/jets/w30_a.h5 data/jets/z30_a.h5 --out data/jets/all30_a.h5
 	$(BIN)/lhcgen train configs/jets_edm_all.yaml --out runs/jets_edm_all --resume

@@ -20,10 +20,10 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   batch, N/5 instead of 20000);
 * samplers: ``--samplers`` ('heun:4,8,16 euler:8 midpoint:8@sigma_min=0.02 ...': a
   token's ``@option=value`` suffixes, EDM_OPTIONS, set the EDM noise schedule's sigma_min
-  and rho or the stochastic sampler's s_churn for its steps); each run takes those its model
-  accepts (EDM samplers are skipped for flow matching and so on), or its own grid when it
-  accepts none of them; by default ``DEFAULT_GRIDS`` for EDM and flow matching, the default
-  sampler at 1, 2 and 3 steps for any other model (consistency);
+  and rho or the stochastic sampler's s_churn, s_tmin and s_tmax for its steps); each run
+  takes those its model accepts (EDM samplers are skipped for flow matching and so on), or
+  its own grid when it accepts none of them; by default ``DEFAULT_GRIDS`` for EDM and flow
+  matching, the default sampler at 1, 2 and 3 steps for any other model (consistency);
 * speed: jets/s of the whole sampling (conditions, constituents, decoding; the model loaded
   and warmed up) on ``--threads`` torch threads, as a ratio to Pythia 8 + FastJet jets/s on
   1 worker (1 core) for the same type, measured in the same run (``generate_jets``, end to
@@ -297,7 +297,8 @@ def label(row: dict) -> str:
     options = dict(row.get("options") or {})
     if row.get("s_churn") is not None:  # results written before rows had "options"
         options["s_churn"] = row["s_churn"]
-    names = {"s_churn": "S_churn", "sigma_min": "σ_min", "rho": "ρ"}
+    names = {"s_churn": "S_churn", "s_tmin": "S_tmin", "s_tmax": "S_tmax",
+             "sigma_min": "σ_min", "rho": "ρ"}
     shown = ", ".join(f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items()))
     return (f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "")
             + (f" ({shown})" if shown else ""))

@@ -201,6 +201,12 @@ def test_churn_zero_is_heun_and_ddim_is_euler():
     stochastic, nfe = edm_stochastic(denoise, x, sigmas, torch.Generator().manual_seed(1),
                                      s_churn=0.0)
     assert torch.equal(stochastic, heun) and nfe == 23
+    # churn confined to noise levels no step visits is Heun too; inside them it is not
+    outside, _ = edm_stochastic(denoise, x, sigmas, torch.Generator().manual_seed(1),
+                                s_churn=40.0, s_tmin=100.0, s_tmax=200.0)
+    inside, _ = edm_stochastic(denoise, x, sigmas, torch.Generator().manual_seed(1),
+                               s_churn=40.0, s_tmin=0.05, s_tmax=50.0)
+    assert torch.equal(outside, heun) and not torch.allclose(inside, heun)
     assert ddim is edm_euler
 
 
@@ -280,6 +286,8 @@ def test_bad_input():
         edm_sample("heun", denoise, start(1.0), karras_sigmas(3), s_churn=1.0)
     with pytest.raises(LhcgenError, match="s_churn"):
         edm_stochastic(denoise, start(1.0), karras_sigmas(3), s_churn=-1.0)
+    with pytest.raises(LhcgenError, match="s_tmin <= s_tmax"):
+        edm_stochastic(denoise, start(1.0), karras_sigmas(3), s_tmin=5.0, s_tmax=1.0)
     with pytest.raises(ValueError, match="decreasing"):
         edm_heun(denoise, start(1.0), [1.0, 2.0, 0.0])
     with pytest.raises(ValueError, match="positive"):

@@ -281,6 +281,8 @@ def test_metrics_jets_judges_a_generated_file(runs, capsys):
     (["--multiplicity", "2"], ["--multiplicity applies to event generators"]),
     (["--solver", "ancestral"], ["unknown solver 'ancestral' for model 'edm'"]),
     (["--solver", "heun", "--s-churn", "3"], ["s_churn", "stochastic EDM sampler"]),
+    (["--solver", "heun", "--s-tmin", "0.05"], ["s_tmin", "stochastic EDM sampler"]),
+    (["--solver", "stochastic", "--s-tmin", "5", "--s-tmax", "1"], ["s_tmin <= s_tmax"]),
     (["--sigma-min", "100"], ["sigma_min < sigma_max"]),
     (["--sigma-min", "0.1", "--run", "cfm"], ["sigma_min", "option(s) of the EDM samplers"]),
 ])

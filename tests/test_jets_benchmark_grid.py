@@ -38,3 +38,7 @@ def test_labels_name_the_options():
     assert label(row) == "jets_edm heun 8 (σ_min 0.02)"
     assert label({"run": "r", "solver": "stochastic", "steps": 16, "s_churn": 5.0}) == \
         "r stochastic 16 (S_churn 5)"
+    grid = parse_grid("stochastic:16@s_churn=5@s_tmin=0.05@s_tmax=50")
+    assert grid == [("stochastic", 16, {"s_churn": 5.0, "s_tmin": 0.05, "s_tmax": 50.0})]
+    assert label({"run": "r", "solver": "stochastic", "steps": 16, "options": grid[0][2]}) \
+        == "r stochastic 16 (S_churn 5, S_tmax 50, S_tmin 0.05)"

@@ -49,6 +49,12 @@ def test_data_killed_after_a_shard_resumes_to_the_same_file(tmp_path):
     a, b = read_events(out), read_events(tmp_path / "ref.h5")
     np.testing.assert_array_equal(a.momenta, b.momenta)
     assert a.attrs["n_generated"] == b.attrs["n_generated"]
+    # the rate counts only the events this rerun made, not those of the kept shards
+    resumed = int(a.attrs["resumed_accepted"])
+    assert a.attrs["resumed_shards"] >= 1 and resumed == 20 * a.attrs["resumed_shards"]
+    assert b.attrs["resumed_shards"] == 0 and b.attrs["resumed_accepted"] == 0
+    assert a.attrs["accepted_events_per_second"] == pytest.approx(
+        (60 - resumed) / a.attrs["generation_seconds"], rel=1e-3)
     assert not parts.exists()  # removed once the file is written
     assert not list(tmp_path.glob(".*.part"))
 

@@ -68,6 +68,12 @@ def add_parsers(sub: Any) -> None:
                         help="jets, EDM --solver stochastic: the churn S_churn of Karras et "
                              "al.'s stochastic sampler (noise added back before each step; "
                              "0 is Heun; default: the config's model.edm.s_churn)")
+    sample.add_argument("--s-tmin", type=non_negative_float, default=None, metavar="SIGMA",
+                        help="jets, EDM --solver stochastic: churn only at noise levels "
+                             ">= SIGMA (Karras et al.'s S_tmin; default 0)")
+    sample.add_argument("--s-tmax", type=positive_float, default=None, metavar="SIGMA",
+                        help="jets, EDM --solver stochastic: churn only at noise levels "
+                             "<= SIGMA (Karras et al.'s S_tmax; default: no limit)")
     sample.add_argument("--sigma-min", type=positive_float, default=None, metavar="SIGMA",
                         help="jets, EDM samplers: the smallest noise level of the schedule "
                              "before the last step to 0 (default: the config's "
@@ -146,6 +152,8 @@ def run_sample_jets(args: argparse.Namespace) -> int:
     if launched():
         raise LhcgenError("sampling jets runs in one process; start it without torchrun")
     options = {key: value for key, value in (("s_churn", args.s_churn),
+                                              ("s_tmin", args.s_tmin),
+                                              ("s_tmax", args.s_tmax),
                                               ("sigma_min", args.sigma_min),
                                               ("rho", args.rho)) if value is not None}
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
@@ -178,6 +186,8 @@ def run_sample(args: argparse.Namespace) -> int:
         return run_sample_jets(args)
     for given, option in ((args.jet_type, "--type"), (args.condition_from, "--condition-from"),
                           (args.s_churn is not None, "--s-churn"),
+                          (args.s_tmin is not None, "--s-tmin"),
+                          (args.s_tmax is not None, "--s-tmax"),
                           (args.sigma_min is not None, "--sigma-min"),
                           (args.rho is not None, "--rho")):
         if given:

@@ -25,7 +25,13 @@ from lhcgen.data.jets import (
 )
 from lhcgen.data.pythia import pythia_seed, run_attributes_common
 from lhcgen.data.shard_task import ShardTask
-from lhcgen.data.shards import _check_positive_int, run_shards, shard_sizes
+from lhcgen.data.shards import (
+    _check_positive_int,
+    accepted_rate,
+    resumed_attributes,
+    run_shards,
+    shard_sizes,
+)
 from lhcgen.errors import LhcgenError
 
 
@@ -71,11 +77,9 @@ def generate_jets(n_jets: int, seed: int, settings: JetSettings, workers: int = 
     seconds = time.perf_counter() - started
     stats = [s for _, s in results]
     attrs = jet_run_attributes(settings, int(seed), int(shard_size), seeds, stats)
-    reused = store.reused if store is not None else []
-    made = int(n_jets) - sum(len(results[k][0]) for k in reused)
+    attrs.update(resumed_attributes(results, store))
     attrs.update(generation_seconds=round(seconds, 3), workers=int(workers),
-                 resumed_shards=len(reused),
-                 accepted_jets_per_second=round(made / seconds, 3) if made else 0.0)
+                 accepted_jets_per_second=accepted_rate(n_jets, attrs, seconds))
     return JetCloudSample.concatenate([sample for sample, _ in results], attrs)
 
 

@@ -191,7 +191,7 @@ def shower_lhe(path: str | Path, seed: int, workers: int = 1, shard_size: int = 
     from tqdm.auto import tqdm
 
     from lhcgen.data.pythia import pythia_seed
-    from lhcgen.data.shards import run_attributes, run_shards
+    from lhcgen.data.shards import resumed_attributes, run_attributes, run_shards
 
     path = Path(path)
     facts = read_lhe_facts(path)
@@ -230,6 +230,7 @@ def shower_lhe(path: str | Path, seed: int, workers: int = 1, shard_size: int = 
         lhe_cross_section_error_pb=facts.cross_section_error_pb,
         lhe_weighting_strategy=facts.weighting_strategy, lhe_generators=facts.generators,
         negative_weights_accepted=int(sum(s["negative_weights_accepted"] for s in stats)),
+        **resumed_attributes(results, store),
     )
     samples = [sample for sample, _ in results if len(sample)]
     return EventSample.concatenate(samples, attrs)

@@ -25,7 +25,7 @@ from lhcgen.data.shard_store import (
     remove_parts,
 )
 from lhcgen.data.shard_task import ShardTask
-from lhcgen.data.shards import run_shards, shard_sizes
+from lhcgen.data.shards import accepted_rate, resumed_attributes, run_shards, shard_sizes
 from lhcgen.errors import LhcgenError
 from lhcgen.physics.detector import card_as_dict, load_card
 
@@ -63,9 +63,10 @@ def make_paired_file(process: str, n_events: int, seed: int, workers: int, out: 
         stats = [s for _, s in results]
         attrs = paired_attributes(settings, int(seed), int(shard_size), seeds, stats,
                                   card)
+        attrs.update(resumed_attributes(results, store))
         attrs.update(generation_seconds=round(seconds, 3), workers=int(workers),
                      scheduler=scheduler or "multiprocessing",
-                     accepted_events_per_second=round(n_events / seconds, 3))
+                     accepted_events_per_second=accepted_rate(n_events, attrs, seconds))
         sample = PairedSample.concatenate([s for s, _ in results], attrs)
         write_paired(out, sample)
         remove_parts(parts)

@@ -27,7 +27,6 @@ from lhcgen.errors import LhcgenError
 _POLL_SECONDS = 0.1
 
 
-
 class _WorkerSink:
     """A worker's progress sink: forwards to the parent's queue; stops if the parent died."""
 
@@ -52,6 +51,23 @@ def shard_sizes(n_events: int, shard_size: int) -> list[int]:
     return [shard_size] * full + ([rest] if rest else [])
 
 
+def resumed_attributes(results: list[Result], store: Any) -> dict[str, int]:
+    """``resumed_shards`` and ``resumed_accepted``: the shards of a rerun that ``run_shards``
+    loaded from ``store`` instead of making them, and the accepted events (or jets) they
+    hold. A rate of this run counts only the rest (``accepted_rate``)."""
+    reused = store.reused if store is not None else []
+    return {"resumed_shards": len(reused),
+            "resumed_accepted": int(sum(len(results[k][0]) for k in reused))}
+
+
+def accepted_rate(n_accepted: int, attrs: dict[str, Any], seconds: float) -> float:
+    """Accepted events (or jets) per second made in this run: the ``n_accepted`` of the file
+    less the ``resumed_accepted`` of ``attrs`` loaded from an interrupted run's shards,
+    over ``seconds``; 0 when this run made none."""
+    made = int(n_accepted) - int(attrs.get("resumed_accepted", 0))
+    return round(made / seconds, 3) if made > 0 and seconds > 0 else 0.0
+
+
 def _check_positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise LhcgenError(f"{name} must be a positive integer, got {value!r}")
@@ -67,9 +83,6 @@ def _init_worker(progress_queue: Any) -> None:
     _worker_sink = _WorkerSink(progress_queue)
 
 
-
-
-
 def _run_shard(task: ShardTask) -> tuple[Any, dict]:
     shard_fn, settings, n_accepted, seed = task
     return shard_fn(settings, n_accepted, seed, _worker_sink)
@@ -83,9 +96,6 @@ class _BarSink:
 
     def put(self, n: int) -> None:
         self.bar.update(n)
-
-
-
 
 
 def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm, store: Any = None,
@@ -128,12 +138,6 @@ def run_shards(tasks: list[ShardTask], workers: int, bar: tqdm, store: Any = Non
     elif pending:
         _run_in_pool([tasks[k] for k in pending], pending, int(workers), bar, done)
     return results  # type: ignore[return-value]
-
-
-
-
-
-
 
 
 def _run_in_pool(tasks: list[ShardTask], index: list[int], workers: int, bar: tqdm,
@@ -244,6 +248,7 @@ def generate_zjets(n_events: int, seed: int, workers: int = 1, shard_size: int =
     samples = [sample for sample, _ in results]
     stats = [shard_stats for _, shard_stats in results]
     attrs = run_attributes(settings, int(seed), int(shard_size), seeds, stats)
+    attrs.update(resumed_attributes(results, store))
     return EventSample.concatenate(samples, attrs)
 
 

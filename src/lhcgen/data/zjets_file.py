@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lhcgen.data.hdf5 import read_events, write_events
 from lhcgen.data.shard_store import keep_parts_only_if_useful, parts_folder, remove_parts
-from lhcgen.data.shards import generate_zjets
+from lhcgen.data.shards import accepted_rate, generate_zjets
 from lhcgen.data.zjets import ZJetsSettings
 from lhcgen.errors import LhcgenError
 
@@ -60,7 +60,8 @@ def _make(n_events, seed, workers, shard_size, out, progress, scheduler, lhe, pa
     seconds = time.perf_counter() - started
     sample.attrs.update(generation_seconds=round(seconds, 3), workers=workers,
                         scheduler=scheduler or "multiprocessing",
-                        accepted_events_per_second=round(len(sample) / seconds, 3))
+                        accepted_events_per_second=accepted_rate(len(sample), sample.attrs,
+                                                                 seconds))
     write_events(out, sample)
     remove_parts(parts)
     return sample.attrs

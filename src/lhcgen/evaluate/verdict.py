@@ -32,7 +32,7 @@ def speed_facts(generated_attrs: dict, truth_attrs: dict) -> dict:
     """
     info = {k.removeprefix("sampling_"): v for k, v in generated_attrs.items()
             if k.startswith("sampling_")}
-    if "accepted_events_per_second" in truth_attrs:
+    if truth_attrs.get("accepted_events_per_second"):  # 0: every shard came from a resume
         info["simulator_events_per_second"] = truth_attrs["accepted_events_per_second"]
         info["simulator_workers"] = truth_attrs.get("workers")
         if info.get("events_per_second"):

@@ -289,6 +289,8 @@ def edm_stochastic(denoise: Denoiser, x: torch.Tensor, sigmas: torch.Tensor | Se
     """
     if s_churn < 0 or s_noise < 0:
         raise LhcgenError(f"s_churn and s_noise must be >= 0, got {s_churn} and {s_noise}")
+    if not 0 <= s_tmin <= s_tmax:
+        raise LhcgenError(f"need 0 <= s_tmin <= s_tmax, got s_tmin {s_tmin} and s_tmax {s_tmax}")
     grid, counted = _grid(sigmas), CountingDenoiser(denoise)
     steps = len(grid) - 1
     gamma_max = min(s_churn / steps, math.sqrt(2.0) - 1.0)

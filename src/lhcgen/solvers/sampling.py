@@ -32,9 +32,10 @@ from lhcgen.solvers.edm import edm_sample, karras_sigmas
 from lhcgen.solvers.likelihood import ode_log_prob
 from lhcgen.solvers.ode import integrate
 
-EDM_OPTIONS = ("sigma_min", "rho", "s_churn")
-"""The EDM sampling options a user sets (``lhcgen sample --sigma-min --rho --s-churn``):
-the schedule's smallest noise level and exponent, and the stochastic sampler's churn."""
+EDM_OPTIONS = ("sigma_min", "rho", "s_churn", "s_tmin", "s_tmax")
+"""The EDM sampling options a user sets (``lhcgen sample --sigma-min --rho --s-churn
+--s-tmin --s-tmax``): the schedule's smallest noise level and exponent, and the stochastic
+sampler's churn and the noise levels it churns at."""
 
 
 @torch.no_grad()

@@ -173,7 +173,8 @@ class JetSurrogate:
                  ) -> tuple[JetCloudSample, dict]:
         """``n`` jets; non-finite ones are removed and counted. Returns (jets, info).
         ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
-        noise schedule, ``s_churn`` of the stochastic sampler; default: the config's),
+        noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler;
+        default: the config's),
         recorded in info and in the file's attributes."""
         if n <= 0:
             raise LhcgenError(f"the number of jets must be positive, got {n}")
