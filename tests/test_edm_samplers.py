@@ -185,6 +185,7 @@ def _gaussian_sample(sampler, steps=200, **options):
 
 @pytest.mark.parametrize("sampler,options", [
     (edm_stochastic, {"s_churn": 40.0}), (edm_stochastic, {"s_churn": 80.0, "s_tmax": 10.0}),
+    (edm_stochastic, {"s_churn": 40.0, "s_tmin": 0.05, "s_tmax": 50.0}),
     (euler_maruyama, {})])
 def test_stochastic_samplers_reach_the_data_distribution(sampler, options):
     y, _ = _gaussian_sample(sampler, **options)
