@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets paired bench clean
+.PHONY: install demo test test-fast lint data full jets jets150 paired bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,21 @@ jets: $(STAMP)
 	$(BIN)/lhcgen train configs/jets_edm_all.yaml --out runs/jets_edm_all --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all --types gqtwz \
 	    --jets 5000 --samplers 'midpoint:8' --name jets_time_fidelity_types
+
+## make jets150: top jets at 150 particles (the data of the floor, the EDM and its distilled
+## student, the EDM's sampler steps, then the time-fidelity benchmark of both; about 2.5 hours
+## on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
+jets150: $(STAMP)
+	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
+	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
+	$(BIN)/lhcgen train configs/jets_consistency_150.yaml --out runs/jets_cd_150 --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 2000 --protocols file --samplers 'midpoint:8 midpoint:16 heun:32' --threads 2 \
+	    --simulator-jets 100 --name jets_steps_150
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 runs/jets_cd_150 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 5000 --samplers 'midpoint:8,16' --name jets_time_fidelity_150
 
 ## make paired: the reference paired particle/detector samples for unfolding (100k Z+jets and
 ## 100k semi-leptonic ttbar events through the default ATLAS-like card; about 1 h each on 2

@@ -55,7 +55,7 @@ from lhcgen.evaluate.distances import chi2_ndf  # noqa: E402
 from lhcgen.evaluate.histograms import binning, histogram  # noqa: E402
 from lhcgen.physics.fourvectors import pt  # noqa: E402
 from lhcgen.physics.zjets_observables import zjets_observables  # noqa: E402
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     plots = Path(args.plots) if args.plots else None
     started = time.perf_counter()
     checks: dict = {}
-    result = {"machine": machine_info(), "command": " ".join(["python", *sys.argv]),
+    result = {"machine": machine_info(), "command": command_line(),
               "settings": dataclasses.asdict(settings), "checks": checks}
 
     def load(path: str) -> EventSample:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.evaluate.html import sigma, with_error  # noqa: E402
 from lhcgen.evaluate.verdict import multiplicity_label  # noqa: E402
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             parser.error(f"{path}: no such file (run lhcgen classify first)")
         reports[name] = summary(json.loads(path.read_text()))
-    result = {"machine": machine_info(), "command": shlex.join(["python", *sys.argv]),
+    result = {"machine": machine_info(), "command": command_line(),
               "reports": reports}
     write_results(Path(args.out), result, markdown)
     return 0

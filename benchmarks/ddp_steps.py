@@ -36,7 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 LHCGEN = [sys.executable, "-m", "lhcgen", "--no-progress"]
@@ -138,7 +138,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {
-        "machine": machine_info(), "command": " ".join(["python", *sys.argv]),
+        "machine": machine_info(), "command": command_line(),
         "settings": {"model": f"{cfg['model']['name']}, {cfg['model']['net']} "
                               f"{cfg['model']['blocks']} x {cfg['model']['hidden']}",
                      "epochs": args.epochs, "repeats": args.repeats,

@@ -35,7 +35,7 @@ from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetSettings  # noqa: E402
 from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import write_text_atomic  # noqa: E402
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender  # noqa: E402
 
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd")
@@ -210,7 +210,7 @@ def main() -> None:
     if args.render_only:
         rerender(out, render)
         return
-    result = {"machine": machine_info(), "command": "python " + " ".join(sys.argv),
+    result = {"machine": machine_info(), "command": command_line(),
               "particles": args.particles, "settings": settings.as_dict(),
               "metric_seed": args.metric_seed,
               "distortions": {k: v[0] for k, v in DISTORTIONS.items()}, "types": []}

@@ -58,7 +58,7 @@ from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.solvers.sampling import EDM_OPTIONS  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd")
@@ -656,7 +656,7 @@ def main() -> None:
     truths = {t: (truth_jets(args.truth, t, args.jets), truth_jets(args.truth_floor, t, args.jets))
               for t in args.types}  # every file checked before the long part
     loaded, facts = load_runs(args)
-    result = {"machine": machine_info(), "command": "python " + " ".join(sys.argv),
+    result = {"machine": machine_info(), "command": command_line(),
               "threads": args.threads, "batch_size": args.batch_size, "seed": args.seed,
               "metric_seed": args.metric_seed, "jets": args.jets, "quick": args.quick,
               "metric_settings": settings.as_dict(), "truth": args.truth,

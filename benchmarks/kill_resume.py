@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import write_results  # noqa: E402
 
 LHCGEN = [sys.executable, "-m", "lhcgen.cli"]
@@ -234,7 +234,7 @@ def main() -> None:
         train = train_trials(work, args, rng)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result = {"machine": machine_info(), "command": " ".join(sys.argv), "data": data,
+    result = {"machine": machine_info(), "command": command_line(), "data": data,
               "train": train, "summary": {"data": summary(data), "train": summary(train)}}
     write_results(Path(args.out), result, render)
 

@@ -1,9 +1,12 @@
-"""Machine description shared by the benchmark scripts (CPU model, cores, versions)."""
+"""Machine description shared by the benchmark scripts (CPU model, cores, versions) and the
+command line they record."""
 
 from __future__ import annotations
 
 import os
 import platform
+import shlex
+import sys
 
 
 def cpu_model() -> str:
@@ -26,3 +29,9 @@ def machine_info() -> dict:
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(),
     }
+
+
+def command_line() -> str:
+    """The command that ran this script, quoted so that it can be pasted into a shell
+    (``--samplers "midpoint:8 heun:32"`` stays one argument)."""
+    return shlex.join(["python", *sys.argv])

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 SPECTRUM_EDGES = [20.0, 22.0, 24.0, 26.0, 28.0, 30.0]
@@ -171,7 +171,7 @@ def main() -> None:
                if within else
                f"**Verdict:** a judge separates B from A beyond 2σ: pTHatMin = "
                f"{args.high:g} GeV is NOT low enough.")
-    result = {"machine": machine_info(), "command": " ".join(sys.argv),
+    result = {"machine": machine_info(), "command": command_line(),
               "reference": args.reference, "floor_file": args.floor, "low_file": str(low_file),
               "low": args.low, "high": args.high, "n_reference": len(reference),
               "n_low": len(low), "classifier": classifier,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 LEGACY = {"dressing_radius": 0.0, "overlap_radius": 0.0, "jet_abs_eta_max": 100.0,
@@ -142,7 +142,7 @@ def main() -> None:
 
     before = (read_events(args.before) if args.before
               else legacy_sample(args.before_events, 31, args.workers))
-    result = {"machine": machine_info(), "command": " ".join(sys.argv),
+    result = {"machine": machine_info(), "command": command_line(),
               "before_file": args.before or f"made here with {LEGACY}",
               "after_file": args.after, "before": describe(before),
               "after": describe(read_events(args.after)),

@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.io import atomic_path  # noqa: E402
-from machine import machine_info  # noqa: E402
+from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 PT_EDGES = [20.0, 25.0, 30.0, 40.0, 60.0, 100.0, 200.0, 400.0]
@@ -279,7 +279,7 @@ def main() -> None:
         if samples:
             entry["recoil"] = recoil_by_pthat(sample)
         samples.append(entry)
-    result = {"machine": machine_info(), "command": " ".join(sys.argv), "samples": samples,
+    result = {"machine": machine_info(), "command": command_line(), "samples": samples,
               "pt_edges": PT_EDGES}
     if args.classify:
         result["classifier"] = {
