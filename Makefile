@@ -66,6 +66,8 @@ jets: $(STAMP)
 	    --samplers "midpoint:8 heun:32" --name jets_backbones
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm \
 	    runs/jets_edm_transformer --types t --jets 5000 --samplers midpoint:16 --name jets_steps_30
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm --types t --jets 20000 \
+	    --protocols file --samplers midpoint:16 --name jets_steps_30_20k
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm --types t --jets 5000 \
 	    --protocols file --samplers "heun:16 stochastic:16@s_churn=2 stochastic:16@s_churn=5 \
 	    stochastic:16@s_churn=10 stochastic:16@s_churn=5@s_tmin=0.05@s_tmax=50 \
