@@ -40,6 +40,7 @@ so a stopped run leaves its results; ``--render-only`` redraws .md and .png from
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -56,6 +57,7 @@ from lhcgen.data.jets import JET_TYPES, JetCloudSample, JetSettings, make_pythia
 from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
+from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
 from lhcgen.solvers.sampling import EDM_OPTIONS  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
 from machine import command_line, machine_info  # noqa: E402
@@ -218,8 +220,10 @@ def ratios(metrics: dict, floor: dict) -> dict:
 
 def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protocol: str,
                      solver: str | None, steps: int | None, options: dict[str, float],
-                     ctx: dict) -> dict:
-    """Generate, time and judge one setting; returns its row."""
+                     ctx: dict) -> list[dict]:
+    """Generate, time and judge one setting; returns its rows: one, or with ``--pt-sum
+    both`` the jets as the network made them and the same jets with the pT sum conserved
+    (their time includes the rescaling)."""
     args = ctx["args"]
     options = dict(options)
     if solver == "stochastic":
@@ -227,7 +231,30 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
     jets, info = surrogate.generate(ctx["n"], jet_type,
                                     ctx["truth_path"] if protocol == "file" else None,
                                     solver, steps, args.batch_size, args.seed, progress=False,
-                                    options=options)
+                                    options=options,
+                                    conserve_pt_sum=args.pt_sum == "conserved")
+    versions = [(jets, info)]
+    if args.pt_sum == "both":
+        versions.append(pt_sum_conserved(jets, info))
+    return [judge_setting(jets, info, facts, jet_type, protocol, options, ctx)
+            for jets, info in versions]
+
+
+def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, dict]:
+    """Raw generated jets, their pT sum conserved after the fact as ``generate`` does it."""
+    started = time.perf_counter()
+    complete = jets.n_constituents == jets.mask.sum(axis=1)
+    particles, _ = conserve_cloud_pt(jets.particles, jets.mask, complete)
+    seconds = info["seconds"] + time.perf_counter() - started
+    return (dataclasses.replace(jets, particles=particles),
+            {**info, "pt_sum": "conserved", "n_pt_sum_rescaled": int(complete.sum()),
+             "seconds": round(seconds, 4), "jets_per_second": info["n_requested"] / seconds})
+
+
+def judge_setting(jets: JetCloudSample, info: dict, facts: dict, jet_type: str,
+                  protocol: str, options: dict[str, float], ctx: dict) -> dict:
+    """The row of one generated sample: its speed and its metrics against the floor."""
+    args = ctx["args"]
     rate = info["jets_per_second"]
     row = {
         "run": facts["run"], "model": facts["model"], "net": facts["net"], "type": jet_type,
@@ -238,7 +265,8 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
         "network_seconds": info["network_seconds"],
         "conditions_seconds": info["conditions_seconds"], "jets_per_second": rate,
         "times_simulator": rate / ctx["simulator"]["jets_per_second"],
-        "options": options,
+        "options": options, "pt_sum": info["pt_sum"],
+        "pt_sum_quantiles": info["pt_sum_quantiles"],
     }
     started = time.perf_counter()
     settings = ctx["settings"]
@@ -292,16 +320,30 @@ def ok_rows(result: dict, jet_type: str, protocol: str) -> list[dict]:
             and "error" not in r]
 
 
+PT_SUM_MARK = "Σ pT = jet pT"
+"""Marks the rows whose complete jets were rescaled to sum to the jet pT."""
+
+
 def label(row: dict) -> str:
     sampler = row["solver"] or "one pass"
+    return (f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "")
+            + _shown(row))
+
+
+def _options(row: dict) -> str:
+    """The sampler options of ``row`` and whether its pT sum was conserved, in words."""
     options = dict(row.get("options") or {})
     if row.get("s_churn") is not None:  # results written before rows had "options"
         options["s_churn"] = row["s_churn"]
     names = {"s_churn": "S_churn", "s_tmin": "S_tmin", "s_tmax": "S_tmax",
              "sigma_min": "σ_min", "rho": "ρ"}
-    shown = ", ".join(f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items()))
-    return (f"{row['run']} {sampler}" + (f" {row['steps']}" if row["steps"] else "")
-            + (f" ({shown})" if shown else ""))
+    return ", ".join([f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items())]
+                     + ([PT_SUM_MARK] if row.get("pt_sum") == "conserved" else []))
+
+
+def _shown(row: dict) -> str:
+    shown = _options(row)
+    return f" ({shown})" if shown else ""
 
 
 def frontier(rows: list[dict]) -> list[dict]:
@@ -347,6 +389,22 @@ def _count(n: int | None) -> str:
     return f"{n / 1e6:.3g}M" if n >= 1e6 else f"{n / 1e3:.3g}k" if n >= 1e3 else str(n)
 
 
+def _pt_sum_note(result: dict) -> str:
+    """The generated pT sums of complete jets, per run and setting, before any rescaling."""
+    seen = [r for r in result["rows"] if "error" not in r and r.get("pt_sum_quantiles")]
+    if not seen:
+        return ""
+    parts = []
+    for r in seen:
+        key = f"{r['run']} {r['solver'] or 'one pass'} {r['steps'] or ''}".strip()
+        text = f"{key} ({r['type']}, {r['protocol']}): " + \
+            "{1:.3f} [{0:.3f} / {2:.3f}]".format(*r["pt_sum_quantiles"][1:4])
+        if text not in parts:
+            parts.append(text)
+    return ("Summed constituent pT over the jet pT of the complete jets as the network made "
+            "them, median [5 % / 95 %] (the truth's: 1): " + "; ".join(parts) + ".")
+
+
 def render(result: dict) -> str:
     m = result["machine"]
     runs = {r["run"]: r for r in result["runs"]}
@@ -371,7 +429,11 @@ def render(result: dict) -> str:
         "(conditions, constituents, decoding), the model loaded and warmed up; NFE: "
         "constituent network evaluations (+ the conditions model's). ×sim = jets/s / "
         "Pythia 8 + FastJet jets/s of the type on 1 worker (1 core) measured in this run, "
-        "Pythia's initialisation (timed apart) excluded.", "",
+        "Pythia's initialisation (timed apart) excluded. "
+        f"{PT_SUM_MARK}: the constituents of every jet that keeps them all rescaled by one "
+        "factor to sum to the jet pT (`lhcgen sample`'s default since 2026-12-03); rows "
+        "without it are the constituents as the network made them. "
+        + _pt_sum_note(result), "",
         "## Simulator and floor", "",
         "| type | Pythia jets | s | initialisation s | jets/s (1 worker) | end to end | "
         + " | ".join(f"floor {k}" for k in METRICS) + " |",
@@ -428,7 +490,7 @@ def _setting_table(result: dict, runs: dict, jet_type: str, protocol: str) -> li
         note = f" ({r['n_nonfinite']} non-finite)" if r["n_nonfinite"] else ""
         lines.append(f"| {r['run']} | {r['model']} | {r['net']} | {_count(run['parameters'])} | "
                      f"{_duration(run['total_training_seconds'])} | "
-                     f"{r['solver'] or 'one pass'} | {r['steps'] or '-'} | {nfe} | "
+                     f"{r['solver'] or 'one pass'}{_shown(r)} | {r['steps'] or '-'} | {nfe} | "
                      f"{r['jets_per_second']:.0f}{note} | {r['times_simulator']:.3g} | "
                      + " | ".join(f"{_pm(r['metrics'][k])} | {_x(r['metrics'][k]['ratio'])}"
                                   for k in METRICS)
@@ -574,6 +636,10 @@ def parse_args() -> argparse.Namespace:
                    help="S_churn of the stochastic EDM sampler (untuned; with 16 steps "
                         "gamma = min(S_churn / 16, sqrt(2) - 1) = 0.31 at 5; 0 is Heun)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for generation")
+    p.add_argument("--pt-sum", choices=("conserved", "raw", "both"), default="conserved",
+                   help="the constituents of every jet that keeps them all rescaled to sum "
+                        "to the jet pT (conserved, as `lhcgen sample` writes them), as the "
+                        "network made them (raw), or both rows from the same jets (both)")
     p.add_argument("--simulator-jets", type=int, default=None,
                    help="Pythia jets per type for the simulator rate (default 400; 20 quick)")
     p.add_argument("--quick", action="store_true",
@@ -625,22 +691,23 @@ def load_runs(args: argparse.Namespace) -> tuple[list, list[dict]]:
 
 def run_setting(surrogate: JetSurrogate, run: dict, jet_type: str, protocol: str,
                 solver: str | None, steps: int | None, options: dict[str, float],
-                ctx: dict) -> dict:
+                ctx: dict) -> list[dict]:
     """``evaluate_setting``, a failure recorded in the row rather than raised."""
     try:
-        row = evaluate_setting(surrogate, run, jet_type, protocol, solver, steps, options,
-                               ctx)
+        rows = evaluate_setting(surrogate, run, jet_type, protocol, solver, steps, options,
+                                ctx)
     except Exception as e:  # noqa: BLE001 - recorded, the grid goes on
-        row = {"run": run["run"], "model": run["model"], "net": run["net"], "type": jet_type,
-               "protocol": protocol, "solver": solver, "steps": steps, "options": options,
-               "error": str(e) or type(e).__name__}
-    where = f"[{jet_type}] {label(row)} {protocol}:"
-    if "error" in row:
-        print(f"{where} {row['error']}", file=sys.stderr, flush=True)
-    else:
-        print(f"{where} {row['jets_per_second']:.0f} jets/s, worst ×floor "
-              f"{_x(row['worst_ratio'])} ({row['worst_metric']})", flush=True)
-    return row
+        rows = [{"run": run["run"], "model": run["model"], "net": run["net"],
+                 "type": jet_type, "protocol": protocol, "solver": solver, "steps": steps,
+                 "options": options, "error": str(e) or type(e).__name__}]
+    for row in rows:
+        where = f"[{jet_type}] {label(row)} {protocol}:"
+        if "error" in row:
+            print(f"{where} {row['error']}", file=sys.stderr, flush=True)
+        else:
+            print(f"{where} {row['jets_per_second']:.0f} jets/s, worst ×floor "
+                  f"{_x(row['worst_ratio'])} ({row['worst_metric']})", flush=True)
+    return rows
 
 
 def main() -> None:
@@ -685,9 +752,8 @@ def main() -> None:
             warm_up(surrogate, jet_type, truth_path, args.jets)
             for protocol in args.protocols:
                 for solver, steps, options in grid:
-                    row = run_setting(surrogate, run, jet_type, protocol, solver, steps,
-                                      options, ctx)
-                    result["rows"].append(row)
+                    result["rows"] += run_setting(surrogate, run, jet_type, protocol, solver,
+                                                  steps, options, ctx)
                     save(stem, result)
     print(render(result))
 

@@ -215,6 +215,39 @@ def test_sample_jets_as_published_takes_the_conditions_from_the_file(runs):
     assert np.all(jets.jet_type == 2) and jets.attrs["sampling_nfe"] == 3
 
 
+def test_complete_jets_sum_to_their_pt_unless_raw_is_asked_for(runs, capsys):
+    """By default every jet that keeps all its constituents is rescaled to sum to the jet pT
+    (a toy network misses the sum by far); --raw-pt-sum writes the network's constituents,
+    which differ from the default ones by one factor per complete jet and not at all for
+    truncated jets."""
+    from lhcgen.physics.particle_cloud import relative_cloud_pt
+
+    paths = {}
+    for mode, extra in (("conserved", []), ("raw", ["--raw-pt-sum"])):
+        paths[mode] = runs / f"pt_sum_{mode}.h5"
+        assert main(["sample", str(runs / "edm"), "-n", "150", "--out", str(paths[mode]),
+                     "--no-progress", *extra]) == 0
+        out = capsys.readouterr().out
+        assert "pT sum: the constituents of the" in out
+        assert ("rescaled to sum to the jet pT" if mode == "conserved" else "--raw-pt-sum") in out
+    conserved, raw = read_jets(paths["conserved"]), read_jets(paths["raw"])
+    complete = conserved.n_constituents <= 30
+    assert 0 < complete.sum() < len(conserved)
+    np.testing.assert_allclose(relative_cloud_pt(conserved.particles, conserved.mask)[complete],
+                               1.0, rtol=1e-9)
+    raw_sum = relative_cloud_pt(raw.particles, raw.mask)
+    assert np.abs(raw_sum[complete] - 1).max() > 0.01
+    np.testing.assert_allclose(conserved.particles[complete][..., 2],
+                               raw.particles[complete][..., 2] / raw_sum[complete, None])
+    np.testing.assert_array_equal(conserved.particles[~complete], raw.particles[~complete])
+    assert conserved.attrs["sampling_pt_sum"] == "conserved"
+    assert raw.attrs["sampling_pt_sum"] == "raw"
+    assert conserved.attrs["sampling_n_complete_jets"] == complete.sum()
+    low, q5, median, q95, high = conserved.attrs["sampling_pt_sum_quantiles"]
+    assert low <= q5 <= median <= q95 <= high
+    assert np.isclose(median, np.median(raw_sum[complete]))
+
+
 def test_sampled_jets_do_not_depend_on_the_batch_size(runs):
     paths = []
     for batch in ("64", "192"):

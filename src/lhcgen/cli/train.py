@@ -83,6 +83,11 @@ def add_parsers(sub: Any) -> None:
     sample.add_argument("--rho", type=positive_float, default=None,
                         help="jets, EDM samplers: the exponent of the noise schedule (Karras "
                              "et al. eq. 5; default: the config's model.edm.rho, 7)")
+    sample.add_argument("--raw-pt-sum", action="store_true",
+                        help="jets: write the constituents as the network made them; by "
+                             "default (the config's sampling.conserve_pt_sum) the pT_rel of "
+                             "every jet that keeps all its constituents are rescaled by one "
+                             "factor so that they sum to the jet pT, as the truth's do")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -158,7 +163,8 @@ def run_sample_jets(args: argparse.Namespace) -> int:
                                               ("rho", args.rho)) if value is not None}
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                                args.jet_type, args.condition_from, args.solver, args.steps,
-                               args.batch_size, args.seed, progress(args), options)
+                               args.batch_size, args.seed, progress(args), options,
+                               False if args.raw_pt_sum else None)
     conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
                   else f"generated ({info['conditions_nfe']} network evaluations)")
     print(f"wrote {info['n_written']} jets to {args.out}: {info['jets_per_second']:.0f} jets/s "
@@ -168,6 +174,13 @@ def run_sample_jets(args: argparse.Namespace) -> int:
     if info["n_nonfinite"]:
         print(f"warning: {info['n_nonfinite']} of {info['n_requested']} generated jets were "
               "non-finite and were not written")
+    if info["pt_sum_quantiles"]:
+        low, _, median, _, high = info["pt_sum_quantiles"]
+        done = ("rescaled to sum to the jet pT" if info["pt_sum"] == "conserved"
+                else "written as generated (--raw-pt-sum)")
+        print(f"pT sum: the constituents of the {info['n_complete_jets']} jets that keep them "
+              f"all summed to {median:.3f} of the jet pT (median; {low:.3f} to {high:.3f}); "
+              f"{done}")
     cuts = info["cut_violations"]
     if cuts["any_selection_cut"]:
         print(f"note: {cuts['any_selection_cut']} jets lie outside the training selection "
@@ -189,7 +202,8 @@ def run_sample(args: argparse.Namespace) -> int:
                           (args.s_tmin is not None, "--s-tmin"),
                           (args.s_tmax is not None, "--s-tmax"),
                           (args.sigma_min is not None, "--sigma-min"),
-                          (args.rho is not None, "--rho")):
+                          (args.rho is not None, "--rho"),
+                          (args.raw_pt_sum, "--raw-pt-sum")):
         if given:
             raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "
                               "generates events")

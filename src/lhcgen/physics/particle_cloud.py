@@ -55,3 +55,58 @@ def relative_jet_mass(particles: np.ndarray, mask: np.ndarray | None = None) -> 
     jets: such jets get 0, as jetnet's ``nan_to_num`` of the square root gave).
     """
     return fv.mass(cloud_four_momentum(particles, mask))
+
+
+def relative_cloud_pt(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Transverse momentum of the summed massless particles, in units of the jet pT.
+
+    A jet that keeps every constituent is their sum, so this is 1 for it (to rounding); a jet
+    truncated to its hardest P constituents falls a little short.
+
+    Parameters
+    ----------
+    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
+    mask : (N, P) bool or None.
+
+    Returns
+    -------
+    (N,) float64, >= 0.
+    """
+    p4 = cloud_four_momentum(particles, mask)
+    return np.hypot(p4[:, 1], p4[:, 2])
+
+
+def conserve_cloud_pt(particles: np.ndarray, mask: np.ndarray,
+                      complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rescale the pT_rel of every ``complete`` jet so that its particles sum to the jet pT.
+
+    A jet that keeps all its constituents is their sum: the transverse momentum of the
+    summed particles is the jet pT, ``relative_cloud_pt == 1``. A generator that places
+    every particle well can still miss this sum by several per cent (the errors of many
+    particles add up). Multiplying all pT_rel of the jet by one factor, 1 / relative_cloud_pt,
+    restores it and leaves every angle, the pT ordering and the ratio m / pT of the summed
+    particles unchanged (their mass in units of the jet pT, JetNet's relative mass, becomes
+    that ratio). Jets truncated to P constituents (``complete`` False) do
+    not know their sum and are left as they are, as is a jet whose sum is not positive and
+    finite.
+
+    Parameters
+    ----------
+    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
+    mask : (N, P) bool.
+    complete : (N,) bool, the jets whose every constituent is stored.
+
+    Returns
+    -------
+    (particles (N, P, 3) float64, a new array; relative_cloud_pt before rescaling (N,),
+    float64, NaN where a jet was left as it is).
+    """
+    particles = np.array(particles, dtype=np.float64)
+    complete = np.asarray(complete, dtype=bool)
+    if complete.shape != particles.shape[:1]:
+        raise LhcgenError(f"complete must have shape ({len(particles)},), got "
+                          f"{complete.shape}")
+    pt_sum = relative_cloud_pt(particles, mask)
+    scaled = complete & np.isfinite(pt_sum) & (pt_sum > 0)
+    particles[scaled, :, 2] /= pt_sum[scaled, None]
+    return particles, np.where(scaled, pt_sum, np.nan)

@@ -65,6 +65,11 @@ class SamplingConfig:
     steps: int = 0
     """Solver steps (0: the model's default)."""
     batch_size: int = 20000
+    conserve_pt_sum: bool = True
+    """Jets as particle clouds: rescale the pT_rel of every jet that keeps all its
+    constituents so that they sum to the jet pT (physics/particle_cloud.py
+    ``conserve_cloud_pt``); false writes them as the network made them. Other processes
+    have no constituents and ignore it."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.noise import EventNoise, aligned_batch_size
+from lhcgen.physics.particle_cloud import conserve_cloud_pt, relative_cloud_pt
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
 from lhcgen.solvers.sampling import EDM_OPTIONS
@@ -169,9 +170,12 @@ class JetSurrogate:
     def generate(self, n: int, jet_type: str | None = None, condition_from: str | None = None,
                  solver: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, seed: int = 0,
-                 progress: bool = True, options: dict[str, float] | None = None
-                 ) -> tuple[JetCloudSample, dict]:
+                 progress: bool = True, options: dict[str, float] | None = None,
+                 conserve_pt_sum: bool | None = None) -> tuple[JetCloudSample, dict]:
         """``n`` jets; non-finite ones are removed and counted. Returns (jets, info).
+        ``conserve_pt_sum`` (default: the config's ``sampling.conserve_pt_sum``): rescale the
+        constituents of every jet that keeps them all to sum to its pT (``conserve_cloud_pt``);
+        the sums before are summarised in info (``pt_sum_quantiles``).
         ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
         noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler;
         default: the config's),
@@ -211,9 +215,11 @@ class JetSurrogate:
                 parts.append((particles[finite], mask[finite], cond.rows(finite)))
                 bar.update(size)
         seconds = time.perf_counter() - started
+        if conserve_pt_sum is None:
+            conserve_pt_sum = self.cfg.sampling.conserve_pt_sum
         jets, info = self._assemble(parts, n, counts, seconds, solver, steps, batch_size,
                                     seed, "file" if given is not None else "generated",
-                                    condition_from)
+                                    condition_from, conserve_pt_sum)
         for key, value in options.items():
             info[key] = value
             jets.attrs[f"sampling_{key}"] = value
@@ -230,14 +236,23 @@ class JetSurrogate:
                               f"{self.run_dir} is a {self.cfg.model.name} run")
 
     def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
-                  protocol, condition_from) -> tuple[JetCloudSample, dict]:
+                  protocol, condition_from, conserve_pt_sum
+                  ) -> tuple[JetCloudSample, dict]:
         particles = np.concatenate([p for p, _, _ in parts])
         if not len(particles):
             raise LhcgenError("every generated jet was non-finite; the model is broken")
         mask = np.concatenate([m for _, m, _ in parts])
-        particles = pt_ordered(particles, mask)
         cond = Conditions(*(np.concatenate([getattr(c, k) for _, _, c in parts])
                             for k in ("jet_type", "kinematics", "n_constituents", "stored")))
+        started = time.perf_counter()
+        complete = complete_jets(cond)
+        if conserve_pt_sum:
+            particles, sums = conserve_cloud_pt(particles, mask, complete)
+        else:
+            sums = relative_cloud_pt(particles, mask)
+        pt_sum = pt_sum_facts(sums[complete], conserve_pt_sum)
+        seconds += time.perf_counter() - started
+        particles = pt_ordered(particles, mask)
         jets = np.column_stack([cond.kinematics, mask.sum(axis=1)])
         info = {
             "model": self.cfg.model.name, "net": self.cfg.model.net, "solver": solver,
@@ -250,6 +265,7 @@ class JetSurrogate:
             "conditions_seconds": round(counts["conditions_seconds"], 4),
             "device": str(self.device), "threads": torch.get_num_threads(), "seed": seed,
             "particles_pt_rel_above_1": int((particles[..., 2] > 1.0).sum()),
+            **pt_sum,
         }
         attrs = {
             "kind": "generated", "generator": f"lhcgen {__version__} {self.cfg.model.name}",
@@ -272,16 +288,37 @@ class JetSurrogate:
         return run_metrics(self.run_dir)
 
 
+PT_SUM_QUANTILES = (0.05, 0.5, 0.95)
+
+
+def complete_jets(cond: Conditions) -> np.ndarray:
+    """(N,) bool: the jets that store every constituent (untruncated count = stored)."""
+    return cond.n_constituents == cond.stored
+
+
+def pt_sum_facts(sums: np.ndarray, conserved: bool) -> dict:
+    """What the network made of the pT sum of the complete jets, before any rescaling:
+    ``sums`` are their summed constituents' pT over the jet pT (1 for the truth's; NaN where
+    ``conserve_cloud_pt`` could not rescale); min, 5 %, 50 %, 95 % and max, and how many
+    jets were rescaled."""
+    finite = sums[np.isfinite(sums)]
+    quantiles = ([float(finite.min()), *(float(q) for q in np.quantile(finite, PT_SUM_QUANTILES)),
+                  float(finite.max())] if len(finite) else [])
+    return {"pt_sum": "conserved" if conserved else "raw", "n_complete_jets": len(sums),
+            "n_pt_sum_rescaled": len(finite) if conserved else 0,
+            "pt_sum_quantiles": quantiles}
+
+
 def sample_jets_to_file(run_dir: str | Path, n: int, out: str | Path, device: torch.device,
                         jet_type: str | None = None, condition_from: str | None = None,
                         solver: str | None = None, steps: int | None = None,
                         batch_size: int | None = None, seed: int = 0,
-                        progress: bool = True, options: dict[str, float] | None = None
-                        ) -> dict:
+                        progress: bool = True, options: dict[str, float] | None = None,
+                        conserve_pt_sum: bool | None = None) -> dict:
     """`lhcgen sample` of a jets run: ``n`` jets written atomically to ``out`` in the schema
     of `lhcgen data jets`; returns the sampling facts."""
     surrogate = JetSurrogate.load(run_dir, device)
     jets, info = surrogate.generate(n, jet_type, condition_from, solver, steps, batch_size,
-                                    seed, progress, options)
+                                    seed, progress, options, conserve_pt_sum)
     write_jets(out, jets)
     return info
