@@ -89,10 +89,13 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
 	    --jets 2000 --protocols file --samplers 'midpoint:8 midpoint:16 heun:32' --threads 2 \
-	    --simulator-jets 100 --name jets_steps_150
+	    --simulator-jets 100 --pt-sum raw --name jets_steps_150
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 runs/jets_cd_150 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
-	    --jets 5000 --samplers 'midpoint:8,16' --name jets_time_fidelity_150
+	    --jets 5000 --samplers 'midpoint:8,16' --pt-sum raw --name jets_time_fidelity_150
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 runs/jets_cd_150 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 5000 --samplers 'midpoint:16 consistency:1,2,3' --pt-sum both --name jets_pt_sum_150
 
 ## make paired: the reference paired particle/detector samples for unfolding (100k Z+jets and
 ## 100k semi-leptonic ttbar events through the default ATLAS-like card; about 1 h each on 2
