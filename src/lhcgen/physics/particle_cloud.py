@@ -61,16 +61,8 @@ def relative_cloud_pt(particles: np.ndarray, mask: np.ndarray | None = None) -> 
     """Transverse momentum of the summed massless particles, in units of the jet pT.
 
     A jet that keeps every constituent is their sum, so this is 1 for it (to rounding); a jet
-    truncated to its hardest P constituents falls a little short.
-
-    Parameters
-    ----------
-    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
-    mask : (N, P) bool or None.
-
-    Returns
-    -------
-    (N,) float64, >= 0.
+    truncated to its hardest P constituents falls a little short. ``particles`` and
+    ``mask`` as for ``cloud_four_momentum``; returns (N,) float64, >= 0.
     """
     p4 = cloud_four_momentum(particles, mask)
     return np.hypot(p4[:, 1], p4[:, 2])
