@@ -244,10 +244,10 @@ def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, 
     """Raw generated jets, their pT sum conserved after the fact as ``generate`` does it."""
     started = time.perf_counter()
     complete = jets.n_constituents == jets.mask.sum(axis=1)
-    particles, _ = conserve_cloud_pt(jets.particles, jets.mask, complete)
+    particles, sums = conserve_cloud_pt(jets.particles, jets.mask, complete)
     seconds = info["seconds"] + time.perf_counter() - started
     return (dataclasses.replace(jets, particles=particles),
-            {**info, "pt_sum": "conserved", "n_pt_sum_rescaled": int(complete.sum()),
+            {**info, "pt_sum": "conserved", "n_pt_sum_rescaled": int(np.isfinite(sums).sum()),
              "seconds": round(seconds, 4), "jets_per_second": info["n_requested"] / seconds})
 
 
