@@ -80,8 +80,9 @@ jets: $(STAMP)
 	    --jets 5000 --samplers 'midpoint:8' --name jets_time_fidelity_types
 
 ## make jets150: top jets at 150 particles (the data of the floor, the EDM and its distilled
-## student, the EDM's sampler steps, then the time-fidelity benchmark of both; about 2.5 hours
-## on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
+## student, the EDM's sampler steps, then the time-fidelity benchmark of both, as the network
+## made the constituents and with the pT sum conserved; about 3 hours on 2 CPU cores, 6-12
+## minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
