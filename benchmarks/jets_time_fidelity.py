@@ -59,7 +59,7 @@ from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
 from lhcgen.solvers.sampling import EDM_OPTIONS  # noqa: E402
-from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
+from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
 from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
@@ -243,7 +243,7 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
 def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, dict]:
     """Raw generated jets, their pT sum conserved after the fact as ``generate`` does it."""
     started = time.perf_counter()
-    complete = jets.n_constituents == jets.mask.sum(axis=1)
+    complete = complete_jets(jets.n_constituents, jets.mask.sum(axis=1))
     particles, sums = conserve_cloud_pt(jets.particles, jets.mask, complete)
     seconds = info["seconds"] + time.perf_counter() - started
     return (dataclasses.replace(jets, particles=particles),
@@ -555,6 +555,12 @@ def _plotted(ratio: float) -> float:
     return min(max(ratio, 1e-3), PLOT_CEILING)
 
 
+def raw_beside(row: dict, both: bool) -> bool:
+    """A row whose pT sum was left as the network made it, in a result that also holds
+    the rescaled rows (drawn faded)."""
+    return both and row.get("pt_sum") == "raw"
+
+
 def plot(result: dict, path: Path) -> None:
     """Worst ×floor against jets/s, one panel per type: markers per model/backbone, colours
     per protocol, the frontier dashed, the simulator a vertical line."""
@@ -568,6 +574,7 @@ def plot(result: dict, path: Path) -> None:
     kinds = sorted({f"{r['model']}/{r['net']}" for r in result["runs"]})
     marker = {k: shapes[i % len(shapes)] for i, k in enumerate(kinds)}
     types = list(result["types"])
+    both = len({r.get("pt_sum") for r in result["rows"] if "error" not in r}) > 1
     with matplotlib.style.context([mplhep.style.CMS, {"font.size": 13.0}]):
         fig = Figure(figsize=(6.5 * len(types), 6.0))
         axes = fig.subplots(1, len(types), squeeze=False)[0]
@@ -578,7 +585,7 @@ def plot(result: dict, path: Path) -> None:
                     above = r["worst_ratio"] > PLOT_CEILING  # drawn on the top edge, hollow
                     ax.plot(r["jets_per_second"], _plotted(r["worst_ratio"]),
                             marker=marker[f"{r['model']}/{r['net']}"], color=colours[p],
-                            ls="none", ms=7, alpha=0.8,
+                            ls="none", ms=7, alpha=0.25 if raw_beside(r, both) else 0.8,
                             mfc="none" if above else colours[p])
                 front = frontier(rows)
                 if len(front) > 1:
@@ -600,6 +607,9 @@ def plot(result: dict, path: Path) -> None:
         handles += [Line2D([], [], color="k", lw=1.5, label="Pythia 8 + FastJet, 1 core")]
         handles += [Line2D([], [], marker="o", mfc="none", color="k", ls="none",
                            label=f"worst > {PLOT_CEILING:.0e} (on the edge)")]
+        if both:
+            handles += [Line2D([], [], marker="o", color="k", alpha=0.25, ls="none",
+                               label="faded: pT sum as the network made it")]
         axes[0].legend(handles=handles, fontsize="x-small", loc="best")
         fig.tight_layout()
         with atomic_path(path) as tmp:

@@ -245,7 +245,7 @@ class JetSurrogate:
         cond = Conditions(*(np.concatenate([getattr(c, k) for _, _, c in parts])
                             for k in ("jet_type", "kinematics", "n_constituents", "stored")))
         started = time.perf_counter()
-        complete = complete_jets(cond)
+        complete = complete_jets(cond.n_constituents, cond.stored)
         if conserve_pt_sum:
             particles, sums = conserve_cloud_pt(particles, mask, complete)
         else:
@@ -291,9 +291,9 @@ class JetSurrogate:
 PT_SUM_QUANTILES = (0.05, 0.5, 0.95)
 
 
-def complete_jets(cond: Conditions) -> np.ndarray:
+def complete_jets(n_constituents: np.ndarray, stored: np.ndarray) -> np.ndarray:
     """(N,) bool: the jets that store every constituent (untruncated count = stored)."""
-    return cond.n_constituents == cond.stored
+    return np.asarray(n_constituents) == np.asarray(stored)
 
 
 def pt_sum_facts(sums: np.ndarray, conserved: bool) -> dict:
