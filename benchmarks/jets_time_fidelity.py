@@ -8,6 +8,9 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
 * protocols: ``file`` takes each jet's type, pT, eta, mass and constituent count from the
   truth file (``condition_from``, the published protocol, PC-JeDi / EPiC-FM), so those
   generated jets share their kinematics with the truth jets they are compared with;
+  ``independent`` takes them from the floor's independent truth jets (``--truth-floor``),
+  the published protocol without that shared sample, so file - independent is what the
+  sharing flatters and independent - generated what the conditions model costs;
   ``generated`` samples them from the run's conditions model first;
 * floor: the truth jets against ``--jets`` independent truth jets (``--truth-floor``), at
   the same sample sizes and metric settings, computed once per type; ×floor = value /
@@ -64,7 +67,7 @@ from machine import command_line, machine_info  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd")
-PROTOCOLS = ("file", "generated")
+PROTOCOLS = ("file", "independent", "generated")
 GOOD = 2.0
 """A setting is "within the floor" when every metric is at most GOOD × its floor."""
 DEFAULT_GRIDS = {
@@ -228,8 +231,8 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
     options = dict(options)
     if solver == "stochastic":
         options.setdefault("s_churn", args.s_churn)
-    jets, info = surrogate.generate(ctx["n"], jet_type,
-                                    ctx["truth_path"] if protocol == "file" else None,
+    condition_from = {"file": ctx["truth_path"], "independent": ctx["floor_path"]}
+    jets, info = surrogate.generate(ctx["n"], jet_type, condition_from.get(protocol),
                                     solver, steps, args.batch_size, args.seed, progress=False,
                                     options=options,
                                     conserve_pt_sum=args.pt_sum == "conserved")
@@ -420,8 +423,10 @@ def render(result: dict) -> str:
         "jets per comparison).", "",
         "Protocols: **file** takes each jet's type, pT, η, mass and constituent count from the "
         "truth file (the published protocol; these jets share their kinematics with the truth "
-        "jets they are compared with), **generated** samples them from the run's conditions "
-        "model. Floor: the truth jets against as many independent truth jets "
+        "jets they are compared with), **independent** from the independent truth jets of the "
+        "floor (the published protocol without the shared sample), **generated** samples them "
+        "from the run's conditions model. Floor: the truth jets against as many independent "
+        "truth jets "
         f"(`{result['truth_floor']}` vs `{result['truth']}`). ×floor = value / max(floor "
         "value, floor error) (KPD's and FPD's floors are often ≤ 0, then their error is the "
         "scale); worst = the largest ×floor of the five, ★ = on the time–fidelity frontier "
@@ -525,23 +530,38 @@ def _summaries(result: dict) -> list[str]:
         else:
             lines.append(f"| {t} | {p} | {label(r)} | {r['nfe']} | {r['jets_per_second']:.0f} "
                          f"| {r['times_simulator']:.3g} | {_x(r['worst_ratio'])} |")
-    lines += ["", "## Cost of generating the conditions (generated / file, same setting)", "",
-              "| type | setting | worst ×floor file | generated | ratio | jets/s file "
-              "| generated | ratio |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    return lines + _cost_table(result)
+
+
+def _cost_table(result: dict) -> list[str]:
+    """Worst ×floor of each setting in every protocol against the published one (file):
+    what the shared sample flatters (independent / file) and what generating the
+    conditions costs (generated / file), with the jets/s of both ends."""
+    others = [p for p in ("independent", "generated") if p in result["protocols"]]
+    lines = ["", "## Cost of leaving the published protocol (" + ", ".join(
+                 f"{p} / file" for p in others) + ", same setting)", "",
+             "| type | setting | worst ×floor file | "
+             + " | ".join(f"{p} | ratio" for p in others)
+             + " | jets/s file | " + " | ".join(others) + " |",
+             "| --- | --- | ---: |" + " ---: | ---: |" * len(others)
+             + " ---: |" * (1 + len(others))]
     pairs = 0
     for t in result["types"]:
-        files = {label(r): r for r in ok_rows(result, t, "file")}
-        for g in ok_rows(result, t, "generated"):
-            f = files.get(label(g))
-            if f is None or f["worst_ratio"] is None or g["worst_ratio"] is None:
+        by = {p: {label(r): r for r in ok_rows(result, t, p) if r["worst_ratio"] is not None}
+              for p in ("file", *others)}
+        for key, f in by["file"].items():
+            matched = [by[p].get(key) for p in others]
+            if not others or any(m is None for m in matched):
                 continue
             pairs += 1
-            lines.append(f"| {t} | {label(g)} | {f['worst_ratio']:.3g} | "
-                         f"{g['worst_ratio']:.3g} | {g['worst_ratio'] / f['worst_ratio']:.3g} "
-                         f"| {f['jets_per_second']:.0f} | {g['jets_per_second']:.0f} | "
-                         f"{g['jets_per_second'] / f['jets_per_second']:.3g} |")
+            worst = " | ".join(f"{m['worst_ratio']:.3g} | {m['worst_ratio'] / f['worst_ratio']:.3g}"
+                               for m in matched)
+            speed = " | ".join(f"{m['jets_per_second']:.0f}" for m in matched)
+            lines.append(f"| {t} | {key} | {f['worst_ratio']:.3g} | {worst} | "
+                         f"{f['jets_per_second']:.0f} | {speed} |")
     if not pairs:
-        lines.append("| - | no setting ran in both protocols | | | | | | |")
+        lines.append("| - | no setting ran in every protocol |"
+                     + " |" * (1 + 3 * len(others) + 1))
     return lines
 
 
@@ -569,7 +589,7 @@ def plot(result: dict, path: Path) -> None:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    colours = {"file": "#1f77b4", "generated": "#d62728"}
+    colours = {"file": "#1f77b4", "independent": "#2ca02c", "generated": "#d62728"}
     shapes = "osD^vP*Xph"
     kinds = sorted({f"{r['model']}/{r['net']}" for r in result["runs"]})
     marker = {k: shapes[i % len(shapes)] for i, k in enumerate(kinds)}
@@ -636,7 +656,10 @@ def parse_args() -> argparse.Namespace:
                    help="grid such as 'heun:4,8,16 euler:8,16 dpmpp_2m:8 "
                         "heun:8@sigma_min=0.02@rho=7'; a run takes the samplers its model "
                         "accepts (its own grid if none); default: per model")
-    p.add_argument("--protocols", default="file,generated")
+    p.add_argument("--protocols", default="file,generated",
+                   help="comma-separated: file (conditions from --truth, the published "
+                        "protocol), independent (from --truth-floor), generated (the "
+                        "run's conditions model); default file,generated")
     p.add_argument("--jets", type=int, default=None,
                    help="generated (and truth) jets per comparison (default 10000; 200 quick)")
     p.add_argument("--batch-size", type=int, default=None, help="default: each run's")
@@ -754,7 +777,8 @@ def main() -> None:
                                      "floor": floor, "simulator": simulator,
                                      "relative_mass_quantiles": mass_quantiles(truth_sample)}
         save(stem, result)
-        ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "truth": truth_sample,
+        ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "floor_path": floor_path,
+               "truth": truth_sample,
                "floor": floor, "settings": settings, "simulator": simulator}
         for (surrogate, grid), run in zip(loaded, facts, strict=True):
             if surrogate is None:

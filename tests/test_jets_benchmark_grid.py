@@ -4,7 +4,15 @@ takes which setting."""
 from __future__ import annotations
 
 import pytest
-from benchmarks.jets_time_fidelity import label, model_grid, parse_grid
+from types import SimpleNamespace
+
+from benchmarks.jets_time_fidelity import (
+    _cost_table,
+    evaluate_setting,
+    label,
+    model_grid,
+    parse_grid,
+)
 
 
 def test_grid_tokens_with_steps_and_options():
@@ -42,3 +50,47 @@ def test_labels_name_the_options():
     assert grid == [("stochastic", 16, {"s_churn": 5.0, "s_tmin": 0.05, "s_tmax": 50.0})]
     assert label({"run": "r", "solver": "stochastic", "steps": 16, "options": grid[0][2]}) \
         == "r stochastic 16 (S_churn 5, S_tmax 50, S_tmin 0.05)"
+
+
+class _Stop(Exception):
+    pass
+
+
+class _RecordingSurrogate:
+    """Records where ``generate`` was told to take the conditions from, then stops."""
+
+    def generate(self, n, jet_type, condition_from, *args, **kwargs):
+        self.condition_from = condition_from
+        raise _Stop
+
+
+@pytest.mark.parametrize("protocol,expected", [
+    ("file", "truth.h5"), ("independent", "floor.h5"), ("generated", None)])
+def test_protocols_take_the_conditions_from_their_file(protocol, expected):
+    """file: the truth compared with (published); independent: the floor's other truth
+    jets; generated: the conditions model (no file)."""
+    surrogate = _RecordingSurrogate()
+    ctx = {"args": SimpleNamespace(s_churn=5.0, batch_size=None, seed=0, pt_sum="conserved"),
+           "n": 10, "truth_path": "truth.h5", "floor_path": "floor.h5"}
+    with pytest.raises(_Stop):
+        evaluate_setting(surrogate, {}, "t", protocol, "midpoint", 8, {}, ctx)
+    assert surrogate.condition_from == expected
+
+
+def _row(protocol, worst, rate):
+    return {"run": "r", "solver": "midpoint", "steps": 8, "type": "t", "protocol": protocol,
+            "worst_ratio": worst, "jets_per_second": rate, "options": {}}
+
+
+def test_cost_table_divides_each_protocol_by_the_published_one():
+    result = {"types": {"t": {}}, "protocols": ["file", "independent", "generated"],
+              "rows": [_row("file", 2.0, 100.0), _row("independent", 3.0, 100.0),
+                       _row("generated", 5.0, 80.0)]}
+    lines = _cost_table(result)
+    assert lines[1].endswith("(independent / file, generated / file, same setting)")
+    assert lines[-1] == "| t | r midpoint 8 | 2 | 3 | 1.5 | 5 | 2.5 | 100 | 100 | 80 |"
+    result["protocols"] = ["file", "generated"]
+    result["rows"] = result["rows"][::2]
+    assert _cost_table(result)[-1] == "| t | r midpoint 8 | 2 | 5 | 2.5 | 100 | 80 |"
+    result["rows"] = result["rows"][:1]  # no generated row to pair with
+    assert "no setting ran in every protocol" in _cost_table(result)[-1]
