@@ -46,7 +46,7 @@ full: data
 ## make jets: the jets generators at 30 particles (JetNet-faithful data of the jet floor, then
 ## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
 ## the transformer backbone against the CAE, the stochastic sampler's churn, then one EDM for
-## all five types; about 4.5 hours on 2 CPU cores; every step resumes)
+## all five types; about 5.5 hours on 2 CPU cores; every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/lhcgen train configs/jets_edm.yaml --out runs/jets_edm --resume
@@ -77,7 +77,8 @@ jets: $(STAMP)
 	    data/jets/w30_a.h5 data/jets/z30_a.h5 --out data/jets/all30_a.h5
 	$(BIN)/lhcgen train configs/jets_edm_all.yaml --out runs/jets_edm_all --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all --types gqtwz \
-	    --jets 5000 --samplers 'midpoint:8' --name jets_time_fidelity_types
+	    --jets 5000 --samplers 'midpoint:16' --protocols file,independent,generated \
+	    --name jets_time_fidelity_types
 
 ## make jets150: top jets at 150 particles (the data of the floor, the EDM and its distilled
 ## student, the EDM's sampler steps, then the time-fidelity benchmark of both, as the network

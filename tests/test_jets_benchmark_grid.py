@@ -3,9 +3,9 @@ takes which setting."""
 
 from __future__ import annotations
 
-import pytest
 from types import SimpleNamespace
 
+import pytest
 from benchmarks.jets_time_fidelity import (
     _cost_table,
     evaluate_setting,
