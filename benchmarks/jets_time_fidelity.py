@@ -10,7 +10,8 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   generated jets share their kinematics with the truth jets they are compared with;
   ``independent`` takes them from the floor's independent truth jets (``--truth-floor``),
   the published protocol without that shared sample, so file - independent is what the
-  sharing flatters and independent - generated what the conditions model costs;
+  sharing flatters and independent - generated what the conditions model costs (where the
+  floor's file is the training file, as in ``make jets``, they are training kinematics);
   ``generated`` samples them from the run's conditions model first;
 * floor: the truth jets against ``--jets`` independent truth jets (``--truth-floor``), at
   the same sample sizes and metric settings, computed once per type; ×floor = value /
