@@ -201,12 +201,19 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
     params = facts.get("parameters") or sum(p.numel() for p in surrogate.model.parameters())
     seconds = facts.get("training_seconds")
     total = None if seconds is None else seconds + cond.get("training_seconds", 0.0)
+    # a run that started from another's weights (training.init_from): the chain's cost
+    chain = facts.get("init_from", {}).get("history")
+    epochs = facts.get("epochs")
+    if chain and total is not None:
+        total += chain["training_seconds"]
+        epochs = f"{chain['epochs']} + {epochs}"
     return {"run": label, "run_dir": str(surrogate.run_dir.resolve()),
             "model": surrogate.cfg.model.name, "net": surrogate.cfg.model.net,
             "parameters": int(params), "conditions_parameters": cond.get("parameters"),
             "training_seconds": seconds,
             "conditions_training_seconds": cond.get("training_seconds"),
-            "total_training_seconds": total, "epochs": facts.get("epochs"),
+            "total_training_seconds": total, "epochs": epochs,
+            "started_from": chain["runs"] if chain else [],
             "training_device": facts.get("device"), "training_threads": facts.get("threads"),
             "types": "".join(surrogate.types),
             "has_conditions_model": surrogate.conditions_model is not None}
@@ -462,6 +469,12 @@ def render(result: dict) -> str:
                      f"{_duration(r['total_training_seconds'])} "
                      f"({_duration(r['conditions_training_seconds'])}) | {r['epochs'] or '-'} "
                      f"| {where} | {r['types']} | {note} |")
+    chains = [f"{r['run']} started from {' then '.join(r['started_from'])}"
+              for r in result["runs"] if r.get("started_from")]
+    if chains:
+        lines += ["", "Runs that started from another run's weights (`training.init_from`): "
+                  + "; ".join(chains) + ". Their training time and epochs are the whole "
+                  "chain's (network and conditions model, the first run's + this one's)."]
     for t in result["types"]:
         for protocol in result["protocols"]:
             lines += _setting_table(result, runs, t, protocol)

@@ -12,6 +12,7 @@ from benchmarks.jets_time_fidelity import (
     label,
     model_grid,
     parse_grid,
+    run_facts,
 )
 
 
@@ -94,3 +95,26 @@ def test_cost_table_divides_each_protocol_by_the_published_one():
     assert _cost_table(result)[-1] == "| t | r midpoint 8 | 2 | 5 | 2.5 | 100 | 80 |"
     result["rows"] = result["rows"][:1]  # no generated row to pair with
     assert "no setting ran in every protocol" in _cost_table(result)[-1]
+
+
+def _surrogate(metrics: dict) -> SimpleNamespace:
+    from pathlib import Path
+
+    return SimpleNamespace(run_facts=lambda: metrics, run_dir=Path("runs/x"),
+                           cfg=SimpleNamespace(model=SimpleNamespace(name="edm", net="cae")),
+                           model=None, types=["t", "w"], conditions_model=object())
+
+
+def test_a_run_that_started_from_another_is_charged_the_whole_chain():
+    """Training time and epochs of a warm-restarted run (training.init_from) are the chain's:
+    the first run's network and conditions model, then this run's."""
+    own = {"parameters": 10, "training_seconds": 100.0, "epochs": 10,
+           "conditions": {"parameters": 5, "training_seconds": 20.0}}
+    facts = run_facts("x", _surrogate(own))
+    assert facts["total_training_seconds"] == 120.0 and facts["epochs"] == 10
+    assert facts["started_from"] == []
+    chained = own | {"init_from": {"run": "runs/a", "history": {
+        "runs": ["runs/a"], "steps": 900, "epochs": 14, "training_seconds": 4000.0}}}
+    facts = run_facts("x", _surrogate(chained))
+    assert facts["total_training_seconds"] == 4120.0
+    assert facts["epochs"] == "14 + 10" and facts["started_from"] == ["runs/a"]

@@ -50,6 +50,13 @@ class TrainingConfig:
     """With "bf16" the training forward pass runs under torch.autocast in bfloat16 (on CUDA,
     or on the CPU to try it out); weights, optimiser, EMA, validation and sampling stay
     float32."""
+    init_from: str = ""
+    """A finished run directory to start from ("": random weights): its network and EMA
+    weights, its fitted preprocessing and, where the conditions model has the same shape,
+    its conditions model, then trained with a fresh optimiser and learning-rate schedule
+    (warmup and cosine over this run's epochs): fine-tuning, or a warm restart that trains
+    a run longer than one session allows. The model and preprocessing sections must equal
+    the run's (train/init_run.py)."""
     micro_batches: int = 1
     """Cut each batch into this many parts, each with its own noise and backward pass
     (gradient accumulation: less memory, the same global batch). With torchrun, the batch
@@ -208,9 +215,11 @@ def _flat(section: dict, prefix: str = "") -> dict:
     return out
 
 
-def _differences(ours: dict, theirs: dict, prefix: str) -> list[str]:
+def differences(ours: dict, theirs: dict, prefix: str, there: str = "in the teacher"
+                ) -> list[str]:
+    """'key value here, value {there}' for every (nested) key whose values differ."""
     a, b = _flat(ours, prefix), _flat(theirs, prefix)
-    return [f"{key} {a.get(key)!r} here, {b.get(key)!r} in the teacher"
+    return [f"{key} {a.get(key)!r} here, {b.get(key)!r} {there}"
             for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
 
 
@@ -237,16 +246,16 @@ def check_teacher(cfg: RunConfig) -> None:
     skip = ("name", "consistency")
     model = {k: v for k, v in dataclasses.asdict(cfg.model).items() if k not in skip}
     their_model = {k: v for k, v in dataclasses.asdict(theirs.model).items() if k not in skip}
-    for what, differences in (
-            ("data", _differences(ours_data, theirs_data, "data.")),
-            ("preprocessing", _differences(dataclasses.asdict(cfg.preprocessing),
+    for what, found in (
+            ("data", differences(ours_data, theirs_data, "data.")),
+            ("preprocessing", differences(dataclasses.asdict(cfg.preprocessing),
                                            dataclasses.asdict(theirs.preprocessing),
                                            "preprocessing.")),
-            ("training split", _differences({"seed": cfg.training.seed},
+            ("training split", differences({"seed": cfg.training.seed},
                                             {"seed": theirs.training.seed}, "training.")),
-            ("network", _differences(model, their_model, "model."))):
-        if differences:
-            raise LhcgenError(f"{where} differs in its {what}: {'; '.join(differences)} (the "
+            ("network", differences(model, their_model, "model."))):
+        if found:
+            raise LhcgenError(f"{where} differs in its {what}: {'; '.join(found)} (the "
                               "student repeats the teacher's data, preprocessing, "
                               "training.seed and model section)")
 

@@ -190,11 +190,14 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         run_dir: Path, device: torch.device, resume_state: dict | None = None,
         progress: bool = True, extra_state: dict | None = None,
         should_stop: Callable[[int], bool] | None = None,
-        ranks: Ranks | None = None) -> tuple[TrainResult, EMA]:
+        ranks: Ranks | None = None,
+        init_weights: dict | None = None) -> tuple[TrainResult, EMA]:
     """Train ``model`` in place; checkpoints go to ``run_dir``. Returns (result, ema).
 
     ``should_stop(step)`` is asked after every step; when it answers True a checkpoint is
     written and Interrupted is raised, so `--resume` continues exactly where it stopped.
+    ``init_weights`` (a finished run's checkpoint, ``training.init_from``): the network and
+    EMA start from its weights, optimiser and schedule start afresh (ignored on resume).
     With ``ranks`` of several processes (train/distributed.py) the model is wrapped in
     DistributedDataParallel, each rank trains on its shards of every batch, and only rank 0
     writes the log and the checkpoints; every rank holds the same weights, EMA, schedule and
@@ -219,6 +222,9 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         scheduler.load_state_dict(resume_state["scheduler"])
         step, elapsed = resume_state["step"], resume_state["elapsed"]
         val_loss = resume_state.get("val_loss")
+    elif init_weights is not None:
+        model.load_state_dict(init_weights["model"])
+        ema.load_state_dict(init_weights["ema"])
     objective = _ShardLoss(model, bayesian)
     if ranks.distributed:
         objective = DistributedDataParallel(

@@ -25,6 +25,7 @@ from lhcgen.processes import get_process, read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, config_from_dict, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
+from lhcgen.train.init_run import load_init_run
 from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
 from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.encoded import Encoded
@@ -137,6 +138,10 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     autocast_context(cfg.training.precision, device)  # before anything is written
     state = ranks.main_first(_resume_state, cfg, run_dir,
                              torch.device("cpu") if ranks.distributed else device, resume)
+    init = None
+    if state is None and cfg.training.init_from:
+        init = ranks.main_first(load_init_run, cfg,
+                                torch.device("cpu") if ranks.distributed else device)
     sample, process, train_idx, val_idx = ranks.main_first(_read_data, cfg, broadcast=False)
     train_sample = sample.subset(train_idx)
     preprocessing = process.preprocessing(cfg.preprocessing)
@@ -148,7 +153,10 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
             if load_run_config(run_dir) != cfg:  # micro_batches or the default sampler
                 write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
         else:
-            preprocessing.fit(train_sample)
+            if init is not None:  # the coordinates the initial weights were trained in
+                preprocessing.load_state_dict(init.preprocessing)
+            else:
+                preprocessing.fit(train_sample)
             run_dir.mkdir(parents=True, exist_ok=True)
             write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
             write_text_atomic(run_dir / PREPROCESSING_FILE,
@@ -167,16 +175,21 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     model = build_generator(cfg.model, preprocessing.coordinates(),
                                 preprocessing.multiplicities)
     n_params = sum(p.numel() for p in model.parameters())
+    history = init.history if init is not None else (state or {}).get("init_history")
     with graceful_interrupt() as ctrl_c:
         stop = should_stop or ctrl_c
         result, _ = fit(model, train, val, cfg.training, run_dir, device, state, progress,
-                        extra_state={"n_params": n_params}, should_stop=stop, ranks=ranks)
+                        extra_state={"n_params": n_params,
+                                     **({"init_history": history} if history else {})},
+                        should_stop=stop, ranks=ranks,
+                        init_weights=None if init is None else init.state)
         conditions = process.condition_data(preprocessing, train_sample, cfg.training.seed)
         condition_facts = None
         if conditions is not None:
-            condition_facts = _fit_conditions(cfg, conditions, preprocessing.multiplicities,
-                                              run_dir, device, state is not None, progress,
-                                              ranks, stop)
+            condition_facts = _fit_conditions(
+                cfg, conditions, preprocessing.multiplicities, run_dir, device,
+                state is not None, progress, ranks, stop,
+                None if init is None else init.conditions_state)
     metrics = {
         "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
         "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
@@ -192,6 +205,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         "threads": torch.get_num_threads(), "processes": ranks.world_size,
         "precision": cfg.training.precision,
         **({"conditions": condition_facts} if condition_facts else {}),
+        **({"init_from": {"run": cfg.training.init_from, "history": history}}
+           if history else {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     ranks.main_first(write_text_atomic, run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
@@ -206,9 +221,10 @@ def conditions_model(cfg: RunConfig, multiplicities: list[int], n_conditions: in
 
 def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], run_dir: Path,
                     device: torch.device, resume: bool, progress: bool, ranks: Ranks,
-                    stop: Callable[[int], bool]) -> dict:
+                    stop: Callable[[int], bool], init_state: dict | None = None) -> dict:
     """Train the generator of the continuous conditions into RUN/conditions/ (resumed from
-    its own checkpoint when the run is resumed); returns its facts for metrics.json."""
+    its own checkpoint when the run is resumed; starting from ``init_state``'s weights, a
+    checkpoint of the same model, when given); returns its facts for metrics.json."""
     directory = run_dir / CONDITIONS_DIR
     state = None
     if resume and (directory / CHECKPOINT).is_file():
@@ -227,9 +243,11 @@ def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], ru
     result, _ = fit(model, batch.rows(torch.from_numpy(train_idx)),
                     batch.rows(torch.from_numpy(val_idx)) if len(val_idx) else None,
                     cfg.conditions.training_config(cfg.training), directory, device, state,
-                    progress, should_stop=stop, ranks=ranks)
+                    progress, should_stop=stop, ranks=ranks,
+                    init_weights=None if state is not None else init_state)
     return {"parameters": sum(p.numel() for p in model.parameters()), "steps": result.steps,
-            "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2)}
+            "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2),
+            **({"initialised": True} if init_state is not None else {})}
 
 
 def run_metrics(run_dir: str | os.PathLike) -> dict:

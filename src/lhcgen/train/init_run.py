@@ -1,0 +1,107 @@
+"""A run that starts from another run's weights (``training.init_from``).
+
+Fine-tuning, or a warm restart: the new run takes the finished run's network and EMA
+weights and its fitted preprocessing (so the network sees the same coordinates), then trains
+with a fresh optimiser and learning-rate schedule over its own epochs. The conditions model
+(jets) starts from the run's conditions model where both have the same shape. The new
+run's training time is its own; ``history`` carries the chain's, so a benchmark can state
+what the weights cost in all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+
+from lhcgen.errors import LhcgenError
+from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
+from lhcgen.train.config import RunConfig, config_from_dict, differences
+
+INIT_CONFIG_FILE = "config.yaml"
+INIT_PREPROCESSING_FILE = "preprocessing.json"
+INIT_METRICS_FILE = "metrics.json"
+INIT_CONDITIONS_DIR = "conditions"
+
+
+@dataclass(frozen=True)
+class InitRun:
+    """What a run takes from the run it starts from."""
+
+    path: str
+    state: dict
+    """Its checkpoint (``model`` and ``ema`` are used)."""
+    preprocessing: dict
+    """Its fitted preprocessing (state_dict)."""
+    conditions_state: dict | None
+    """Its conditions model's checkpoint, None where it has none or of another shape."""
+    history: dict
+    """steps, epochs and training_seconds of the chain up to and including this run
+    (network and conditions model), and the run directories in order."""
+
+
+def chain_history(metrics: dict, path: str) -> dict:
+    """The training chain that made a run's weights, from its metrics.json: its own steps,
+    epochs and training seconds (network + conditions model) added to those of the run it
+    started from."""
+    before = metrics.get("init_from", {}).get("history", {})
+    seconds = (metrics.get("training_seconds") or 0.0) + (
+        metrics.get("conditions", {}).get("training_seconds") or 0.0)
+    return {"runs": [*before.get("runs", []), path],
+            "steps": before.get("steps", 0) + (metrics.get("steps") or 0),
+            "epochs": before.get("epochs", 0) + (metrics.get("epochs") or 0),
+            "training_seconds": round(before.get("training_seconds", 0.0) + seconds, 2)}
+
+
+def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
+    """The finished run of ``cfg.training.init_from``, checked against ``cfg``; one line
+    naming the problem otherwise."""
+    path = cfg.training.init_from
+    where = f"training.init_from '{path}'"
+    run_dir = Path(path)
+    if not (run_dir / INIT_CONFIG_FILE).is_file():
+        raise LhcgenError(f"{where}: not a run directory (no {INIT_CONFIG_FILE}); train it "
+                          "first with `lhcgen train CONFIG --out RUN_DIR`")
+    try:
+        theirs = config_from_dict(yaml.safe_load((run_dir / INIT_CONFIG_FILE).read_text()))
+    except (LhcgenError, yaml.YAMLError) as exc:
+        raise LhcgenError(f"{where}: its {INIT_CONFIG_FILE} is not a valid run config "
+                          f"({str(exc).splitlines()[0]})") from None
+    if cfg.model.name == "consistency":
+        raise LhcgenError(f"{where}: a consistency model starts from its teacher "
+                          "(model.consistency.teacher), not from training.init_from")
+    found = []
+    if cfg.data.process != theirs.data.process:
+        found.append(f"data.process {cfg.data.process!r} here, {theirs.data.process!r} there")
+    found += differences(dataclasses.asdict(cfg.model), dataclasses.asdict(theirs.model),
+                         "model.", "there")
+    found += differences(dataclasses.asdict(cfg.preprocessing),
+                         dataclasses.asdict(theirs.preprocessing), "preprocessing.", "there")
+    if found:
+        raise LhcgenError(f"{where} differs: {'; '.join(found)} (a run that starts from "
+                          "another repeats its data.process, model and preprocessing "
+                          "sections)")
+    if not (run_dir / CHECKPOINT).is_file() or not (run_dir / INIT_METRICS_FILE).is_file():
+        raise LhcgenError(f"{where}: its training has not finished (no {CHECKPOINT} or "
+                          f"{INIT_METRICS_FILE}); finish it with `lhcgen train CONFIG --out "
+                          f"{path} --resume`")
+    state = load_checkpoint(run_dir, device)
+    if not state.get("finished", False):
+        raise LhcgenError(f"{where}: its training has not finished; finish it with "
+                          f"`lhcgen train CONFIG --out {path} --resume`")
+    try:
+        preprocessing = json.loads((run_dir / INIT_PREPROCESSING_FILE).read_text())
+        metrics = json.loads((run_dir / INIT_METRICS_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LhcgenError(f"{where}: cannot read its {INIT_PREPROCESSING_FILE} or "
+                          f"{INIT_METRICS_FILE} ({exc})") from None
+    conditions_state = None
+    same_shape = (cfg.conditions.model_config() == theirs.conditions.model_config())
+    if same_shape and (run_dir / INIT_CONDITIONS_DIR / CHECKPOINT).is_file():
+        conditions_state = load_checkpoint(run_dir / INIT_CONDITIONS_DIR, device)
+    return InitRun(str(run_dir), state, preprocessing, conditions_state,
+                   chain_history(metrics, str(run_dir)))

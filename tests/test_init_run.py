@@ -1,0 +1,121 @@
+"""A run that starts from another run's weights (``training.init_from``): it begins at them,
+in the same coordinates, with a fresh schedule, carries the chain's training cost, and
+refuses a run it cannot continue in one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+import yaml
+
+from lhcgen.cli import main
+from lhcgen.data.jet_hdf5 import write_jets
+from lhcgen.train.checkpoint import load_checkpoint
+from lhcgen.train.init_run import chain_history
+from tests.cli_helpers import one_line_error
+from tests.test_jet_generators import two_types
+
+
+def _config(root, name: str, conditions_lr: float = 1e-3, hidden: int = 32,
+            **training) -> str:
+    cfg = {"data": {"process": "jets", "train": str(root / "truth.h5"), "val_fraction": 0.1},
+           "model": {"name": "edm", "net": "cae", "hidden": hidden, "blocks": 1, "heads": 2,
+                     "global_tokens": 4},
+           "training": {"batch_size": 64, "epochs": 1, "checkpoint_every": 1000, **training},
+           "conditions": {"epochs": 1, "hidden": 32, "blocks": 1, "batch_size": 64,
+                          "steps": 4, "lr": conditions_lr}}
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("init_runs")
+    write_jets(root / "truth.h5", two_types(200, seed=1))
+    # a large rate without warmup takes the first run well away from its random start
+    assert main(["train", _config(root, "base", lr=0.01, warmup_steps=1), "--out",
+                 str(root / "base"),
+                 "--no-progress"]) == 0
+    return root
+
+
+def _weights(run_dir, key: str = "model") -> dict:
+    return load_checkpoint(run_dir)[key]
+
+
+def test_a_run_starts_at_the_weights_and_coordinates_of_the_run_it_names(base):
+    """At a vanishing learning rate the continued run ends where it began: at the first
+    run's weights (a fresh network, seeded alike, is nowhere near them), network and
+    conditions model alike; the fitted preprocessing is the first run's, not refitted."""
+    root = base
+    assert main(["train", _config(root, "ft", init_from=str(root / "base"), lr=1e-12,
+                                  conditions_lr=1e-12, epochs=2),
+                 "--out", str(root / "ft"), "--no-progress"]) == 0
+    for sub in ("", "conditions"):
+        before, after = _weights(root / "base" / sub), _weights(root / "ft" / sub)
+        assert before.keys() == after.keys()
+        for name, value in before.items():
+            torch.testing.assert_close(after[name], value, atol=1e-7, rtol=0)
+    assert ((root / "ft" / "preprocessing.json").read_text()
+            == (root / "base" / "preprocessing.json").read_text())
+    state = load_checkpoint(root / "ft")
+    assert state["step"] == 2 * load_checkpoint(root / "base")["step"]  # its own epochs
+    assert state["scheduler"]["base_lrs"] == [1e-12]  # a fresh schedule at its own rate
+
+    # the same config without init_from: random weights, far from the first run's
+    assert main(["train", _config(root, "fresh", lr=1e-12, epochs=2), "--out",
+                 str(root / "fresh"), "--no-progress"]) == 0
+    fresh, trained = _weights(root / "fresh"), _weights(root / "base")
+    assert max(float((fresh[k].float() - trained[k].float()).abs().max())
+               for k in trained if trained[k].is_floating_point()) > 0.02
+
+
+def test_the_chain_of_runs_carries_its_steps_and_training_time(base):
+    root = base
+    if not (root / "ft").is_dir():
+        assert main(["train", _config(root, "ft", init_from=str(root / "base"), lr=1e-12,
+                                      conditions_lr=1e-12, epochs=2), "--out", str(root / "ft"),
+                     "--no-progress"]) == 0
+    first = json.loads((root / "base" / "metrics.json").read_text())
+    second = json.loads((root / "ft" / "metrics.json").read_text())
+    history = second["init_from"]["history"]
+    assert second["init_from"]["run"] == str(root / "base")
+    assert history["runs"] == [str(root / "base")]
+    assert history["steps"] == first["steps"] and history["epochs"] == first["epochs"] == 1
+    assert history["training_seconds"] == pytest.approx(
+        first["training_seconds"] + first["conditions"]["training_seconds"], abs=0.01)
+    assert second["conditions"]["initialised"] is True
+    chain = chain_history(second, "ft")
+    assert chain["runs"] == [str(root / "base"), "ft"]
+    assert chain["steps"] == first["steps"] + second["steps"]
+    assert chain["epochs"] == 3
+    assert chain["training_seconds"] == pytest.approx(
+        history["training_seconds"] + second["training_seconds"]
+        + second["conditions"]["training_seconds"], abs=0.02)
+
+
+def _unfinished(root):
+    shutil.copytree(root / "base", root / "unfinished", dirs_exist_ok=True)
+    (root / "unfinished" / "metrics.json").unlink()
+    return {"init_from": str(root / "unfinished")}
+
+
+@pytest.mark.parametrize("case, needles", [
+    ("missing", ("training.init_from", "not a run directory")),
+    ("other_model", ("training.init_from", "model.hidden 48 here, 32 there")),
+    ("unfinished", ("training.init_from", "has not finished", "--resume")),
+])
+def test_a_run_it_cannot_start_from_is_refused_in_one_line(base, case, needles, capsys):
+    root = base
+    training = {"missing": lambda: {"init_from": str(root / "nowhere")},
+                "other_model": lambda: {"init_from": str(root / "base"), "hidden": 48},
+                "unfinished": lambda: _unfinished(root)}[case]()
+    path = _config(root, f"bad_{case}", **training)
+    out = root / f"bad_{case}_run"
+    assert main(["train", path, "--out", str(out), "--no-progress"]) != 0
+    one_line_error(capsys, *needles)
+    assert not (out / "checkpoint.pt").exists()
