@@ -119,3 +119,27 @@ def test_a_run_it_cannot_start_from_is_refused_in_one_line(base, case, needles, 
     assert main(["train", path, "--out", str(out), "--no-progress"]) != 0
     one_line_error(capsys, *needles)
     assert not (out / "checkpoint.pt").exists()
+
+
+def test_a_continued_run_resumes_to_the_same_weights_as_uninterrupted(base):
+    """Interrupted in its network's training and resumed, a continued run ends where an
+    uninterrupted one does, network and conditions model (which starts from the first run's
+    conditions model although the run it resumes had not reached it), and keeps the chain."""
+    from lhcgen.train.config import load_config
+    from lhcgen.train.loop import Interrupted
+    from lhcgen.train.run import train_run
+
+    root = base
+    cfg = load_config(_config(root, "again", init_from=str(root / "base"), lr=1e-3, epochs=2))
+    cpu = torch.device("cpu")
+    full = train_run(cfg, root / "again_full", cpu, progress=False)
+    with pytest.raises(Interrupted):
+        train_run(cfg, root / "again_cut", cpu, progress=False,
+                  should_stop=lambda step: step == 3)
+    assert not (root / "again_cut" / "conditions" / "checkpoint.pt").exists()
+    cut = train_run(cfg, root / "again_cut", cpu, resume=True, progress=False)
+    assert cut["init_from"] == full["init_from"]
+    for sub in ("", "conditions"):
+        a, b = _weights(root / "again_full" / sub), _weights(root / "again_cut" / sub)
+        for name, value in a.items():
+            torch.testing.assert_close(b[name], value)

@@ -186,6 +186,11 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         conditions = process.condition_data(preprocessing, train_sample, cfg.training.seed)
         condition_facts = None
         if conditions is not None:
+            if (init is None and state is not None and cfg.training.init_from
+                    and not (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file()):
+                # resumed before its conditions model began: that starts from the first run's
+                init = ranks.main_first(load_init_run, cfg,
+                                        torch.device("cpu") if ranks.distributed else device)
             condition_facts = _fit_conditions(
                 cfg, conditions, preprocessing.multiplicities, run_dir, device,
                 state is not None, progress, ranks, stop,
