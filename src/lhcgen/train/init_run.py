@@ -20,12 +20,13 @@ import yaml
 
 from lhcgen.errors import LhcgenError
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
-from lhcgen.train.config import RunConfig, config_from_dict, differences
-
-INIT_CONFIG_FILE = "config.yaml"
-INIT_PREPROCESSING_FILE = "preprocessing.json"
-INIT_METRICS_FILE = "metrics.json"
-INIT_CONDITIONS_DIR = "conditions"
+from lhcgen.train.config import RunConfig, differences
+from lhcgen.train.run_files import (
+    CONDITIONS_DIR,
+    METRICS_FILE,
+    PREPROCESSING_FILE,
+    load_run_config,
+)
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,10 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
     path = cfg.training.init_from
     where = f"training.init_from '{path}'"
     run_dir = Path(path)
-    if not (run_dir / INIT_CONFIG_FILE).is_file():
-        raise LhcgenError(f"{where}: not a run directory (no {INIT_CONFIG_FILE}); train it "
-                          "first with `lhcgen train CONFIG --out RUN_DIR`")
     try:
-        theirs = config_from_dict(yaml.safe_load((run_dir / INIT_CONFIG_FILE).read_text()))
+        theirs = load_run_config(run_dir)
     except (LhcgenError, yaml.YAMLError) as exc:
-        raise LhcgenError(f"{where}: its {INIT_CONFIG_FILE} is not a valid run config "
-                          f"({str(exc).splitlines()[0]})") from None
+        raise LhcgenError(f"{where}: {str(exc).splitlines()[0]}") from None
     if cfg.model.name == "consistency":
         raise LhcgenError(f"{where}: a consistency model starts from its teacher "
                           "(model.consistency.teacher), not from training.init_from")
@@ -85,23 +82,23 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
         raise LhcgenError(f"{where} differs: {'; '.join(found)} (a run that starts from "
                           "another repeats its data.process, model and preprocessing "
                           "sections)")
-    if not (run_dir / CHECKPOINT).is_file() or not (run_dir / INIT_METRICS_FILE).is_file():
+    if not (run_dir / CHECKPOINT).is_file() or not (run_dir / METRICS_FILE).is_file():
         raise LhcgenError(f"{where}: its training has not finished (no {CHECKPOINT} or "
-                          f"{INIT_METRICS_FILE}); finish it with `lhcgen train CONFIG --out "
+                          f"{METRICS_FILE}); finish it with `lhcgen train CONFIG --out "
                           f"{path} --resume`")
     state = load_checkpoint(run_dir, device)
     if not state.get("finished", False):
         raise LhcgenError(f"{where}: its training has not finished; finish it with "
                           f"`lhcgen train CONFIG --out {path} --resume`")
     try:
-        preprocessing = json.loads((run_dir / INIT_PREPROCESSING_FILE).read_text())
-        metrics = json.loads((run_dir / INIT_METRICS_FILE).read_text())
+        preprocessing = json.loads((run_dir / PREPROCESSING_FILE).read_text())
+        metrics = json.loads((run_dir / METRICS_FILE).read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise LhcgenError(f"{where}: cannot read its {INIT_PREPROCESSING_FILE} or "
-                          f"{INIT_METRICS_FILE} ({exc})") from None
+        raise LhcgenError(f"{where}: cannot read its {PREPROCESSING_FILE} or "
+                          f"{METRICS_FILE} ({exc})") from None
     conditions_state = None
     same_shape = (cfg.conditions.model_config() == theirs.conditions.model_config())
-    if same_shape and (run_dir / INIT_CONDITIONS_DIR / CHECKPOINT).is_file():
-        conditions_state = load_checkpoint(run_dir / INIT_CONDITIONS_DIR, device)
+    if same_shape and (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file():
+        conditions_state = load_checkpoint(run_dir / CONDITIONS_DIR, device)
     return InitRun(str(run_dir), state, preprocessing, conditions_state,
                    chain_history(metrics, str(run_dir)))

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from lhcgen import __version__
 from lhcgen.errors import LhcgenError
@@ -23,18 +22,19 @@ from lhcgen.io import write_text_atomic
 from lhcgen.models import Batch, build_generator
 from lhcgen.processes import get_process, read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
-from lhcgen.train.config import RunConfig, config_from_dict, dump_config
+from lhcgen.train.config import RunConfig, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
 from lhcgen.train.init_run import load_init_run
 from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
+from lhcgen.train.run_files import (
+    CONDITIONS_DIR,
+    CONFIG_FILE,
+    METRICS_FILE,
+    PREPROCESSING_FILE,
+    load_run_config,
+)
 from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.encoded import Encoded
-
-CONDITIONS_DIR = "conditions"
-"""Sub-directory of a run holding the generator of the continuous conditions (jets)."""
-CONFIG_FILE = "config.yaml"
-PREPROCESSING_FILE = "preprocessing.json"
-METRICS_FILE = "metrics.json"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -280,10 +280,3 @@ def load_trained_run(run_dir: str | os.PathLike, device: torch.device, kind: str
     model.to(device).eval()
     return cfg, process, preprocessing, model
 
-
-def load_run_config(run_dir: Path) -> RunConfig:
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise LhcgenError(f"{run_dir}: not a run directory (no {CONFIG_FILE}); "
-                          "create one with `lhcgen train CONFIG --out RUN_DIR`")
-    return config_from_dict(yaml.safe_load(path.read_text()))
