@@ -80,6 +80,8 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all --types gqtwz \
 	    --jets 5000 --samplers 'midpoint:16' --protocols file,independent,generated \
 	    --name jets_time_fidelity_types
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all --types wz \
+	    --jets 5000 --samplers 'midpoint:32 heun:32' --protocols file --name jets_steps_32_wz
 	$(BIN)/lhcgen train configs/jets_edm_all_ft.yaml --out runs/jets_edm_all_ft --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft --types gqtwz \
 	    --jets 5000 --samplers 'midpoint:16' --protocols file,independent,generated \
