@@ -28,6 +28,10 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   takes those its model accepts (EDM samplers are skipped for flow matching and so on), or
   its own grid when it accepts none of them; by default ``DEFAULT_GRIDS`` for EDM and flow
   matching, the default sampler at 1, 2 and 3 steps for any other model (consistency);
+* conditions: in the generated protocol the jets' pT, eta, m and constituent count come from
+  the conditions model, which the JetNet metrics do not see apart from the constituents;
+  their W1 per variable against the truth, batched as W1m, and ×floor (the truth against
+  the independent truth jets) are tabled apart (``lhcgen.evaluate.jets.conditions``);
 * speed: jets/s of the whole sampling (conditions, constituents, decoding; the model loaded
   and warmed up) on ``--threads`` torch threads, as a ratio to Pythia 8 + FastJet jets/s on
   1 worker (1 core) for the same type, measured in the same run (``generate_jets``, end to
@@ -58,6 +62,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
 from lhcgen.data.jet_run import generate_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetCloudSample, JetSettings, make_pythia  # noqa: E402
+from lhcgen.evaluate.jets.conditions import (  # noqa: E402
+    CONDITION_LABELS,
+    condition_ratios,
+    condition_w1,
+)
 from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
@@ -298,10 +307,19 @@ def judge_setting(jets: JetCloudSample, info: dict, facts: dict, jet_type: str,
         metrics[k]["ratio"] = r[k]
     defined = {k: v for k, v in r.items() if v is not None}
     worst = max(defined, key=defined.get) if defined else None
+    if protocol == "generated":  # file and independent copy their conditions from a file
+        row["conditions"] = judge_conditions(jets, ctx, settings)
     return {**row, "metrics": metrics, "worst_ratio": defined.get(worst), "worst_metric": worst,
             "relative_mass_quantiles": mass_quantiles(generated),
             "metric_settings_reduced": settings is not ctx["settings"],
             "metric_seconds": round(time.perf_counter() - started, 2)}
+
+
+def judge_conditions(jets: JetCloudSample, ctx: dict, settings: JetMetricSettings) -> dict:
+    """W1 of the generated jets' pT, eta, m and N against the truth's, with its ×floor."""
+    w1 = condition_w1(ctx["truth_jets"], jets, seed=ctx["args"].metric_seed, settings=settings)
+    r = condition_ratios(w1, ctx["conditions_floor"])
+    return {label: {**w1[label], "ratio": finite(r[label])} for label in CONDITION_LABELS}
 
 
 MASS_QUANTILES = (0.16, 0.5, 0.84)
@@ -544,7 +562,7 @@ def _summaries(result: dict) -> list[str]:
         else:
             lines.append(f"| {t} | {p} | {label(r)} | {r['nfe']} | {r['jets_per_second']:.0f} "
                          f"| {r['times_simulator']:.3g} | {_x(r['worst_ratio'])} |")
-    return lines + _cost_table(result)
+    return lines + _cost_table(result) + _conditions_table(result)
 
 
 def _cost_table(result: dict) -> list[str]:
@@ -577,6 +595,31 @@ def _cost_table(result: dict) -> list[str]:
         lines.append("| - | no setting ran in every protocol |"
                      + " |" * (1 + 3 * len(others) + 1))
     return lines
+
+
+def _conditions_table(result: dict) -> list[str]:
+    """The generated protocol's conditions (pT, eta, m, N from the conditions model) against
+    the truth's: W1 ± error and ×floor per variable, the floor the truth against the
+    independent truth jets."""
+    rows = [r for r in result["rows"] if "error" not in r and r.get("conditions")]
+    if not rows:
+        return []
+    lines = ["", "## The conditions model against the truth (generated protocol)", "",
+             "W1 of each jet-level condition, batched as the JetNet W1 metrics, and ×floor "
+             "(floor: the truth against the independent truth jets). The JetNet metrics "
+             "see only the constituents; this separates what the conditions model costs "
+             "from what the constituent network costs.", "",
+             "| type | setting | " + " | ".join(f"{c} | ×floor" for c in CONDITION_LABELS)
+             + " |", "| --- | --- |" + " ---: | ---: |" * len(CONDITION_LABELS)]
+    for r in rows:
+        lines.append(f"| {r['type']} | {label(r)} | " + " | ".join(
+            f"{_pm(r['conditions'][c])} | {_x(r['conditions'][c]['ratio'])}"
+            for c in CONDITION_LABELS) + " |")
+    floors = "; ".join(
+        f"{t}: " + ", ".join(f"{c} {_pm(entry['conditions_floor'][c])}"
+                             for c in CONDITION_LABELS)
+        for t, entry in result["types"].items() if entry.get("conditions_floor"))
+    return lines + ["", f"Floors (W1): {floors}."]
 
 
 # ---- plot -------------------------------------------------------------------------------------
@@ -787,12 +830,15 @@ def main() -> None:
         simulator = simulator_rate(jet_type, truth.n_particles, args.simulator_jets, args.seed)
         print(f"[{jet_type}] simulator {simulator['jets_per_second']:.1f} jets/s "
               f"({simulator['initialisation_seconds']:.1f} s initialisation)", flush=True)
+        conditions_floor = condition_w1(truth, other, seed=args.metric_seed,
+                                        settings=settings)
         result["types"][jet_type] = {"truth": truth_path, "truth_floor": floor_path,
-                                     "floor": floor, "simulator": simulator,
+                                     "floor": floor, "conditions_floor": conditions_floor,
+                                     "simulator": simulator,
                                      "relative_mass_quantiles": mass_quantiles(truth_sample)}
         save(stem, result)
         ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "floor_path": floor_path,
-               "truth": truth_sample,
+               "truth": truth_sample, "truth_jets": truth, "conditions_floor": conditions_floor,
                "floor": floor, "settings": settings, "simulator": simulator}
         for (surrogate, grid), run in zip(loaded, facts, strict=True):
             if surrogate is None:

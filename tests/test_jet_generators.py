@@ -387,3 +387,29 @@ def test_every_shipped_config_is_a_valid_run_config(path):
     config is checked only when training starts, as it need not exist yet)."""
     cfg = config_from_dict(read_yaml_mapping(path))
     assert cfg.training.epochs > 0 and cfg.data.train
+
+
+def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
+    """benchmarks/jets_time_fidelity.py --quick on a tiny run: rows in both protocols, the
+    generated one judged on its conditions too, and the tables written."""
+    import json
+    import sys
+
+    from benchmarks.jets_time_fidelity import main as benchmark
+
+    monkeypatch.setattr(sys, "argv", [
+        "jets_time_fidelity.py", "--runs", str(runs / "edm"), "--truth",
+        str(runs / "truth_test.h5"), "--truth-floor", str(runs / "truth.h5"), "--types", "t",
+        "--samplers", "midpoint:2", "--quick", "--jets", "100", "--out-dir", str(tmp_path),
+        "--name", "bench"])
+    benchmark()
+    result = json.loads((tmp_path / "bench.json").read_text())
+    rows = {r["protocol"]: r for r in result["rows"]}
+    assert set(rows) == {"file", "generated"} and "error" not in rows["generated"]
+    assert "conditions" not in rows["file"]  # copied from the truth file: nothing to judge
+    conditions = rows["generated"]["conditions"]
+    assert set(conditions) == {"pt", "eta", "mass", "n_constituents"}
+    assert all(c["value"] > 0 and c["ratio"] is not None for c in conditions.values())
+    floor = result["types"]["t"]["conditions_floor"]
+    assert all(f["value"] > 0 for f in floor.values())
+    assert "## The conditions model against the truth" in (tmp_path / "bench.md").read_text()

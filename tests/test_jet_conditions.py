@@ -1,0 +1,86 @@
+"""The jet-level conditions (pT, eta, m, N) of generated jets against the truth: W1 per
+variable against closed forms, its ×floor, and the benchmark's table of them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from benchmarks.jets_time_fidelity import _conditions_table
+
+from lhcgen.data.jets import JetCloudSample
+from lhcgen.evaluate.jets.conditions import (
+    CONDITION_LABELS,
+    condition_features,
+    condition_ratios,
+    condition_w1,
+)
+from lhcgen.evaluate.jets.metrics import JetMetricSettings
+
+SETTINGS = JetMetricSettings(w1_num_eval_samples=4000, w1_num_batches=5)
+
+
+def _jets(pt, eta, mass, n_constituents) -> JetCloudSample:
+    n = len(pt)
+    particles = np.zeros((n, 2, 3))
+    particles[:, 0, 2] = 1.0
+    mask = np.zeros((n, 2), dtype=bool)
+    mask[:, 0] = True
+    jets = np.column_stack([pt, eta, mass, np.ones(n)])
+    return JetCloudSample(particles, mask, jets, np.full(n, 2), np.ones(n),
+                          np.asarray(n_constituents), {})
+
+
+def test_features_are_the_conditions_with_the_untruncated_count():
+    jets = _jets([900.0, 1200.0], [0.1, -2.0], [175.0, 80.4], [41, 77])
+    np.testing.assert_array_equal(condition_features(jets),
+                                  [[900.0, 0.1, 175.0, 41.0], [1200.0, -2.0, 80.4, 77.0]])
+
+
+def test_point_masses_are_as_far_apart_as_their_shift():
+    """W1 between two point masses is their distance, in every batch."""
+    n = 4000
+    real = _jets(np.full(n, 1000.0), np.zeros(n), np.full(n, 80.4), np.full(n, 40))
+    gen = _jets(np.full(n, 1010.0), np.full(n, 0.5), np.full(n, 91.2), np.full(n, 43))
+    w1 = condition_w1(real, gen, seed=1, settings=SETTINGS)
+    for label, shift in zip(CONDITION_LABELS, (10.0, 0.5, 10.8, 3.0), strict=True):
+        assert w1[label]["value"] == pytest.approx(shift)
+        assert w1[label]["error"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_shifted_distribution_is_its_shift_away_and_a_sample_is_near_itself():
+    """Uniform pT in [800, 1600] GeV against the same shifted by 20 GeV: W1 = 20 up to the
+    resampling; the same distribution, drawn twice: W1 of order (width) / sqrt(n)."""
+    rng = np.random.default_rng(3)
+    n = 4000
+
+    def draw(shift):
+        return _jets(rng.uniform(800, 1600, n) + shift, rng.uniform(-2.5, 2.5, n),
+                     rng.uniform(50, 250, n), rng.integers(20, 80, n))
+
+    real = draw(0.0)
+    shifted = condition_w1(real, draw(20.0), seed=2, settings=SETTINGS)
+    same = condition_w1(real, draw(0.0), seed=2, settings=SETTINGS)
+    assert shifted["pt"]["value"] == pytest.approx(20.0, abs=5.0)
+    assert same["pt"]["value"] < 15.0
+    assert same["mass"]["value"] < 5.0 and same["eta"]["value"] < 0.1
+
+
+def test_ratios_divide_by_the_floor_or_its_error():
+    w1 = {c: {"value": 2.0, "error": 0.1} for c in CONDITION_LABELS}
+    floor = {"pt": {"value": 1.0, "error": 0.2}, "eta": {"value": 0.5, "error": 1.0},
+             "mass": {"value": 0.0, "error": 0.0}, "n_constituents": {"value": 4.0,
+                                                                      "error": 0.5}}
+    assert condition_ratios(w1, floor) == {"pt": 2.0, "eta": 2.0, "mass": None,
+                                           "n_constituents": 0.5}
+
+
+def test_the_benchmark_tables_the_generated_conditions():
+    entry = {c: {"value": 1.5, "error": 0.25, "ratio": 3.0} for c in CONDITION_LABELS}
+    floor = {c: {"value": 0.5, "error": 0.1} for c in CONDITION_LABELS}
+    row = {"run": "r", "solver": "midpoint", "steps": 16, "type": "w",
+           "protocol": "generated", "options": {}, "conditions": entry}
+    result = {"types": {"w": {"conditions_floor": floor}}, "rows": [row]}
+    lines = _conditions_table(result)
+    assert "| w | r midpoint 16 | 1.5 ± 0.25 | 3 | 1.5 ± 0.25 | 3 |" in "\n".join(lines)
+    assert lines[-1].startswith("Floors (W1): w: pt 0.5 ± 0.1")
+    assert _conditions_table({"types": {}, "rows": [{**row, "conditions": None}]}) == []
