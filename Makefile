@@ -46,8 +46,8 @@ full: data
 ## make jets: the jets generators at 30 particles (JetNet-faithful data of the jet floor, then
 ## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
 ## the transformer backbone against the CAE, the stochastic sampler's churn, then one EDM for
-## all five types, then trained 10 epochs longer and distilled; about 7.5 hours on 2 CPU
-## cores; every step resumes)
+## all five types, then trained 10 epochs longer (distilled) and 10 more; about 9 hours on 2
+## CPU cores; every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/lhcgen train configs/jets_edm.yaml --out runs/jets_edm --resume
@@ -86,6 +86,13 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft --types gqtwz \
 	    --jets 5000 --samplers 'midpoint:16' --protocols file,independent,generated \
 	    --name jets_time_fidelity_types_24
+	$(BIN)/lhcgen train configs/jets_edm_all_ft2.yaml --out runs/jets_edm_all_ft2 --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft2 --types gqtwz \
+	    --jets 5000 --samplers 'midpoint:16' --protocols file,independent,generated \
+	    --name jets_time_fidelity_types_34
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft2 --types tw \
+	    --jets 5000 --samplers 'midpoint:16' --protocols generated --seed 1 \
+	    --name jets_time_fidelity_types_34_seed1
 	$(BIN)/lhcgen train configs/jets_consistency_all.yaml --out runs/jets_cd_all --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all --types gqtwz \
 	    --jets 5000 --samplers 'consistency:1,3' --protocols file,generated \
