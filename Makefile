@@ -90,9 +90,10 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft2 --types gqtwz \
 	    --jets 5000 --samplers 'midpoint:16' --protocols file,independent,generated \
 	    --name jets_time_fidelity_types_34
-	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft2 --types tw \
-	    --jets 5000 --samplers 'midpoint:16' --protocols generated --seed 1 \
-	    --name jets_time_fidelity_types_34_seed1
+	for seed in 1 2 3; do $(BIN)/python benchmarks/jets_time_fidelity.py \
+	    --runs runs/jets_edm_all_ft2 --types tw --jets 5000 --samplers 'midpoint:16' \
+	    --protocols generated --seed $$seed --name jets_time_fidelity_types_34_seed$$seed \
+	    || exit 1; done
 	$(BIN)/lhcgen train configs/jets_consistency_all.yaml --out runs/jets_cd_all --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all --types gqtwz \
 	    --jets 5000 --samplers 'consistency:1,3' --protocols file,generated \
