@@ -67,7 +67,12 @@ from lhcgen.evaluate.jets.conditions import (  # noqa: E402
     condition_ratios,
     condition_w1,
 )
-from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics  # noqa: E402
+from lhcgen.evaluate.jets.metrics import (  # noqa: E402
+    JetMetricSettings,
+    JetSample,
+    jet_metrics,
+    ratio_to_floor,
+)
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
@@ -230,12 +235,7 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
 
 def ratios(metrics: dict, floor: dict) -> dict:
     """×floor of every metric: value / max(floor value, floor error); None if undefined."""
-    out = {}
-    for k in METRICS:
-        value, f = metrics[k]["value"], floor[k]
-        scale = max(f["value"] or 0.0, f["error"] or 0.0)
-        out[k] = finite(value / scale) if value is not None and scale > 0 else None
-    return out
+    return {k: ratio_to_floor(metrics[k]["value"], floor[k]) for k in METRICS}
 
 
 def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protocol: str,
@@ -319,7 +319,7 @@ def judge_conditions(jets: JetCloudSample, ctx: dict, settings: JetMetricSetting
     """W1 of the generated jets' pT, eta, m and N against the truth's, with its ×floor."""
     w1 = condition_w1(ctx["truth_jets"], jets, seed=ctx["args"].metric_seed, settings=settings)
     r = condition_ratios(w1, ctx["conditions_floor"])
-    return {label: {**w1[label], "ratio": finite(r[label])} for label in CONDITION_LABELS}
+    return {label: {**w1[label], "ratio": r[label]} for label in CONDITION_LABELS}
 
 
 MASS_QUANTILES = (0.16, 0.5, 0.84)

@@ -84,3 +84,12 @@ def test_the_benchmark_tables_the_generated_conditions():
     assert "| w | r midpoint 16 | 1.5 ± 0.25 | 3 | 1.5 ± 0.25 | 3 |" in "\n".join(lines)
     assert lines[-1].startswith("Floors (W1): w: pt 0.5 ± 0.1")
     assert _conditions_table({"types": {}, "rows": [{**row, "conditions": None}]}) == []
+
+
+def test_ratio_to_floor_is_none_where_undefined():
+    from lhcgen.evaluate.jets.metrics import ratio_to_floor
+
+    assert ratio_to_floor(3.0, {"value": -1e-6, "error": 1.5}) == 2.0  # KPD-like floor < 0
+    assert ratio_to_floor(None, {"value": 1.0, "error": 0.1}) is None
+    assert ratio_to_floor(1.0, {"value": None, "error": None}) is None
+    assert ratio_to_floor(float("inf"), {"value": 1.0, "error": 0.1}) is None

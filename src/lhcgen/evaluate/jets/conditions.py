@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from lhcgen.data.jets import JetCloudSample
-from lhcgen.evaluate.jets.metrics import JetMetricSettings, w1_features
+from lhcgen.evaluate.jets.metrics import JetMetricSettings, ratio_to_floor, w1_features
 
 CONDITION_LABELS = ("pt", "eta", "mass", "n_constituents")
 """The jet-level conditions, in the order of ``condition_features``: pT and m in GeV, the
@@ -40,9 +40,7 @@ def condition_w1(real: JetCloudSample, gen: JetCloudSample, *, seed: int,
 
 def condition_ratios(w1: dict[str, dict[str, float]],
                      floor: dict[str, dict[str, float]]) -> dict[str, float | None]:
-    """{label: W1 / max(floor W1, floor error)}; None where that scale is 0."""
-    out: dict[str, float | None] = {}
-    for label in CONDITION_LABELS:
-        scale = max(floor[label]["value"], floor[label]["error"])
-        out[label] = w1[label]["value"] / scale if scale > 0 else None
-    return out
+    """{label: W1 / max(floor W1, floor error)} (``ratio_to_floor``); None where that scale
+    is 0."""
+    return {label: ratio_to_floor(w1[label]["value"], floor[label])
+            for label in CONDITION_LABELS}

@@ -57,3 +57,14 @@ def require_samples(metric: str, needed: int, sizes: dict[str, int], option: str
             raise LhcgenError(f"{metric} needs at least {needed} jets in each sample "
                               f"({option}), the {which} sample has {size}: give more jets "
                               f"or a smaller {option}")
+
+
+def ratio_to_floor(value: float | None, floor: dict[str, float | None]) -> float | None:
+    """``value`` / max(floor value, floor error): the floor's error is the scale where the
+    floor is at or below it (KPD and FPD are often ≤ 0 between two truth samples); None where
+    the value is missing, that scale is not positive, or the ratio is not finite."""
+    scale = max(floor["value"] or 0.0, floor["error"] or 0.0)
+    if value is None or not scale > 0:
+        return None
+    ratio = value / scale
+    return float(ratio) if np.isfinite(ratio) else None
