@@ -67,6 +67,7 @@ from lhcgen.evaluate.jets.conditions import (  # noqa: E402
     condition_ratios,
     condition_w1,
 )
+from lhcgen.evaluate.jets.efp_range import efp_range  # noqa: E402
 from lhcgen.evaluate.jets.metrics import (  # noqa: E402
     JetMetricSettings,
     JetSample,
@@ -309,6 +310,7 @@ def judge_setting(jets: JetCloudSample, info: dict, facts: dict, jet_type: str,
     worst = max(defined, key=defined.get) if defined else None
     if protocol == "generated":  # file and independent copy their conditions from a file
         row["conditions"] = judge_conditions(jets, ctx, settings)
+    row["efp_range"] = efp_range(ctx["truth"].efps, generated.efps).as_dict()
     return {**row, "metrics": metrics, "worst_ratio": defined.get(worst), "worst_metric": worst,
             "relative_mass_quantiles": mass_quantiles(generated),
             "metric_settings_reduced": settings is not ctx["settings"],
@@ -562,7 +564,7 @@ def _summaries(result: dict) -> list[str]:
         else:
             lines.append(f"| {t} | {p} | {label(r)} | {r['nfe']} | {r['jets_per_second']:.0f} "
                          f"| {r['times_simulator']:.3g} | {_x(r['worst_ratio'])} |")
-    return lines + _cost_table(result) + _conditions_table(result)
+    return lines + _cost_table(result) + _conditions_table(result) + _efp_range_table(result)
 
 
 def _cost_table(result: dict) -> list[str]:
@@ -620,6 +622,33 @@ def _conditions_table(result: dict) -> list[str]:
                              for c in CONDITION_LABELS)
         for t, entry in result["types"].items() if entry.get("conditions_floor"))
     return lines + ["", f"Floors (W1): {floors}."]
+
+
+def _efp_range_table(result: dict) -> list[str]:
+    """Per setting, the generated jets beyond the truth's range of EFPs (any of the 36 above
+    the truth's largest), beside the same count for the independent truth jets: whether FPD
+    and KPD describe the sample or a few stray jets."""
+    rows = [r for r in result["rows"] if "error" not in r and r.get("efp_range")]
+    if not rows:
+        return []
+    lines = ["", "## Jets beyond the truth's EFP range", "",
+             "FPD and KPD scale each EFP by its largest value among the truth jets; a "
+             "generated jet beyond that range weighs on FPD as (its reach)² / N, so at "
+             f"{result['jets']} jets a few strays can set it. Reach: a jet's largest EFP over "
+             "the truth's largest of the same EFP (truth jets ≤ 1). Floor: the independent "
+             "truth jets against the truth (`lhcgen.evaluate.jets.efp_range`).", "",
+             "| type | protocol | setting | jets beyond | farthest reach | reach 50 % / 99 % / "
+             "99.9 % | floor: jets beyond | floor: farthest reach | fpd ×floor | kpd ×floor |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        g, f = r["efp_range"], result["types"][r["type"]].get("efp_range_floor") or {}
+        quantiles = " / ".join(f"{q:.3g}" for q in g["reach_quantiles"])
+        lines.append(f"| {r['type']} | {r['protocol']} | {label(r)} | {g['n_beyond']} | "
+                     f"{g['largest_reach']:.3g} | {quantiles} | {f.get('n_beyond', '-')} | "
+                     + (f"{f['largest_reach']:.3g}" if f else "-")
+                     + f" | {_x(r['metrics']['fpd']['ratio'])} | "
+                     f"{_x(r['metrics']['kpd']['ratio'])} |")
+    return lines
 
 
 # ---- plot -------------------------------------------------------------------------------------
@@ -822,9 +851,9 @@ def main() -> None:
     for jet_type, ((truth_path, truth), (floor_path, other)) in truths.items():
         started = time.perf_counter()
         truth_sample = JetSample.from_particles(truth.particles, truth.mask)
-        floor = metric_dict(jet_metrics(truth_sample, JetSample.from_particles(other.particles,
-                                                                               other.mask),
-                                        seed=args.metric_seed, settings=settings))
+        other_sample = JetSample.from_particles(other.particles, other.mask)
+        floor = metric_dict(jet_metrics(truth_sample, other_sample, seed=args.metric_seed,
+                                        settings=settings))
         print(f"[{jet_type}] floor in {time.perf_counter() - started:.0f} s; Pythia "
               f"{args.simulator_jets} jets ...", flush=True)
         simulator = simulator_rate(jet_type, truth.n_particles, args.simulator_jets, args.seed)
@@ -834,6 +863,8 @@ def main() -> None:
                                         settings=settings)
         result["types"][jet_type] = {"truth": truth_path, "truth_floor": floor_path,
                                      "floor": floor, "conditions_floor": conditions_floor,
+                                     "efp_range_floor": efp_range(truth_sample.efps,
+                                                                  other_sample.efps).as_dict(),
                                      "simulator": simulator,
                                      "relative_mass_quantiles": mass_quantiles(truth_sample)}
         save(stem, result)

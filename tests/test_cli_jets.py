@@ -47,6 +47,12 @@ def test_metrics_jets_writes_json_with_values_errors_sizes_and_the_floor(files, 
     # A 50 % wider jet shows far above the floor in FPD and W1efp.
     assert result["generated"]["fpd"]["value"] > 10 * max(result["floor"]["fpd"]["value"], 1e-6)
     assert result["generated"]["w1efp"]["value"] > 3 * result["floor"]["w1efp"]["value"]
+    # ... and many of the wider jets leave the truth's EFP range, far more than truth-2's do.
+    reach = result["efp_range"]
+    assert reach["generated"]["n_jets"] == 200 and reach["floor"]["n_jets"] == 200
+    assert reach["generated"]["n_beyond"] > 5 * max(reach["floor"]["n_beyond"], 1)
+    assert reach["generated"]["largest_reach"] > reach["floor"]["largest_reach"]
+    assert f"generated {reach['generated']['n_beyond']} of 200" in printed
 
 
 def test_metrics_jets_without_truth_2_splits_the_truth_and_writes_plots(files, capsys):

@@ -391,7 +391,8 @@ def test_every_shipped_config_is_a_valid_run_config(path):
 
 def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
     """benchmarks/jets_time_fidelity.py --quick on a tiny run: rows in both protocols, the
-    generated one judged on its conditions too, and the tables written."""
+    generated one judged on its conditions too, every row's jets beyond the truth's EFP range
+    counted, and the tables written."""
     import json
     import sys
 
@@ -412,4 +413,12 @@ def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
     assert all(c["value"] > 0 and c["ratio"] is not None for c in conditions.values())
     floor = result["types"]["t"]["conditions_floor"]
     assert all(f["value"] > 0 for f in floor.values())
-    assert "## The conditions model against the truth" in (tmp_path / "bench.md").read_text()
+    page = (tmp_path / "bench.md").read_text()
+    assert "## The conditions model against the truth" in page
+    # Every row counts its jets beyond the truth's EFP range, beside the floor's count.
+    for row in rows.values():
+        reach = row["efp_range"]
+        assert reach["n_jets"] == 100 and 0 <= reach["n_beyond"] <= 100
+        assert (reach["largest_reach"] > 1) == (reach["n_beyond"] > 0)
+    assert result["types"]["t"]["efp_range_floor"]["n_jets"] == 100
+    assert "## Jets beyond the truth's EFP range" in page

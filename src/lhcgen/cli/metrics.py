@@ -59,6 +59,10 @@ def format_table(result: dict[str, Any]) -> str:
         g, f = result["generated"][name], result["floor"][name]
         lines.append(f"{name:<14}{g['value']:>14.4e} ± {g['error']:<9.2e}"
                      f"{f['value']:>16.4e} ± {f['error']:<9.2e}")
+    g, f = result["efp_range"]["generated"], result["efp_range"]["floor"]
+    lines.append(f"jets beyond the truth's EFP range: generated {g['n_beyond']} of "
+                 f"{g['n_jets']} (farthest {g['largest_reach']:.3g}× the truth's largest), "
+                 f"floor {f['n_beyond']} of {f['n_jets']} ({f['largest_reach']:.3g}×)")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from lhcgen.data.jet_hdf5 import read_jets
 from lhcgen.errors import LhcgenError
+from lhcgen.evaluate.jets.efp_range import efp_range
 from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics
 from lhcgen.io import atomic_dir, write_text_atomic
 
@@ -66,13 +67,16 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
     def cloud(sample):
         return JetSample.from_particles(sample.particles, sample.mask, sample.weights)
 
-    truth_cloud = cloud(truth)
-    values = jet_metrics(truth_cloud, cloud(generated), seed=seed, settings=settings)
-    floor = jet_metrics(truth_cloud if floor_a is truth else cloud(floor_a), cloud(floor_b),
-                        seed=seed, settings=settings)
+    truth_cloud, generated_cloud = cloud(truth), cloud(generated)
+    floor_first = truth_cloud if floor_a is truth else cloud(floor_a)
+    floor_second = cloud(floor_b)
+    values = jet_metrics(truth_cloud, generated_cloud, seed=seed, settings=settings)
+    floor = jet_metrics(floor_first, floor_second, seed=seed, settings=settings)
     return {
         "generated": {k: v.as_dict() for k, v in values.items()},
         "floor": {k: v.as_dict() for k, v in floor.items()},
+        "efp_range": {"generated": efp_range(truth_cloud.efps, generated_cloud.efps).as_dict(),
+                      "floor": efp_range(floor_first.efps, floor_second.efps).as_dict()},
         "floor_definition": floor_how,
         "files": {"generated": str(generated_path), "truth": str(truth_path),
                   "truth_2": str(truth_2_path) if truth_2_path else None},
