@@ -47,15 +47,18 @@ def test_one_stray_jet_is_counted_with_how_far_it_reaches():
 
 
 def test_a_jet_made_wider_than_the_widest_truth_jet_leaves_the_range():
-    """EFPs with beta = 1 grow as (angle)^d for d >= 1 edges: the widest truth jet with its
-    angles 1.5 times larger reaches at least 1.5 times the truth's largest EFP, and no other
+    """EFPs with beta = 1 grow as (angle)^d for d edges: the widest truth jet (the largest
+    d = 1 EFP, sum_ij z_i z_j theta_ij) with its angles 1.5 times larger reaches at least 1.5
+    times the truth's largest of that EFP, its pT sum (the d = 0 EFP) stays, and no other
     (unchanged) jet is counted."""
     truth = toy_jets(300, seed=5)
     real = JetSample.from_particles(truth.particles[..., :3], truth.mask)
-    widest = int(np.argmax(real.efps[:, 0]))
+    widest = int(np.argmax(real.efps[:, 1]))
     wider = truth.particles[..., :3].copy()
     wider[widest, :, :2] *= 1.5
     gen = JetSample.from_particles(wider, truth.mask)
+    assert gen.efps[widest, 0] == pytest.approx(real.efps[widest, 0], rel=1e-12)
+    assert gen.efps[widest, 1] == pytest.approx(1.5 * real.efps[widest, 1], rel=1e-9)
     result = efp_range(real.efps, gen.efps)
     assert result.n_beyond == 1
     assert result.largest_reach >= 1.5 * (1 - 1e-12)
