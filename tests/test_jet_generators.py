@@ -422,3 +422,32 @@ def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
         assert (reach["largest_reach"] > 1) == (reach["n_beyond"] > 0)
     assert result["types"]["t"]["efp_range_floor"]["n_jets"] == 100
     assert "## Jets beyond the truth's EFP range" in page
+
+
+def test_network_cost_benchmark_counts_flops_in_proportion_to_the_nfe(runs, tmp_path,
+                                                                         monkeypatch, capsys):
+    """benchmarks/jets_network_cost.py on a tiny run: every network evaluation costs the same
+    FLOPs (midpoint 2 steps = 3 evaluations, 3x one step's), the rates are positive and the
+    table is written; a sampler the model does not have is one line before any work."""
+    import json
+    import sys
+
+    from benchmarks.jets_network_cost import main as benchmark
+
+    base = ["jets_network_cost.py", "--run", str(runs / "edm"), "--type", "t", "--truth",
+            str(runs / "truth_test.h5"), "--jets", "40", "--batch-size", "40",
+            "--simulator-jets", "10", "--repeats", "1", "--out-dir", str(tmp_path)]
+    monkeypatch.setattr(sys, "argv", [*base, "--samplers", "midpoint:1,2"])
+    benchmark()
+    result = json.loads((tmp_path / "jets_network_cost.json").read_text())
+    one, two = result["rows"]
+    assert (one["nfe"], two["nfe"]) == (1, 3)
+    assert two["flops_per_jet"] == pytest.approx(3 * one["flops_per_jet"], rel=1e-6)
+    assert one["jets_per_second"] > two["jets_per_second"] > 0
+    assert result["reference_gflops"] > 0 and result["simulator"]["jets_per_second"] > 0
+    assert "| midpoint | 2 | 3 |" in (tmp_path / "jets_network_cost.md").read_text()
+
+    monkeypatch.setattr(sys, "argv", [*base, "--samplers", "consistency:1", "--name", "bad"])
+    with pytest.raises(SystemExit, match="unknown solver 'consistency'"):
+        benchmark()
+    assert not (tmp_path / "bad.json").exists()
