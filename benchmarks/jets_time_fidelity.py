@@ -631,24 +631,37 @@ def _efp_range_table(result: dict) -> list[str]:
     rows = [r for r in result["rows"] if "error" not in r and r.get("efp_range")]
     if not rows:
         return []
+    split = " (pT sum / angular)" if any(r["efp_range"].get("n_beyond_pt_sum") is not None
+                                         for r in rows) else ""
     lines = ["", "## Jets beyond the truth's EFP range", "",
              "FPD and KPD scale each EFP by its largest value among the truth jets; a "
              "generated jet beyond that range weighs on FPD as (its reach)² / N, so at "
              f"{result['jets']} jets a few strays can set it. Reach: a jet's largest EFP over "
              "the truth's largest of the same EFP (truth jets ≤ 1). Floor: the independent "
-             "truth jets against the truth (`lhcgen.evaluate.jets.efp_range`).", "",
-             "| type | protocol | setting | jets beyond | farthest reach | reach 50 % / 99 % / "
-             "99.9 % | floor: jets beyond | floor: farthest reach | fpd ×floor | kpd ×floor |",
+             "truth jets against the truth (`lhcgen.evaluate.jets.efp_range`)."
+             + (" In brackets, the jets beyond on the pT-sum EFP (Σ z, no angle) and those "
+                "beyond on an EFP with edges (an angular shape); a jet can be both."
+                if split else ""), "",
+             f"| type | protocol | setting | jets beyond{split} | farthest reach | "
+             "reach 50 % / 99 % / 99.9 % | floor: jets beyond | floor: farthest reach | "
+             "fpd ×floor | kpd ×floor |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         g, f = r["efp_range"], result["types"][r["type"]].get("efp_range_floor") or {}
         quantiles = " / ".join(f"{q:.3g}" for q in g["reach_quantiles"])
-        lines.append(f"| {r['type']} | {r['protocol']} | {label(r)} | {g['n_beyond']} | "
-                     f"{g['largest_reach']:.3g} | {quantiles} | {f.get('n_beyond', '-')} | "
-                     + (f"{f['largest_reach']:.3g}" if f else "-")
+        lines.append(f"| {r['type']} | {r['protocol']} | {label(r)} | {_beyond(g)} | "
+                     f"{g['largest_reach']:.3g} | {quantiles} | "
+                     + (f"{_beyond(f)} | {f['largest_reach']:.3g}" if f else "- | -")
                      + f" | {_x(r['metrics']['fpd']['ratio'])} | "
                      f"{_x(r['metrics']['kpd']['ratio'])} |")
     return lines
+
+
+def _beyond(entry: dict) -> str:
+    """'n (pT sum / angular)', or n alone for results written before the split."""
+    if entry.get("n_beyond_pt_sum") is None:
+        return str(entry["n_beyond"])
+    return f"{entry['n_beyond']} ({entry['n_beyond_pt_sum']} / {entry['n_beyond_angular']})"
 
 
 # ---- plot -------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Generated jets beyond the truth's EFP range: counts against the closed form for
-exchangeable samples, a jet made wider than the widest truth jet, and one-line errors."""
+exchangeable samples, a jet made wider than the widest truth jet (beyond on the angular
+EFPs, not on the pT sum), and one-line errors."""
 
 from __future__ import annotations
 
@@ -38,7 +39,14 @@ def test_one_stray_jet_is_counted_with_how_far_it_reaches():
     gen[17, 3] = 3.0 * real[:, 3].max()
     result = efp_range(real, gen)
     assert result.n_beyond == 1
+    assert (result.n_beyond_pt_sum, result.n_beyond_angular) == (0, 1)  # column 3, not 0
     assert result.largest_reach == pytest.approx(3.0)
+    two = gen.copy()
+    two[5, 0] = 1.5 * real[:, 0].max()  # beyond on the pT-sum column (0) as well
+    both = efp_range(real, two)
+    assert (both.n_beyond, both.n_beyond_pt_sum, both.n_beyond_angular) == (2, 1, 1)
+    assert efp_range(real, two, pt_sum_column=None).n_beyond_pt_sum is None
+    assert efp_range(real, two, pt_sum_column=None).n_beyond_angular == 2
     reach = efp_reach(real, gen)
     assert np.argmax(reach) == 17 and np.sum(reach > 1) == 1
     # The reach is in units of the truth's largest: rescaling an EFP in both changes nothing.
@@ -60,7 +68,7 @@ def test_a_jet_made_wider_than_the_widest_truth_jet_leaves_the_range():
     assert gen.efps[widest, 0] == pytest.approx(real.efps[widest, 0], rel=1e-12)
     assert gen.efps[widest, 1] == pytest.approx(1.5 * real.efps[widest, 1], rel=1e-9)
     result = efp_range(real.efps, gen.efps)
-    assert result.n_beyond == 1
+    assert (result.n_beyond, result.n_beyond_pt_sum, result.n_beyond_angular) == (1, 0, 1)
     assert result.largest_reach >= 1.5 * (1 - 1e-12)
     assert np.argmax(efp_reach(real.efps, gen.efps)) == widest
 
@@ -75,3 +83,8 @@ def test_a_jet_made_wider_than_the_widest_truth_jet_leaves_the_range():
 def test_bad_input_is_one_line_naming_the_problem(real, gen, needle):
     with pytest.raises(LhcgenError, match=needle):
         efp_range(real, gen)
+
+
+def test_a_pt_sum_column_outside_the_features_is_refused():
+    with pytest.raises(LhcgenError, match="pt_sum_column 3 is not one of the 3 EFP columns"):
+        efp_range(np.ones((4, 3)), np.ones((4, 3)), pt_sum_column=3)

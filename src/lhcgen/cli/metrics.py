@@ -61,8 +61,10 @@ def format_table(result: dict[str, Any]) -> str:
                      f"{f['value']:>16.4e} ± {f['error']:<9.2e}")
     g, f = result["efp_range"]["generated"], result["efp_range"]["floor"]
     lines.append(f"jets beyond the truth's EFP range: generated {g['n_beyond']} of "
-                 f"{g['n_jets']} (farthest {g['largest_reach']:.3g}× the truth's largest), "
-                 f"floor {f['n_beyond']} of {f['n_jets']} ({f['largest_reach']:.3g}×)")
+                 f"{g['n_jets']} ({g['n_beyond_pt_sum']} on the pT sum, "
+                 f"{g['n_beyond_angular']} on angular EFPs; farthest "
+                 f"{g['largest_reach']:.3g}× the truth's largest), floor {f['n_beyond']} of "
+                 f"{f['n_jets']} ({f['largest_reach']:.3g}×)")
     return "\n".join(lines)
 
 
