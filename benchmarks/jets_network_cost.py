@@ -157,6 +157,8 @@ def main() -> None:
         surrogate = JetSurrogate.load(args.run, torch.device("cpu"))
         for solver, steps, _ in args.grid:  # every setting checked before the long part
             surrogate.sampler(solver, steps)
+        if args.protocol == "file":
+            surrogate.conditions_from_file(args.truth, args.jets, args.type)
     except LhcgenError as e:
         sys.exit(f"error: {e}")
     width, particles = surrogate.cfg.model.hidden, surrogate.preprocessing.n_particles

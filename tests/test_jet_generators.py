@@ -450,4 +450,8 @@ def test_network_cost_benchmark_counts_flops_in_proportion_to_the_nfe(runs, tmp_
     monkeypatch.setattr(sys, "argv", [*base, "--samplers", "consistency:1", "--name", "bad"])
     with pytest.raises(SystemExit, match="unknown solver 'consistency'"):
         benchmark()
+    monkeypatch.setattr(sys, "argv", [*base, "--samplers", "midpoint:1", "--jets", "5000",
+                                      "--name", "bad"])
+    with pytest.raises(SystemExit, match="5000"):  # the condition file holds fewer jets
+        benchmark()
     assert not (tmp_path / "bad.json").exists()
