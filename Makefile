@@ -46,8 +46,9 @@ full: data
 ## make jets: the jets generators at 30 particles (JetNet-faithful data of the jet floor, then
 ## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
 ## the transformer backbone against the CAE, the stochastic sampler's churn, then one EDM for
-## all five types, then trained 10 epochs longer (distilled) and 10 more (distilled again);
-## about 10 hours on 2 CPU cores; every step resumes)
+## all five types, then trained 10 epochs longer (distilled) and 10 more (distilled again),
+## then 6 more with the rarest jet masses drawn more often; about 11 hours on 2 CPU cores;
+## every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/lhcgen train configs/jets_edm.yaml --out runs/jets_edm --resume
@@ -102,6 +103,13 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all_ft2 --types gqtwz \
 	    --jets 5000 --samplers 'consistency:1,2,3' --protocols file,generated \
 	    --name jets_time_fidelity_types_cd34
+	$(BIN)/lhcgen train configs/jets_edm_all_rare.yaml --out runs/jets_edm_all_rare --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_rare --types gqtwz \
+	    --jets 5000 --samplers 'midpoint:16' --protocols file,generated \
+	    --name jets_time_fidelity_types_rare
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_rare --types tw \
+	    --jets 5000 --samplers 'midpoint:16' --protocols generated --seed 1 \
+	    --name jets_time_fidelity_types_rare_seed1
 
 ## make jets150: top jets at 150 particles (the data of the floor, the EDM and its distilled
 ## student, the EDM's sampler steps, then the time-fidelity benchmark of both, as the network

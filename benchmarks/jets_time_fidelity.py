@@ -229,6 +229,7 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
             "conditions_training_seconds": cond.get("training_seconds"),
             "total_training_seconds": total, "epochs": epochs,
             "started_from": chain["runs"] if chain else [],
+            **({"rare_draws": facts["rare_draws"]} if facts.get("rare_draws") else {}),
             "training_device": facts.get("device"), "training_threads": facts.get("threads"),
             "types": "".join(surrogate.types),
             "has_conditions_model": surrogate.conditions_model is not None}
@@ -495,6 +496,13 @@ def render(result: dict) -> str:
         lines += ["", "Runs that started from another run's weights (`training.init_from`): "
                   + "; ".join(chains) + ". Their training time and epochs are the whole "
                   "chain's (network and conditions model, the first run's + this one's)."]
+    rare = [f"{r['run']} (up to {r['rare_draws']['boost']:g}x, {r['rare_draws']['condition']}: "
+            f"{r['rare_draws']['boosted_events']} of {r['rare_draws']['events']} training jets, "
+            f"{100 * r['rare_draws']['boosted_share_of_draws']:.1f} % of the draws)"
+            for r in result["runs"] if r.get("rare_draws")]
+    if rare:
+        lines += ["", "Runs that drew the jets of rare conditions more often "
+                  "(`training.rare_boost`, in their own epochs only): " + "; ".join(rare) + "."]
     for t in result["types"]:
         for protocol in result["protocols"]:
             lines += _setting_table(result, runs, t, protocol)

@@ -12,6 +12,7 @@ from benchmarks.jets_time_fidelity import (
     label,
     model_grid,
     parse_grid,
+    render,
     run_facts,
 )
 
@@ -118,3 +119,25 @@ def test_a_run_that_started_from_another_is_charged_the_whole_chain():
     facts = run_facts("x", _surrogate(chained))
     assert facts["total_training_seconds"] == 4120.0
     assert facts["epochs"] == "14 + 10" and facts["started_from"] == ["runs/a"]
+
+
+def test_a_run_that_drew_rare_conditions_more_often_says_so():
+    """training.rare_boost's facts travel from metrics.json to the Runs section; a result
+    without them renders as before (the committed tables re-render byte for byte)."""
+    import json
+    from pathlib import Path
+
+    rare = {"boost": 8.0, "condition": "m/pT", "bins": 50, "boosted_events": 8725,
+            "events": 225625, "boosted_share_of_draws": 0.08217}
+    own = {"parameters": 10, "training_seconds": 100.0, "epochs": 6, "rare_draws": rare}
+    assert run_facts("x", _surrogate(own))["rare_draws"] == rare
+    assert "rare_draws" not in run_facts("x", _surrogate({"parameters": 10}))
+
+    stem = Path(__file__).parents[1] / "benchmarks/results/jets_time_fidelity_types_34"
+    result = json.loads(stem.with_suffix(".json").read_text())
+    assert render(result) == stem.with_suffix(".md").read_text()
+    result["runs"][0]["rare_draws"] = rare
+    lines = [line for line in render(result).splitlines() if "rare_boost" in line]
+    assert lines == ["Runs that drew the jets of rare conditions more often "
+                     "(`training.rare_boost`, in their own epochs only): jets_edm_all_ft2 (up "
+                     "to 8x, m/pT: 8725 of 225625 training jets, 8.2 % of the draws)."]

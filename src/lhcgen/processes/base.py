@@ -32,6 +32,14 @@ class ExtraFeature(NamedTuple):
     defined: np.ndarray
 
 
+class RareCondition(NamedTuple):
+    name: str
+    values: np.ndarray
+    """(N,) the condition of each event."""
+    groups: np.ndarray
+    """(N,) the group (jet type) each event is binned within."""
+
+
 class Preprocessing(Protocol):
     """Fitted on training events; maps events to network coordinates and back."""
 
@@ -75,6 +83,9 @@ class Process:
     """The dataclass of the run config's ``preprocessing`` section."""
     constant_mass_objects: ClassVar[tuple[str, ...]] = ()
     """Objects whose mass is a constant (leptons): no mass feature or histogram."""
+    rare_condition_name: ClassVar[str] = ""
+    """The condition ``rare_condition`` returns ("": none, and ``training.rare_boost``
+    must stay 1)."""
 
     @property
     def max_objects(self) -> int:
@@ -122,6 +133,12 @@ class Process:
         """Training data of the generator of the continuous conditions (``Encoded`` with
         x (N, C)), for processes that have such conditions; None (the default) for the
         others. ``seed`` fixes any dequantisation noise."""
+        return None
+
+    def rare_condition(self, preprocessing: Any, sample: Any) -> RareCondition | None:
+        """The condition whose thin tails ``training.rare_boost`` draws more often, one value
+        and group per event that ``preprocessing.encode(sample)`` keeps, in its order; None
+        (the default) for processes without one."""
         return None
 
     def cut_violations(self, events: Events, cuts: dict | None) -> dict[str, int]:

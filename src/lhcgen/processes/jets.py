@@ -19,7 +19,7 @@ from lhcgen.data.jet_hdf5 import read_jets
 from lhcgen.data.jets import JET_TYPES, JetCloudSample, JetSettings
 from lhcgen.errors import LhcgenError
 from lhcgen.physics.observables import Observable
-from lhcgen.processes.base import Process
+from lhcgen.processes.base import Process, RareCondition
 from lhcgen.transforms.encoded import Encoded
 from lhcgen.transforms.jet_cloud import JetCloudPreprocessing, JetCloudPreprocessingConfig
 
@@ -31,6 +31,7 @@ class JetsProcess(Process):
     kind = "clouds"
     object_names = ()
     preprocessing_config = JetCloudPreprocessingConfig
+    rare_condition_name = "m/pT"
 
     def read_sample(self, path: str | Path) -> JetCloudSample:
         return read_jets(path)
@@ -60,6 +61,14 @@ class JetsProcess(Process):
         return Encoded(x, ones[:, None], torch.ones_like(x, dtype=torch.bool),
                        torch.from_numpy(sample.jet_type), torch.from_numpy(sample.weights),
                        torch.zeros(len(sample), dtype=torch.float64))
+
+    def rare_condition(self, preprocessing: JetCloudPreprocessing,
+                       sample: JetCloudSample) -> RareCondition:
+        """m/pT of the jets the preprocessing keeps, binned per type: the heaviest jets of a
+        type (top jets of m/pT above 0.35, say) are the rarest conditions."""
+        sample = preprocessing.select(sample, require_all=False)
+        return RareCondition(self.rare_condition_name, sample.jets[:, 2] / sample.jets[:, 0],
+                             sample.jet_type)
 
     def cut_violations(self, jets: JetCloudSample, cuts: dict | None) -> dict[str, int]:
         """Jets outside the training file's pT window and |eta| cut."""

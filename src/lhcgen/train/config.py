@@ -57,6 +57,14 @@ class TrainingConfig:
     (warmup and cosine over this run's epochs): fine-tuning, or a warm restart that trains
     a run longer than one session allows. The model and preprocessing sections must equal
     the run's (train/init_run.py)."""
+    rare_boost: float = 1.0
+    """Draw training events whose conditions are rare up to this many times as often as the
+    others (1: every event once per epoch). Jets: the bins of m/pT of each type that hold
+    fewer jets than the median bin (``Process.rare_condition``, train/rare_draws.py). A
+    network conditioned on the jet (type, pT, eta, m, N) still learns p(constituents |
+    conditions) unbiased, as only the conditions' distribution changes; the conditions
+    model always trains on the jets as they are. The epoch keeps its length: the draws are
+    with replacement."""
     micro_batches: int = 1
     """Cut each batch into this many parts, each with its own noise and backward pass
     (gradient accumulation: less memory, the same global batch). With torchrun, the batch
@@ -158,6 +166,11 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
     if not 0.0 <= cfg.training.ema_decay < 1.0:
         raise LhcgenError("config: 'training.ema_decay' must be in [0, 1)")
+    if not 1.0 <= cfg.training.rare_boost <= 1000.0:
+        raise LhcgenError("config: 'training.rare_boost' must be in [1, 1000] (1: no boost)")
+    if cfg.training.rare_boost != 1.0 and not process.rare_condition_name:
+        raise LhcgenError(f"config: 'training.rare_boost': process {process.name!r} has no "
+                          "rare condition to draw more often; leave it at 1")
     if cfg.training.batch_size % cfg.training.micro_batches:
         raise LhcgenError("config: 'training.micro_batches' must divide 'training.batch_size'")
     if cfg.model.net in ("transformer", "cae") and cfg.model.hidden % cfg.model.heads:

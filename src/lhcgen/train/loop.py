@@ -82,10 +82,16 @@ class TrainResult:
     steps_per_second: float
 
 
-def _batches(data: Batch, batch_size: int, seed: int, epoch: int):
-    """Shuffled mini-batches; the order depends only on (seed, epoch), so resume repeats it."""
-    order = torch.randperm(len(data.x), generator=torch.Generator().manual_seed(seed * 7919
-                                                                                  + epoch))
+def _batches(data: Batch, batch_size: int, seed: int, epoch: int,
+             draws: torch.Tensor | None = None):
+    """Shuffled mini-batches; the order depends only on (seed, epoch), so resume repeats it.
+    With ``draws`` (per-row weights, ``training.rare_boost``) the epoch's len(data) rows are
+    drawn with replacement in proportion to them."""
+    gen = torch.Generator().manual_seed(seed * 7919 + epoch)
+    if draws is None:
+        order = torch.randperm(len(data.x), generator=gen)
+    else:
+        order = torch.multinomial(draws, len(data.x), replacement=True, generator=gen)
     for start in range(0, len(order), batch_size):
         idx = order[start: start + batch_size]
         yield data.rows(idx)
@@ -191,13 +197,16 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         progress: bool = True, extra_state: dict | None = None,
         should_stop: Callable[[int], bool] | None = None,
         ranks: Ranks | None = None,
-        init_weights: dict | None = None) -> tuple[TrainResult, EMA]:
+        init_weights: dict | None = None,
+        draws: torch.Tensor | None = None) -> tuple[TrainResult, EMA]:
     """Train ``model`` in place; checkpoints go to ``run_dir``. Returns (result, ema).
 
     ``should_stop(step)`` is asked after every step; when it answers True a checkpoint is
     written and Interrupted is raised, so `--resume` continues exactly where it stopped.
     ``init_weights`` (a finished run's checkpoint, ``training.init_from``): the network and
     EMA start from its weights, optimiser and schedule start afresh (ignored on resume).
+    ``draws``: per-row weights of ``train`` by which each epoch draws its rows
+    (``training.rare_boost``; None: each row once).
     With ``ranks`` of several processes (train/distributed.py) the model is wrapped in
     DistributedDataParallel, each rank trains on its shards of every batch, and only rank 0
     writes the log and the checkpoints; every rank holds the same weights, EMA, schedule and
@@ -267,7 +276,7 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         while step < total:
             epoch, offset = divmod(step, steps_per_epoch)
             model.train()
-            for i, batch in enumerate(_batches(train, cfg.batch_size, cfg.seed, epoch)):
+            for i, batch in enumerate(_batches(train, cfg.batch_size, cfg.seed, epoch, draws)):
                 if i < offset:
                     continue
                 optimizer.zero_grad(set_to_none=True)

@@ -26,6 +26,7 @@ from lhcgen.train.config import RunConfig, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
 from lhcgen.train.init_run import load_init_run
 from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
+from lhcgen.train.rare_draws import rare_draw_weights
 from lhcgen.train.run_files import (
     CONDITIONS_DIR,
     CONFIG_FILE,
@@ -171,6 +172,17 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     val_encoded = preprocessing.encode(sample.subset(val_idx)) if len(val_idx) else None
     val = None if val_encoded is None else to_batch(val_encoded)
 
+    draws, rare_facts = None, None
+    if cfg.training.rare_boost != 1.0:
+        rare = process.rare_condition(preprocessing, train_sample)
+        if len(rare.values) != len(train.x):
+            raise LhcgenError(f"training.rare_boost: process {process.name!r} gave "
+                              f"{len(rare.values)} conditions for {len(train.x)} training "
+                              "events")
+        found = rare_draw_weights(rare.values, rare.groups, cfg.training.rare_boost)
+        draws = torch.from_numpy(found.weights)
+        rare_facts = found.facts(cfg.training.rare_boost, rare.name)
+
     torch.manual_seed(cfg.training.seed)
     model = build_generator(cfg.model, preprocessing.coordinates(),
                                 preprocessing.multiplicities)
@@ -182,7 +194,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
                         extra_state={"n_params": n_params,
                                      **({"init_history": history} if history else {})},
                         should_stop=stop, ranks=ranks,
-                        init_weights=None if init is None else init.state)
+                        init_weights=None if init is None else init.state, draws=draws)
         conditions = process.condition_data(preprocessing, train_sample, cfg.training.seed)
         condition_facts = None
         if conditions is not None:
@@ -210,6 +222,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         "threads": torch.get_num_threads(), "processes": ranks.world_size,
         "precision": cfg.training.precision,
         **({"conditions": condition_facts} if condition_facts else {}),
+        **({"rare_draws": rare_facts} if rare_facts else {}),
         **({"init_from": {"run": cfg.training.init_from, "history": history}}
            if history else {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
