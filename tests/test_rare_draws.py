@@ -39,6 +39,7 @@ def test_a_thin_bin_is_lifted_to_the_median_bin_up_to_the_boost():
     np.testing.assert_allclose(found.weights, raw / raw.mean(), rtol=1e-12)
     assert found.boosted == 55
     assert found.boosted_share == pytest.approx((40 + 100) / raw.sum())
+    assert found.facts(8.0, "x")["bins"] == 10
     # no boost: every row alike, whatever the distribution
     flat = rare_draw_weights(values, groups, boost=1.0, bins=10)
     np.testing.assert_array_equal(flat.weights, np.ones(len(values)))

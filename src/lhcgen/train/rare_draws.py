@@ -29,9 +29,11 @@ class RareDraws:
     """Events drawn more often than once per epoch on average."""
     boosted_share: float
     """The share of all draws that go to those events."""
+    bins: int = BINS
+    """The bins each group's values were cut into."""
 
     def facts(self, boost: float, condition: str) -> dict:
-        return {"boost": boost, "condition": condition, "bins": BINS,
+        return {"boost": boost, "condition": condition, "bins": self.bins,
                 "boosted_events": self.boosted, "events": len(self.weights),
                 "boosted_share_of_draws": round(self.boosted_share, 5)}
 
@@ -59,4 +61,4 @@ def rare_draw_weights(values: np.ndarray, groups: np.ndarray, boost: float,
         raw[rows] = np.clip(typical / counts[index], 1.0, boost)
     boosted = raw > 1.0
     return RareDraws(raw / raw.mean(), int(boosted.sum()),
-                     float(raw[boosted].sum() / raw.sum()))
+                     float(raw[boosted].sum() / raw.sum()), bins)
