@@ -95,6 +95,11 @@ jets: $(STAMP)
 	    --runs runs/jets_edm_all_ft2 --types tw --jets 5000 --samplers 'midpoint:16' \
 	    --protocols generated --seed $$seed --name jets_time_fidelity_types_34_seed$$seed \
 	    || exit 1; done
+	for seed in 0 1 2 3; do $(BIN)/python benchmarks/jets_time_fidelity.py \
+	    --runs runs/jets_edm_all_ft2 --types tw --jets 10000 --samplers 'midpoint:16' \
+	    --protocols generated --seed $$seed \
+	    --name jets_time_fidelity_types_34_10k$$( [ $$seed = 0 ] || echo _seed$$seed ) \
+	    || exit 1; done
 	$(BIN)/lhcgen train configs/jets_consistency_all.yaml --out runs/jets_cd_all --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all --types gqtwz \
 	    --jets 5000 --samplers 'consistency:1,3' --protocols file,generated \
