@@ -47,7 +47,7 @@ full: data
 ## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
 ## the transformer backbone against the CAE, the stochastic sampler's churn, then one EDM for
 ## all five types, then trained 10 epochs longer (distilled) and 10 more (distilled again),
-## then 6 more with the rarest jet masses drawn more often; about 11 hours on 2 CPU cores;
+## then 6 more with the rarest jet masses drawn more often; about 12 hours on 2 CPU cores;
 ## every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
