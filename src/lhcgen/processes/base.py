@@ -33,7 +33,8 @@ class ExtraFeature(NamedTuple):
 
 
 class RareCondition(NamedTuple):
-    name: str
+    """Values of the process's ``rare_condition_name``, one per event."""
+
     values: np.ndarray
     """(N,) the condition of each event."""
     groups: np.ndarray

@@ -67,8 +67,7 @@ class JetsProcess(Process):
         """m/pT of the jets the preprocessing keeps, binned per type: the heaviest jets of a
         type (top jets of m/pT above 0.35, say) are the rarest conditions."""
         sample = preprocessing.select(sample, require_all=False)
-        return RareCondition(self.rare_condition_name, sample.jets[:, 2] / sample.jets[:, 0],
-                             sample.jet_type)
+        return RareCondition(sample.jets[:, 2] / sample.jets[:, 0], sample.jet_type)
 
     def cut_violations(self, jets: JetCloudSample, cuts: dict | None) -> dict[str, int]:
         """Jets outside the training file's pT window and |eta| cut."""

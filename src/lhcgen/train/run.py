@@ -181,7 +181,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
                               "events")
         found = rare_draw_weights(rare.values, rare.groups, cfg.training.rare_boost)
         draws = torch.from_numpy(found.weights)
-        rare_facts = found.facts(cfg.training.rare_boost, rare.name)
+        rare_facts = found.facts(cfg.training.rare_boost, process.rare_condition_name)
 
     torch.manual_seed(cfg.training.seed)
     model = build_generator(cfg.model, preprocessing.coordinates(),
