@@ -14,6 +14,10 @@ Usage:
     python benchmarks/jets_network_cost.py --run runs/jets_cd_all_ft2 --type t --jets 2000 \\
         --samplers consistency:1,3 [--protocol file|generated] [--name jets_network_cost]
 
+On a GPU (``--device cuda``, or ``auto`` where one is present) the same in fp32 (TF32 off,
+torch's default): the reference products run there, the simulator still on one CPU core of
+the same machine; give it a batch that fills the GPU (``--batch-size 20000``).
+
 Writes NAME.json and NAME.md into --out-dir (benchmarks/results).
 """
 
@@ -32,23 +36,29 @@ from jets_time_fidelity import parse_grid, simulator_rate  # noqa: E402
 from lhcgen.data.jets import JET_TYPES  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
-from machine import command_line, machine_info  # noqa: E402
+from lhcgen.train.run import resolve_device  # noqa: E402
+from machine import command_line, machine_info, synchronize  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
-REFERENCE_SIZE = 2048
-"""Side of the square fp32 matrix product that measures the core's best rate."""
+REFERENCE_SIZE = {"cpu": 2048, "cuda": 8192}
+"""Side of the square fp32 matrix product that measures the device's best rate."""
 
 
-def matmul_rate(rows: int, inner: int, cols: int, products: int, repeats: int) -> float:
-    """GFLOP/s of (rows x inner) @ (inner x cols) in fp32 on the current torch threads: the
-    fastest of ``repeats`` timings of ``products`` products."""
-    a, b = torch.randn(rows, inner), torch.randn(inner, cols)
+def matmul_rate(rows: int, inner: int, cols: int, products: int, repeats: int,
+                device: torch.device | None = None) -> float:
+    """GFLOP/s of (rows x inner) @ (inner x cols) in fp32 on ``device`` (on the CPU, the
+    current torch threads): the fastest of ``repeats`` timings of ``products`` products."""
+    device = device or torch.device("cpu")
+    a = torch.randn(rows, inner, device=device)
+    b = torch.randn(inner, cols, device=device)
     a @ b  # warm up
+    synchronize(device)
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
         for _ in range(products):
             a @ b
+        synchronize(device)
         best = min(best, time.perf_counter() - started)
     return 2.0 * rows * inner * cols * products / best / 1e9
 
@@ -80,22 +90,32 @@ def cost_row(surrogate: JetSurrogate, args: argparse.Namespace, solver: str,
             "ceiling_jets_per_second": reference * 1e9 / per_jet}
 
 
+def _where(result: dict) -> str:
+    if not result.get("device", "cpu").startswith("cuda"):
+        return f"{result['threads']} torch thread(s)"
+    return f"on the GPU in fp32 ({'TF32 on' if result.get('tf32') else 'TF32 off'})"
+
+
 def render(result: dict) -> str:
     m, sim = result["machine"], result["simulator"]
+    size = result.get("reference_size", REFERENCE_SIZE["cpu"])
     lines = [
         "# Jets generators: what the speed is made of", "",
-        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']}, Python "
-        f"{m['python']}. Command: `{result['command']}`.", "",
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs"
+        + (f", {m['gpu']} ({m['gpu_memory_gib']:g} GiB, CUDA {m['cuda_version']})"
+           if m.get("gpu") else "")
+        + f", torch {m['torch']}, Python {m['python']}. Command: `{result['command']}`.", "",
         f"Run `{result['run']}` ({result['parameters']:,} parameters), type {result['type']}, "
         f"{result['jets']} jets per setting (the fastest of {result['repeats']} timed runs), "
-        f"batch size {result['batch_size']}, "
-        f"{result['threads']} torch thread(s), conditions: {result['protocol']}. FLOPs: "
+        f"batch size {result['batch_size']}, " + _where(result)
+        + f", conditions: {result['protocol']}. FLOPs: "
         "`torch.utils.flop_counter` (matrix products and attention; elementwise work not "
         "counted), per jet, with the conditions model's included where they are generated. "
-        f"This core in the same run: {result['reference_gflops']:.1f} GFLOP/s in a "
-        f"{REFERENCE_SIZE}² fp32 matrix product, {result['width_gflops']:.1f} GFLOP/s in a "
+        f"This {'GPU' if m.get('gpu') else 'core'} in the same run: "
+        f"{result['reference_gflops']:.1f} GFLOP/s in a {size}² fp32 matrix product, "
+        f"{result['width_gflops']:.1f} GFLOP/s in a "
         f"product of the network's width ({result['width']}). Ceiling = jets/s at the "
-        f"{REFERENCE_SIZE}² product's rate. Pythia 8 + FastJet: {sim['jets_per_second']:.1f} "
+        f"{size}² product's rate. Pythia 8 + FastJet: {sim['jets_per_second']:.1f} "
         f"{result['type']} jets/s on one worker in this run ({sim['jets']} jets, "
         "initialisation excluded).", "",
         "| sampler | steps | NFE | MFLOP per jet | jets/s | ×sim | GFLOP/s | ceiling jets/s "
@@ -125,6 +145,8 @@ def parse_args() -> argparse.Namespace:
                         help="condition file of the file protocol ({type}: the type letter)")
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto",
+                        help="where the generator runs: auto (CUDA where present), cpu, cuda")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed runs per setting and reference product; the fastest counts")
     parser.add_argument("--simulator-jets", type=int, default=400)
@@ -154,7 +176,8 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     try:
-        surrogate = JetSurrogate.load(args.run, torch.device("cpu"))
+        device = resolve_device(args.device)
+        surrogate = JetSurrogate.load(args.run, device)
         for solver, steps, _ in args.grid:  # every setting checked before the long part
             surrogate.sampler(solver, steps)
         if args.protocol == "file":
@@ -162,9 +185,11 @@ def main() -> None:
     except LhcgenError as e:
         sys.exit(f"error: {e}")
     width, particles = surrogate.cfg.model.hidden, surrogate.preprocessing.n_particles
-    reference = matmul_rate(REFERENCE_SIZE, REFERENCE_SIZE, REFERENCE_SIZE, 10,
-                            args.repeats)
-    result = {"machine": machine_info(), "command": command_line(), "run": args.run,
+    size = REFERENCE_SIZE[device.type]
+    reference = matmul_rate(size, size, size, 10, args.repeats, device)
+    result = {"machine": machine_info(device), "command": command_line(), "run": args.run,
+              "device": str(device), "tf32": torch.backends.cuda.matmul.allow_tf32,
+              "reference_size": size,
               "parameters": sum(p.numel() for p in surrogate.model.parameters()),
               "type": args.type, "jets": args.jets, "batch_size": args.batch_size,
               "threads": args.threads, "repeats": args.repeats, "protocol": args.protocol,
@@ -172,7 +197,7 @@ def main() -> None:
               "reference_gflops": reference,
               "particles": particles,
               "width_gflops": matmul_rate(args.batch_size * particles, width, width, 50,
-                                          args.repeats),
+                                          args.repeats, device),
               "simulator": simulator_rate(args.type, particles, args.simulator_jets, args.seed),
               "rows": []}
     for solver, steps, options in args.grid:

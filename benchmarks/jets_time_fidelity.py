@@ -43,6 +43,20 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
 A ``{type}`` in a truth path is replaced by the jet type letter; a file holding several
 types is filtered by type. Writes <out-dir>/<name>.json, .md and .png after every setting,
 so a stopped run leaves its results; ``--render-only`` redraws .md and .png from the JSON.
+
+On a GPU (``--device cuda``, or ``auto`` where one is present) the speed is the GPU's, in
+fp32 (TF32 off, torch's default), and the simulator's is still one CPU core of the same
+machine. A GPU lent for minutes can generate and leave the judging for later:
+``--generate-only --samples DIR`` writes every generated sample to DIR (lhcgen's jets
+schema) and <name>.json with the speeds and the simulator's rate but no metrics; on any
+machine, ``--judge --samples DIR`` then computes the floors and metrics of those samples
+against ``--truth`` and ``--truth-floor`` and writes the full .json, .md and .png, the
+speeds and the simulator's rate kept as measured where the jets were made:
+
+    python benchmarks/jets_time_fidelity.py --device cuda --generate-only --samples S \
+        --runs runs/jets_edm_all_ft2 --types gqtwz --jets 5000 --protocols generated \
+        --name jets_time_fidelity_gpu        # on the GPU machine
+    python benchmarks/jets_time_fidelity.py --judge --samples S --name jets_time_fidelity_gpu
 """
 
 from __future__ import annotations
@@ -59,9 +73,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
+from lhcgen.data.jet_hdf5 import read_jets, write_jets  # noqa: E402
 from lhcgen.data.jet_run import generate_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetCloudSample, JetSettings, make_pythia  # noqa: E402
+from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.evaluate.jets.conditions import (  # noqa: E402
     CONDITION_LABELS,
     condition_ratios,
@@ -74,12 +89,13 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
     jet_metrics,
     ratio_to_floor,
 )
-from lhcgen.io import atomic_path  # noqa: E402
+from lhcgen.io import atomic_path, write_text_atomic  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
 from lhcgen.solvers.sampling import EDM_OPTIONS  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
-from machine import command_line, machine_info  # noqa: E402
+from lhcgen.train.run import resolve_device  # noqa: E402
+from machine import command_line, machine_info, synchronize  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 METRICS = ("w1m", "w1p", "w1efp", "fpd", "kpd")
@@ -258,8 +274,32 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
     versions = [(jets, info)]
     if args.pt_sum == "both":
         versions.append(pt_sum_conserved(jets, info))
-    return [judge_setting(jets, info, facts, jet_type, protocol, options, ctx)
-            for jets, info in versions]
+    rows = []
+    for jets, info in versions:
+        row = speed_row(info, facts, jet_type, protocol, options, ctx)
+        if args.generate_only:
+            rows.append({**row, "sample": keep_sample(jets, row, Path(args.samples))})
+        else:
+            rows.append(judge_row(row, jets, ctx))
+    return rows
+
+
+def sample_name(row: dict) -> str:
+    """The file name of a row's kept sample: type, protocol, run, sampler, steps, options
+    and pT-sum handling, so that every setting of one benchmark run gets its own."""
+    options = "".join(f"_{k}{v:g}" for k, v in sorted((row.get("options") or {}).items()))
+    run = row["run"].strip("/").replace("/", "_")
+    return (f"{row['type']}_{row['protocol']}_{run}_{row['solver'] or 'pass'}_"
+            f"{row['steps'] or 0}{options}_{row['pt_sum']}.h5")
+
+
+def keep_sample(jets: JetCloudSample, row: dict, folder: Path) -> str:
+    """Write the generated ``jets`` of ``row`` to ``folder`` (atomically) for ``--judge``;
+    returns the file name."""
+    name = sample_name(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_jets(folder / name, jets)
+    return name
 
 
 def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, dict]:
@@ -273,10 +313,9 @@ def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, 
              "seconds": round(seconds, 4), "jets_per_second": info["n_requested"] / seconds})
 
 
-def judge_setting(jets: JetCloudSample, info: dict, facts: dict, jet_type: str,
-                  protocol: str, options: dict[str, float], ctx: dict) -> dict:
-    """The row of one generated sample: its speed and its metrics against the floor."""
-    args = ctx["args"]
+def speed_row(info: dict, facts: dict, jet_type: str, protocol: str,
+              options: dict[str, float], ctx: dict) -> dict:
+    """The row of one generated sample before it is judged: the setting and its speed."""
     rate = info["jets_per_second"]
     row = {
         "run": facts["run"], "model": facts["model"], "net": facts["net"], "type": jet_type,
@@ -288,8 +327,14 @@ def judge_setting(jets: JetCloudSample, info: dict, facts: dict, jet_type: str,
         "conditions_seconds": info["conditions_seconds"], "jets_per_second": rate,
         "times_simulator": rate / ctx["simulator"]["jets_per_second"],
         "options": options, "pt_sum": info["pt_sum"],
-        "pt_sum_quantiles": info["pt_sum_quantiles"],
+        "pt_sum_quantiles": info["pt_sum_quantiles"], "device": info["device"],
     }
+    return row
+
+
+def judge_row(row: dict, jets: JetCloudSample, ctx: dict) -> dict:
+    """``row`` with the metrics of its generated ``jets`` against the truth and the floor."""
+    args, protocol = ctx["args"], row["protocol"]
     started = time.perf_counter()
     settings = ctx["settings"]
     if len(jets) < ctx["n"]:  # non-finite jets removed: the sizes cannot exceed the sample
@@ -299,7 +344,8 @@ def judge_setting(jets: JetCloudSample, info: dict, facts: dict, jet_type: str,
         if not np.isfinite(generated.efps).all():
             raise ValueError(f"EFPs overflow: generated pT_rel up to "
                              f"{jets.particles[..., 2].max():.3g} "
-                             f"({info['particles_pt_rel_above_1']} constituents above 1)")
+                             f"({int((jets.particles[..., 2] > 1).sum())} constituents "
+                             "above 1)")
         metrics = metric_dict(jet_metrics(ctx["truth"], generated, seed=args.metric_seed,
                                           settings=settings))
     except Exception as e:  # noqa: BLE001 - e.g. EFPs overflowing for absurd jets
@@ -338,10 +384,18 @@ def _mass(q: list[float] | None) -> str:
     return "-" if not q else f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]"
 
 
-def warm_up(surrogate: JetSurrogate, jet_type: str, truth_path: str, n: int) -> None:
-    """One small untimed sampling (first-call allocations, thread pools)."""
+def warm_up(surrogate: JetSurrogate, jet_type: str, truth_path: str, n: int,
+            batch_size: int | None) -> None:
+    """One untimed sampling with the run's default sampler (first-call allocations, thread
+    pools; on a GPU the kernels and library handles of the timed batch size: 128 jets on the
+    CPU, a whole batch on a GPU), the conditions from the conditions model where the run has
+    one, else from ``truth_path``."""
+    size = min(n, 128) if surrogate.device.type == "cpu" else \
+        min(n, batch_size or surrogate.cfg.sampling.batch_size)
+    condition_from = None if surrogate.conditions_model is not None else truth_path
     try:
-        surrogate.generate(min(n, 128), jet_type, truth_path, progress=False)
+        surrogate.generate(size, jet_type, condition_from, progress=False)
+        synchronize(surrogate.device)
     except Exception:  # noqa: BLE001 - the timed settings record the error
         pass
 
@@ -437,14 +491,35 @@ def _pt_sum_note(result: dict) -> str:
             "them, median [5 % / 95 %] (the truth's: 1): " + "; ".join(parts) + ".")
 
 
+def _where(result: dict) -> str:
+    """Where the jets were generated, in words."""
+    if not result.get("device", "cpu").startswith("cuda"):
+        return f"the CPU with {result['threads']} torch thread(s)"
+    tf32 = "TF32 on" if result.get("tf32") else "TF32 off"
+    return f"the GPU ({result['machine'].get('gpu', 'CUDA')}, fp32, {tf32})"
+
+
+def _judged_note(result: dict) -> str:
+    """Where the metrics of a --generate-only run were computed, if not where it ran."""
+    j = result.get("judged_on")
+    if not j:
+        return ""
+    return (f" Generated there with --generate-only; the metrics computed afterwards from the "
+            f"kept samples on {j['cpu']} ({j['logical_cpus']} logical CPUs): "
+            f"`{result['judge_command']}`.")
+
+
 def render(result: dict) -> str:
     m = result["machine"]
     runs = {r["run"]: r for r in result["runs"]}
     lines = [
         "# Jets generators: the time–fidelity frontier", "",
-        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, torch {m['torch']}, "
-        f"Python {m['python']}. Command: `{result['command']}`.", "",
-        f"Generation on the CPU with {result['threads']} torch thread(s), batch size "
+        f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs"
+        + (f", {m['gpu']} ({m['gpu_memory_gib']:g} GiB, CUDA {m['cuda_version']})"
+           if m.get("gpu") else "")
+        + f", torch {m['torch']}, Python {m['python']}. Command: `{result['command']}`."
+        + _judged_note(result), "",
+        f"Generation on {_where(result)}, batch size "
         f"{result['batch_size'] or 'of each run'}, seed {result['seed']}; {result['jets']} "
         f"generated and {result['jets']} truth jets per comparison. Metrics: jetnet v0.2.5 "
         f"definitions, seed {result['metric_seed']}, settings "
@@ -788,11 +863,24 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--name", default="jets_time_fidelity")
     p.add_argument("--render-only", action="store_true",
                    help="rewrite the .md and .png from the JSON, compute nothing")
+    p.add_argument("--device", default="auto",
+                   help="where the generators run: auto (CUDA where present), cpu, cuda")
+    p.add_argument("--generate-only", action="store_true",
+                   help="time and keep the samples in --samples, compute no metric")
+    p.add_argument("--judge", action="store_true",
+                   help="compute the metrics of the samples a --generate-only run kept in "
+                        "--samples (its <name>.json in --out-dir), generate nothing")
+    p.add_argument("--samples", metavar="DIR",
+                   help="folder of the kept samples (--generate-only, --judge)")
     args = p.parse_args()
+    if args.generate_only and args.judge:
+        p.error("--generate-only and --judge exclude each other")
+    if (args.generate_only or args.judge) and not args.samples:
+        p.error("--generate-only and --judge need --samples DIR")
     args.jets = args.jets or (200 if args.quick else 10_000)
     args.simulator_jets = args.simulator_jets or (20 if args.quick else 400)
     args.protocols = [s.strip() for s in args.protocols.split(",") if s.strip()]
-    if not args.render_only and not args.runs:
+    if not (args.render_only or args.judge) and not args.runs:
         p.error("--runs is required")
     if set(args.protocols) - set(PROTOCOLS) or not args.protocols:
         p.error(f"--protocols: a comma-separated subset of {','.join(PROTOCOLS)}")
@@ -807,14 +895,14 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def load_runs(args: argparse.Namespace) -> tuple[list, list[dict]]:
+def load_runs(args: argparse.Namespace, device: torch.device) -> tuple[list, list[dict]]:
     """(surrogate or None, grid) per run, and their facts (with the error if not loaded)."""
     names = [Path(r).name for r in args.runs]
     loaded, facts = [], []
     for run, name in zip(args.runs, names, strict=True):
         run_label = name if names.count(name) == 1 else run
         try:
-            surrogate = JetSurrogate.load(run, torch.device("cpu"))
+            surrogate = JetSurrogate.load(run, device)
             grid, skipped = model_grid(surrogate.cfg.model.name, args.grid, args.quick)
             facts.append({**run_facts(run_label, surrogate), "skipped": skipped,
                           "grid": [list(g) for g in grid]})
@@ -844,10 +932,152 @@ def run_setting(surrogate: JetSurrogate, run: dict, jet_type: str, protocol: str
         where = f"[{jet_type}] {label(row)} {protocol}:"
         if "error" in row:
             print(f"{where} {row['error']}", file=sys.stderr, flush=True)
+        elif "metrics" not in row:  # --generate-only
+            print(f"{where} {row['jets_per_second']:.0f} jets/s, kept as {row['sample']}",
+                  flush=True)
         else:
             print(f"{where} {row['jets_per_second']:.0f} jets/s, worst ×floor "
                   f"{_x(row['worst_ratio'])} ({row['worst_metric']})", flush=True)
     return rows
+
+
+def judged_type(jet_type: str, truths: tuple, simulator: dict, args: argparse.Namespace,
+                settings: JetMetricSettings) -> tuple[dict, dict]:
+    """The floors of ``jet_type`` (JetNet metrics, conditions, EFP range: the truth against
+    the independent truth jets) with the simulator's rate: its entry in the result's types,
+    and the context that judges its rows."""
+    (truth_path, truth), (floor_path, other) = truths
+    started = time.perf_counter()
+    truth_sample = JetSample.from_particles(truth.particles, truth.mask)
+    other_sample = JetSample.from_particles(other.particles, other.mask)
+    floor = metric_dict(jet_metrics(truth_sample, other_sample, seed=args.metric_seed,
+                                    settings=settings))
+    conditions_floor = condition_w1(truth, other, seed=args.metric_seed, settings=settings)
+    print(f"[{jet_type}] floor in {time.perf_counter() - started:.0f} s", flush=True)
+    entry = {"truth": truth_path, "truth_floor": floor_path, "floor": floor,
+             "conditions_floor": conditions_floor,
+             "efp_range_floor": efp_range(truth_sample.efps, other_sample.efps).as_dict(),
+             "simulator": simulator, "relative_mass_quantiles": mass_quantiles(truth_sample)}
+    ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "floor_path": floor_path,
+           "truth": truth_sample, "truth_jets": truth, "conditions_floor": conditions_floor,
+           "floor": floor, "settings": settings, "simulator": simulator}
+    return entry, ctx
+
+
+def measure_simulator(jet_type: str, particles: int, args: argparse.Namespace) -> dict:
+    print(f"[{jet_type}] Pythia {args.simulator_jets} jets ...", flush=True)
+    simulator = simulator_rate(jet_type, particles, args.simulator_jets, args.seed)
+    print(f"[{jet_type}] simulator {simulator['jets_per_second']:.1f} jets/s "
+          f"({simulator['initialisation_seconds']:.1f} s initialisation)", flush=True)
+    return simulator
+
+
+def write_unjudged(stem: Path, result: dict) -> None:
+    """--generate-only: the JSON alone (no metrics to tabulate or draw yet)."""
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(result, indent=2, allow_nan=False))
+
+
+def generate(args: argparse.Namespace, stem: Path) -> None:
+    """Sample, time and judge (or with --generate-only keep) every setting of every run."""
+    torch.set_num_threads(args.threads)
+    try:
+        device = resolve_device(args.device)
+    except LhcgenError as e:
+        sys.exit(f"error: {e}")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    settings = metric_settings(args.jets, args.quick)
+    truths = {} if args.generate_only else {
+        t: (truth_jets(args.truth, t, args.jets), truth_jets(args.truth_floor, t, args.jets))
+        for t in args.types}  # every file checked before the long part
+    loaded, facts = load_runs(args, device)
+    result = {"machine": machine_info(device), "command": command_line(),
+              "device": str(device), "tf32": torch.backends.cuda.matmul.allow_tf32,
+              "threads": args.threads, "batch_size": args.batch_size, "seed": args.seed,
+              "metric_seed": args.metric_seed, "jets": args.jets, "quick": args.quick,
+              "metric_settings": settings.as_dict(), "truth": args.truth,
+              "truth_floor": args.truth_floor, "protocols": args.protocols,
+              "simulator_jets": args.simulator_jets, "generate_only": args.generate_only,
+              "runs": facts, "types": {}, "rows": []}
+    particles = {s.preprocessing.n_particles for s, _ in loaded if s is not None}
+    if args.generate_only and len(particles) != 1:
+        sys.exit("error: --generate-only needs runs that load and share one particle count, "
+                 f"got {sorted(particles) or 'none loaded'}")
+    for jet_type in args.types:
+        if args.generate_only:
+            ctx = {"args": args, "n": args.jets,
+                   "truth_path": args.truth.replace("{type}", jet_type),
+                   "floor_path": args.truth_floor.replace("{type}", jet_type),
+                   "simulator": measure_simulator(jet_type, min(particles), args)}
+            result["types"][jet_type] = {"truth": ctx["truth_path"],
+                                         "truth_floor": ctx["floor_path"],
+                                         "simulator": ctx["simulator"]}
+        else:
+            n_particles = truths[jet_type][0][1].n_particles
+            result["types"][jet_type], ctx = judged_type(
+                jet_type, truths[jet_type], measure_simulator(jet_type, n_particles, args),
+                args, settings)
+            save(stem, result)
+        for (surrogate, grid), run in zip(loaded, facts, strict=True):
+            if surrogate is None:
+                continue
+            warm_up(surrogate, jet_type, ctx["truth_path"], args.jets, args.batch_size)
+            for protocol in args.protocols:
+                for solver, steps, options in grid:
+                    result["rows"] += run_setting(surrogate, run, jet_type, protocol, solver,
+                                                  steps, options, ctx)
+                    (write_unjudged if args.generate_only else save)(stem, result)
+    if args.generate_only:
+        write_unjudged(stem, result)
+        print(f"wrote {stem.with_suffix('.json')} and {len(result['rows'])} samples in "
+              f"{args.samples}; judge them with --judge --samples {args.samples}")
+    else:
+        print(render(result))
+
+
+def judge(args: argparse.Namespace, stem: Path) -> None:
+    """The metrics of the samples a --generate-only run kept: the floors computed here from
+    --truth and --truth-floor, the speeds and the simulator's rate kept as measured."""
+    path = stem.with_suffix(".json")
+    if not path.is_file():
+        sys.exit(f"error: {path} does not exist: run the benchmark with --generate-only first")
+    try:
+        result = json.loads(path.read_text())
+        pending = [k for k, r in enumerate(result["rows"]) if "sample" in r and "metrics" not in r
+                   and "error" not in r]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        sys.exit(f"error: {path} is not the JSON of a run of this benchmark")
+    if not pending:
+        sys.exit(f"error: {path} holds no samples to judge (run the benchmark with "
+                 "--generate-only first)")
+    folder = Path(args.samples)
+    missing = [result["rows"][k]["sample"] for k in pending
+               if not (folder / result["rows"][k]["sample"]).is_file()]
+    if missing:
+        sys.exit(f"error: {len(missing)} kept sample(s) missing from {folder}, e.g. "
+                 f"{missing[0]}")
+    args.jets, args.quick = result["jets"], result["quick"]
+    settings = metric_settings(args.jets, args.quick)
+    truths = {t: (truth_jets(args.truth, t, args.jets), truth_jets(args.truth_floor, t, args.jets))
+              for t in result["types"]}  # every file checked before the long part
+    result.update(truth=args.truth, truth_floor=args.truth_floor, metric_seed=args.metric_seed,
+                  metric_settings=settings.as_dict(),
+                  judged_on=machine_info(torch.device("cpu")), judge_command=command_line())
+    contexts = {}
+    for jet_type, pair in truths.items():
+        simulator = result["types"][jet_type]["simulator"]
+        result["types"][jet_type], contexts[jet_type] = judged_type(jet_type, pair, simulator,
+                                                                    args, settings)
+    for k in pending:  # written once, at the end: an interrupted judgement changes nothing
+        row = result["rows"][k]
+        try:
+            jets = read_jets(folder / row["sample"])
+        except LhcgenError as e:
+            sys.exit(f"error: {e}")
+        result["rows"][k] = judge_row(row, jets, contexts[row["type"]])
+        print(f"[{row['type']}] {label(row)} {row['protocol']}: worst ×floor "
+              f"{_x(result['rows'][k].get('worst_ratio'))}", flush=True)
+    save(stem, result)
+    print(render(result))
 
 
 def main() -> None:
@@ -857,51 +1087,7 @@ def main() -> None:
         rerender(stem.with_suffix(".json"), render)
         plot(json.loads(stem.with_suffix(".json").read_text()), stem.with_suffix(".png"))
         return
-    torch.set_num_threads(args.threads)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    settings = metric_settings(args.jets, args.quick)
-    truths = {t: (truth_jets(args.truth, t, args.jets), truth_jets(args.truth_floor, t, args.jets))
-              for t in args.types}  # every file checked before the long part
-    loaded, facts = load_runs(args)
-    result = {"machine": machine_info(), "command": command_line(),
-              "threads": args.threads, "batch_size": args.batch_size, "seed": args.seed,
-              "metric_seed": args.metric_seed, "jets": args.jets, "quick": args.quick,
-              "metric_settings": settings.as_dict(), "truth": args.truth,
-              "truth_floor": args.truth_floor, "protocols": args.protocols,
-              "simulator_jets": args.simulator_jets, "runs": facts, "types": {}, "rows": []}
-    for jet_type, ((truth_path, truth), (floor_path, other)) in truths.items():
-        started = time.perf_counter()
-        truth_sample = JetSample.from_particles(truth.particles, truth.mask)
-        other_sample = JetSample.from_particles(other.particles, other.mask)
-        floor = metric_dict(jet_metrics(truth_sample, other_sample, seed=args.metric_seed,
-                                        settings=settings))
-        print(f"[{jet_type}] floor in {time.perf_counter() - started:.0f} s; Pythia "
-              f"{args.simulator_jets} jets ...", flush=True)
-        simulator = simulator_rate(jet_type, truth.n_particles, args.simulator_jets, args.seed)
-        print(f"[{jet_type}] simulator {simulator['jets_per_second']:.1f} jets/s "
-              f"({simulator['initialisation_seconds']:.1f} s initialisation)", flush=True)
-        conditions_floor = condition_w1(truth, other, seed=args.metric_seed,
-                                        settings=settings)
-        result["types"][jet_type] = {"truth": truth_path, "truth_floor": floor_path,
-                                     "floor": floor, "conditions_floor": conditions_floor,
-                                     "efp_range_floor": efp_range(truth_sample.efps,
-                                                                  other_sample.efps).as_dict(),
-                                     "simulator": simulator,
-                                     "relative_mass_quantiles": mass_quantiles(truth_sample)}
-        save(stem, result)
-        ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "floor_path": floor_path,
-               "truth": truth_sample, "truth_jets": truth, "conditions_floor": conditions_floor,
-               "floor": floor, "settings": settings, "simulator": simulator}
-        for (surrogate, grid), run in zip(loaded, facts, strict=True):
-            if surrogate is None:
-                continue
-            warm_up(surrogate, jet_type, truth_path, args.jets)
-            for protocol in args.protocols:
-                for solver, steps, options in grid:
-                    result["rows"] += run_setting(surrogate, run, jet_type, protocol, solver,
-                                                  steps, options, ctx)
-                    save(stem, result)
-    print(render(result))
+    (judge if args.judge else generate)(args, stem)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine_info() -> dict:
+def machine_info(device=None) -> dict:
+    """The machine; with a CUDA ``device`` (torch.device), also its GPU's name and memory."""
     import torch
 
-    return {
+    info = {
         "platform": platform.platform(), "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(), "python": platform.python_version(),
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.is_available(),
     }
+    if device is not None and device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1),
+                    cuda_version=torch.version.cuda)
+    return info
+
+
+def synchronize(device) -> None:
+    """Wait for the work queued on a CUDA ``device`` (a no-op on the CPU): timings read after
+    it include the GPU's work."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def command_line() -> str:

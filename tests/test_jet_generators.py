@@ -424,6 +424,59 @@ def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
     assert "## Jets beyond the truth's EFP range" in page
 
 
+def test_time_fidelity_benchmark_generated_on_one_machine_and_judged_on_another(
+        runs, tmp_path, monkeypatch, capsys):
+    """--generate-only keeps the samples and the speeds, --judge computes the metrics later
+    (the GPU rows: jets made on a lent GPU, judged on the CPU machine): the two steps give
+    exactly the metrics of one run, keep the speeds and the simulator's rate as measured, and
+    refuse, in one line, to judge twice, a missing sample, or a device that is not there."""
+    import json
+    import sys
+
+    from benchmarks.jets_time_fidelity import main as benchmark
+
+    common = ["jets_time_fidelity.py", "--truth", str(runs / "truth_test.h5"), "--truth-floor",
+              str(runs / "truth.h5"), "--out-dir", str(tmp_path)]
+    setting = ["--runs", str(runs / "edm"), "--types", "t", "--samplers", "midpoint:2",
+               "--protocols", "file,generated", "--quick", "--jets", "60", "--device", "cpu"]
+    kept = tmp_path / "kept"
+    monkeypatch.setattr(sys, "argv", [*common, *setting, "--name", "one"])
+    benchmark()
+    monkeypatch.setattr(sys, "argv", [*common, *setting, "--name", "two", "--generate-only",
+                                      "--samples", str(kept)])
+    benchmark()
+    made = json.loads((tmp_path / "two.json").read_text())
+    assert not (tmp_path / "two.md").exists()  # nothing to tabulate before the judging
+    assert [r["protocol"] for r in made["rows"]] == ["file", "generated"]
+    assert all("metrics" not in r and (kept / r["sample"]).is_file() for r in made["rows"])
+    assert "floor" not in made["types"]["t"] and made["types"]["t"]["simulator"]["jets"] > 0
+    monkeypatch.setattr(sys, "argv", [*common, "--name", "two", "--judge", "--samples",
+                                      str(kept)])
+    benchmark()
+    one = json.loads((tmp_path / "one.json").read_text())
+    two = json.loads((tmp_path / "two.json").read_text())
+    assert two["types"]["t"]["floor"] == one["types"]["t"]["floor"]
+    assert two["types"]["t"]["simulator"] == made["types"]["t"]["simulator"]
+    for a, b, m in zip(one["rows"], two["rows"], made["rows"], strict=True):
+        assert b["metrics"] == a["metrics"] and b["efp_range"] == a["efp_range"]
+        assert b.get("conditions") == a.get("conditions")
+        assert b["jets_per_second"] == m["jets_per_second"]  # as measured where generated
+    page = (tmp_path / "two.md").read_text()
+    assert "Generated there with --generate-only" in page and "worst ×floor" in page
+    capsys.readouterr()
+    with pytest.raises(SystemExit, match="holds no samples to judge"):
+        benchmark()  # judged already
+    (kept / two["rows"][0]["sample"]).unlink()
+    (tmp_path / "two.json").write_text(json.dumps(made))
+    with pytest.raises(SystemExit, match="1 kept sample.s. missing"):
+        benchmark()
+    if not torch.cuda.is_available():
+        monkeypatch.setattr(sys, "argv", [*common, *setting[:-2], "--device", "cuda",
+                                          "--name", "gpu"])
+        with pytest.raises(SystemExit, match="CUDA is not available"):
+            benchmark()
+
+
 def test_network_cost_benchmark_counts_flops_in_proportion_to_the_nfe(runs, tmp_path,
                                                                          monkeypatch, capsys):
     """benchmarks/jets_network_cost.py on a tiny run: every network evaluation costs the same
