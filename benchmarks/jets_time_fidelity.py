@@ -24,7 +24,9 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   batch, N/5 instead of 20000);
 * samplers: ``--samplers`` ('heun:4,8,16 euler:8 midpoint:8@sigma_min=0.02 ...': a
   token's ``@option=value`` suffixes, EDM_OPTIONS, set the EDM noise schedule's sigma_min
-  and rho or the stochastic sampler's s_churn, s_tmin and s_tmax for its steps); each run
+  and rho or the stochastic sampler's s_churn, s_tmin and s_tmax for its steps, and
+  CONSISTENCY_OPTIONS the consistency sampler's second and third noise levels, sigma_1
+  and sigma_2: 'consistency:2@sigma_1=0.5'); each run
   takes those its model accepts (EDM samplers are skipped for flow matching and so on), or
   its own grid when it accepts none of them; by default ``DEFAULT_GRIDS`` for EDM and flow
   matching, the default sampler at 1, 2 and 3 steps for any other model (consistency);
@@ -92,7 +94,7 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
 from lhcgen.io import atomic_path, write_text_atomic  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
-from lhcgen.solvers.sampling import EDM_OPTIONS  # noqa: E402
+from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, synchronize  # noqa: E402
@@ -121,14 +123,19 @@ Grid = list[tuple[str | None, int | None, dict[str, float]]]
 
 
 # ---- settings --------------------------------------------------------------------------------
+SAMPLER_OPTIONS = {"edm": EDM_OPTIONS, "consistency": CONSISTENCY_OPTIONS}
+"""The options a grid token's ``@option=value`` may set, per model."""
+
+
 def parse_options(token: str, parts: list[str]) -> dict[str, float]:
-    """['sigma_min=0.02', 'rho=5'] -> {"sigma_min": 0.02, "rho": 5.0} (EDM_OPTIONS only)."""
+    """['sigma_min=0.02', 'rho=5'] -> {"sigma_min": 0.02, "rho": 5.0} (SAMPLER_OPTIONS)."""
+    known = EDM_OPTIONS + CONSISTENCY_OPTIONS
     options: dict[str, float] = {}
     for part in parts:
         key, _, value = part.partition("=")
-        if key not in EDM_OPTIONS:
+        if key not in known:
             raise ValueError(f"unknown sampler option {key!r} in {token!r} (known: "
-                             f"{', '.join(EDM_OPTIONS)})")
+                             f"{', '.join(known)})")
         try:
             options[key] = float(value)
         except ValueError:
@@ -167,11 +174,12 @@ def model_grid(model: str, grid: Grid | None, quick: bool) -> tuple[Grid, list[s
         return [(None, None, {})], []
     skipped: list[str] = []
     if grid is not None:
+        fits = set(SAMPLER_OPTIONS.get(model, ()))
         kept = [(name, steps, options) for name, steps, options in grid
-                if name in spec.solvers and (not options or model == "edm")]
+                if name in spec.solvers and set(options) <= fits]
         skipped = sorted({name + ("@options" if options and name in spec.solvers else "")
                           for name, _, options in grid
-                          if name not in spec.solvers or (options and model != "edm")})
+                          if name not in spec.solvers or not set(options) <= fits})
         if kept:
             return kept, skipped
     own = (QUICK_GRIDS if quick else DEFAULT_GRIDS).get(model)
@@ -422,7 +430,7 @@ def _options(row: dict) -> str:
     if row.get("s_churn") is not None:  # results written before rows had "options"
         options["s_churn"] = row["s_churn"]
     names = {"s_churn": "S_churn", "s_tmin": "S_tmin", "s_tmax": "S_tmax",
-             "sigma_min": "σ_min", "rho": "ρ"}
+             "sigma_min": "σ_min", "rho": "ρ", "sigma_1": "σ_1", "sigma_2": "σ_2"}
     return ", ".join([f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items())]
                      + ([PT_SUM_MARK] if row.get("pt_sum") == "conserved" else []))
 

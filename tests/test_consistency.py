@@ -26,6 +26,7 @@ from lhcgen.noise import EventNoise
 from lhcgen.solvers import sample
 from lhcgen.solvers.consistency import multistep_consistency
 from lhcgen.solvers.edm import edm_euler, edm_heun, karras_sigmas
+from lhcgen.solvers.sampling import consistency_sigmas
 from lhcgen.transforms.coordinates import Coordinates
 from tests.cli_helpers import one_line_error
 from tests.test_jets_data import toy_jets
@@ -238,6 +239,41 @@ def test_sample_runs_one_to_three_steps_on_events_and_refuses_four():
         sample(model, batch.multiplicity, batch.dims_mask, None, "heun", 1)
 
 
+def test_the_renoise_levels_replace_the_configured_ones():
+    """--renoise-sigmas: sigma_1 and sigma_2 take the places of the second and third noise
+    levels; an option for a step that does not run, or an unknown one, is one line."""
+    levels = (80.0, 1.0, 0.3)
+    assert consistency_sigmas(levels, 2, {}) == [80.0, 1.0]
+    assert consistency_sigmas(levels, 2, {"sigma_1": 0.5}) == [80.0, 0.5]
+    assert consistency_sigmas(levels, 3, {"sigma_2": 0.1}) == [80.0, 1.0, 0.1]
+    assert consistency_sigmas(levels, 3, {"sigma_1": 2.0, "sigma_2": 0.5}) == [80.0, 2.0, 0.5]
+    with pytest.raises(LhcgenError, match="sigma_2 is the noise level of step 3; 2 step"):
+        consistency_sigmas(levels, 2, {"sigma_2": 0.1})
+    with pytest.raises(LhcgenError, match="sigma_1 is the noise level of step 2; 1 step"):
+        consistency_sigmas(levels, 1, {"sigma_1": 0.5})
+    with pytest.raises(LhcgenError, match="unknown consistency sampling option.*rho"):
+        consistency_sigmas(levels, 2, {"rho": 7.0})
+
+
+def test_sample_takes_the_renoise_levels_on_the_same_noise():
+    """The configured level given explicitly changes nothing; another level changes the
+    events but not the first step's (one step never re-noises); levels that do not
+    decrease are one line."""
+    model = _student(EVENTS, "events").eval()
+    batch = _batch(EVENTS, n=70)
+
+    def draw(steps, **options):
+        return sample(model, batch.multiplicity, batch.dims_mask, EventNoise(0, 0, 70), None,
+                      steps, **options)[0]
+
+    torch.testing.assert_close(draw(2, sigma_1=1.0), draw(2), rtol=0, atol=0)
+    assert not torch.allclose(draw(2, sigma_1=0.5), draw(2))
+    torch.testing.assert_close(draw(3, sigma_2=0.3), draw(3), rtol=0, atol=0)
+    with pytest.raises(LhcgenError, match=r"noise levels \[80.0, 1.0, 2.0\]: sigmas must be "
+                                          "strictly decreasing"):
+        draw(3, sigma_2=2.0)
+
+
 def test_the_multistep_sampler_keeps_padding_zero_and_checks_its_grid():
     def f(x, sigma):
         return 0.5 * x
@@ -312,6 +348,25 @@ def test_more_steps_than_sampling_sigmas_is_one_line(runs, capsys):
                  "--steps", "4", "--no-progress"]) == 1
     one_line_error(capsys, "1 to 3 steps", "sampling_sigmas", "got 4")
     assert not (runs / "x.h5").exists()
+
+
+def test_sample_renoise_sigmas_from_the_command_line(runs, capsys):
+    """--renoise-sigmas reaches the sampler and the file; a level for a step that does not
+    run, or given to an EDM run, is one line and writes nothing."""
+    out = runs / "renoise.h5"
+    assert main(["sample", str(runs / "student"), "-n", "70", "--out", str(out), "--steps",
+                 "2", "--renoise-sigmas", "0.5", "--no-progress"]) == 0
+    jets = read_jets(out)
+    assert jets.attrs["sampling_sigma_1"] == 0.5 and jets.attrs["sampling_nfe"] == 2
+    assert not np.array_equal(jets.particles, read_jets(runs / "steps2.h5").particles)
+    bad = runs / "bad.h5"
+    assert main(["sample", str(runs / "student"), "-n", "10", "--out", str(bad), "--steps",
+                 "1", "--renoise-sigmas", "0.5", "--no-progress"]) == 1
+    one_line_error(capsys, "sigma_1 is the noise level of step 2", "1 step")
+    assert main(["sample", str(runs / "teacher"), "-n", "10", "--out", str(bad),
+                 "--renoise-sigmas", "0.5", "--no-progress"]) == 1
+    one_line_error(capsys, "sigma_1", "consistency samplers", "edm run")
+    assert not bad.exists()
 
 
 def test_bad_teachers_and_settings_are_one_line(runs, capsys):

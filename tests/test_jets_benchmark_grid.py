@@ -42,6 +42,17 @@ def test_options_go_to_edm_runs_only():
     assert kept == [("consistency", s, {}) for s in (1, 2, 3)]
 
 
+def test_renoise_options_go_to_consistency_runs_only():
+    grid = parse_grid("consistency:2@sigma_1=0.5 consistency:3@sigma_1=2@sigma_2=0.5 "
+                      "midpoint:8@sigma_min=0.02")
+    kept, skipped = model_grid("consistency", grid, quick=False)
+    assert kept == grid[:2] and skipped == ["midpoint"]
+    kept, skipped = model_grid("edm", grid, quick=False)
+    assert kept == grid[2:] and skipped == ["consistency"]
+    row = {"run": "cd", "solver": "consistency", "steps": 3, "options": grid[1][2]}
+    assert label(row) == "cd consistency 3 (σ_1 2, σ_2 0.5)"
+
+
 def test_labels_name_the_options():
     row = {"run": "jets_edm", "solver": "heun", "steps": 8,
            "options": {"sigma_min": 0.02}, "s_churn": None}

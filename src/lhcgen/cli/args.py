@@ -54,6 +54,21 @@ clip_float = number(float, lambda v: v > 1, "a number larger than 1")
 at_least_two = number(int, lambda v: v >= 2, "an integer of at least 2")
 
 
+def renoise_sigmas(text: str) -> tuple[float, ...]:
+    """'0.5' or '1.0,0.3': one or two finite positive noise levels, decreasing."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected one or two numbers separated by a comma, "
+                                         f"got {text!r}") from None
+    if not 1 <= len(values) <= 2 or not all(0 < v < float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"expected one or two finite positive numbers, got "
+                                         f"{text!r}")
+    if len(values) == 2 and values[1] >= values[0]:
+        raise argparse.ArgumentTypeError(f"the noise levels must decrease, got {text!r}")
+    return values
+
+
 def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="local|ADDRESS",
                         help="run the shards as dask.distributed tasks: 'local' (a local "

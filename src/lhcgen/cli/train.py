@@ -13,8 +13,10 @@ from lhcgen.cli.args import (
     positive_float,
     positive_int,
     progress,
+    renoise_sigmas,
 )
 from lhcgen.errors import LhcgenError
+from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS
 
 
 def add_parsers(sub: Any) -> None:
@@ -83,6 +85,11 @@ def add_parsers(sub: Any) -> None:
     sample.add_argument("--rho", type=positive_float, default=None,
                         help="jets, EDM samplers: the exponent of the noise schedule (Karras "
                              "et al. eq. 5; default: the config's model.edm.rho, 7)")
+    sample.add_argument("--renoise-sigmas", type=renoise_sigmas, default=None,
+                        metavar="S1[,S2]",
+                        help="jets, consistency models: the noise levels the second (and "
+                             "third) step re-noise to, decreasing (default: the config's "
+                             "model.consistency.sampling_sigmas after the first)")
     sample.add_argument("--raw-pt-sum", action="store_true",
                         help="jets: write the constituents as the network made them; by "
                              "default (the config's sampling.conserve_pt_sum) the pT_rel of "
@@ -161,6 +168,7 @@ def run_sample_jets(args: argparse.Namespace) -> int:
                                               ("s_tmax", args.s_tmax),
                                               ("sigma_min", args.sigma_min),
                                               ("rho", args.rho)) if value is not None}
+    options.update(zip(CONSISTENCY_OPTIONS, args.renoise_sigmas or (), strict=False))
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                                args.jet_type, args.condition_from, args.solver, args.steps,
                                args.batch_size, args.seed, progress(args), options,
@@ -203,6 +211,7 @@ def run_sample(args: argparse.Namespace) -> int:
                           (args.s_tmax is not None, "--s-tmax"),
                           (args.sigma_min is not None, "--sigma-min"),
                           (args.rho is not None, "--rho"),
+                          (args.renoise_sigmas is not None, "--renoise-sigmas"),
                           (args.raw_pt_sum, "--raw-pt-sum")):
         if given:
             raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "

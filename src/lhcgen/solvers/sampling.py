@@ -36,6 +36,11 @@ EDM_OPTIONS = ("sigma_min", "rho", "s_churn", "s_tmin", "s_tmax")
 """The EDM sampling options a user sets (``lhcgen sample --sigma-min --rho --s-churn
 --s-tmin --s-tmax``): the schedule's smallest noise level and exponent, and the stochastic
 sampler's churn and the noise levels it churns at."""
+CONSISTENCY_OPTIONS = ("sigma_1", "sigma_2")
+"""The consistency sampling options a user sets (``lhcgen sample --renoise-sigmas S1[,S2]``):
+the noise levels the second and third steps re-noise to, in place of
+``model.consistency.sampling_sigmas[1]`` and ``[2]`` (the first step starts from
+``sampling_sigmas[0]``, sigma_max)."""
 
 
 @torch.no_grad()
@@ -181,13 +186,33 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}
 
 
+def consistency_sigmas(levels, steps: int, options: dict) -> list[float]:
+    """The noise levels of ``steps`` consistency steps: the first ``steps`` of ``levels``
+    (the model's ``sampling_sigmas``), with ``sigma_1`` and ``sigma_2`` of ``options`` in
+    place of the second and third. One line for an option that is unknown, not a number,
+    or sets a step that does not run."""
+    unknown = sorted(set(options) - set(CONSISTENCY_OPTIONS))
+    if unknown:
+        raise LhcgenError(f"unknown consistency sampling option(s): {', '.join(unknown)} "
+                          f"(known: {', '.join(CONSISTENCY_OPTIONS)})")
+    sigmas = [float(s) for s in levels[:steps]]
+    for index, key in enumerate(CONSISTENCY_OPTIONS, start=1):
+        if key not in options:
+            continue
+        if index >= steps:
+            raise LhcgenError(f"{key} is the noise level of step {index + 1}; {steps} "
+                              f"step(s) re-noise {'to none' if steps == 1 else 'once'}")
+        sigmas[index] = float(options[key])
+    return sigmas
+
+
 def _sample_consistency(model, multiplicity, dims_mask, generator, solver, steps, options,
                         context=None):
-    if options:
-        raise LhcgenError(f"unknown consistency sampling option(s): "
-                          f"{', '.join(sorted(options))}")
-    sigmas = list(model.consistency.sampling_sigmas[:steps])
+    sigmas = consistency_sigmas(model.consistency.sampling_sigmas, steps, options)
     f, x_T, mask = _noise_level_model(model, multiplicity, dims_mask, generator, sigmas[0],
                                       context)
-    x0, nfe = multistep_consistency(f, x_T, sigmas, generator, mask, model.sigma_min)
+    try:
+        x0, nfe = multistep_consistency(f, x_T, sigmas, generator, mask, model.sigma_min)
+    except ValueError as e:  # a user's noise levels: not decreasing, or below sigma_min
+        raise LhcgenError(f"consistency noise levels {sigmas}: {e}") from None
     return x0 * mask, {"solver": solver, "steps": steps, "nfe": nfe}

@@ -32,7 +32,7 @@ from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.physics.particle_cloud import conserve_cloud_pt, relative_cloud_pt
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
-from lhcgen.solvers.sampling import EDM_OPTIONS
+from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS, consistency_sigmas
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig
 from lhcgen.train.run import CONDITIONS_DIR, conditions_model, load_trained_run, run_metrics
@@ -178,13 +178,17 @@ class JetSurrogate:
         the sums before are summarised in info (``pt_sum_quantiles``).
         ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
         noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler;
-        default: the config's),
-        recorded in info and in the file's attributes."""
+        default: the config's) or consistency ones (``CONSISTENCY_OPTIONS``: ``sigma_1`` and
+        ``sigma_2``, the noise levels of the second and third steps; default:
+        ``model.consistency.sampling_sigmas``), recorded in info and in the file's
+        attributes."""
         if n <= 0:
             raise LhcgenError(f"the number of jets must be positive, got {n}")
         solver, steps = self.sampler(solver, steps)
         options = dict(options or {})
         self.check_options(options)
+        if self.model.sampling == "consistency":  # a step the options name but that won't run
+            consistency_sigmas(self.model.consistency.sampling_sigmas, steps, options)
         code = self.check_type(jet_type)
         batch_size = aligned_batch_size(batch_size or self.cfg.sampling.batch_size)
         given = self.conditions_from_file(condition_from, n, jet_type) if condition_from \
@@ -227,12 +231,15 @@ class JetSurrogate:
 
     def check_options(self, options: dict[str, float]) -> None:
         """Refuse sampler options the run's model does not take, in one line."""
-        unknown = sorted(set(options) - set(EDM_OPTIONS))
+        known = {"edm": EDM_OPTIONS, "consistency": CONSISTENCY_OPTIONS}
+        unknown = sorted(set(options) - set(EDM_OPTIONS) - set(CONSISTENCY_OPTIONS))
         if unknown:
             raise LhcgenError(f"unknown sampler option(s) {', '.join(unknown)} (known: "
-                              f"{', '.join(EDM_OPTIONS)})")
-        if options and self.model.sampling != "edm":
-            raise LhcgenError(f"{', '.join(options)}: option(s) of the EDM samplers; "
+                              f"{', '.join(EDM_OPTIONS + CONSISTENCY_OPTIONS)})")
+        foreign = sorted(set(options) - set(known.get(self.model.sampling, ())))
+        if foreign:
+            which = "EDM" if set(foreign) <= set(EDM_OPTIONS) else "consistency"
+            raise LhcgenError(f"{', '.join(foreign)}: option(s) of the {which} samplers; "
                               f"{self.run_dir} is a {self.cfg.model.name} run")
 
     def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
