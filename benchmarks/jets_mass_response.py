@@ -38,7 +38,7 @@ from lhcgen.data.jets import JET_TYPES, JetCloudSample  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.physics.particle_cloud import relative_jet_mass  # noqa: E402
 from lhcgen.train.jet_surrogate import complete_jets  # noqa: E402
-from machine import command_line, machine_info  # noqa: E402
+from machine import command_line, machine_info, script_parser  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 QUANTILES = (0.16, 0.5, 0.84)
@@ -142,9 +142,7 @@ def render(result: dict) -> str:
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="\n".join(__doc__.splitlines()[1:]))
+    p = script_parser(__doc__)
     p.add_argument("--generated", help="jets from lhcgen sample --condition-from TRUTH")
     p.add_argument("--truth", help="the truth file the conditions came from")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")

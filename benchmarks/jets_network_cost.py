@@ -37,7 +37,7 @@ from lhcgen.data.jets import JET_TYPES  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
-from machine import command_line, machine_info, synchronize  # noqa: E402
+from machine import command_line, machine_info, script_parser, synchronize  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 REFERENCE_SIZE = {"cpu": 2048, "cuda": 8192}
@@ -132,9 +132,7 @@ def render(result: dict) -> str:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n".join(__doc__.splitlines()[1:]))
+    parser = script_parser(__doc__)
     parser.add_argument("--run", required=False, help="trained jets run directory")
     parser.add_argument("--type", default="t", choices=JET_TYPES)
     parser.add_argument("--jets", type=int, default=2000, help="jets per setting")

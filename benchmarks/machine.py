@@ -1,8 +1,9 @@
-"""Machine description shared by the benchmark scripts (CPU model, cores, versions) and the
-command line they record."""
+"""Machine description shared by the benchmark scripts (CPU model, cores, versions), the
+command line they record, and the parser that turns a script's docstring into its --help."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -50,3 +51,11 @@ def command_line() -> str:
     """The command that ran this script, quoted so that it can be pasted into a shell
     (``--samplers "midpoint:8 heun:32"`` stays one argument)."""
     return shlex.join(["python", *sys.argv])
+
+
+def script_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark's parser: its docstring's first line as the description, the rest (usage
+    examples, what it writes) as the epilog of --help, kept as written."""
+    lines = doc.splitlines()
+    return argparse.ArgumentParser(description=lines[0], epilog="\n".join(lines[1:]),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
