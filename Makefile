@@ -47,8 +47,8 @@ full: data
 ## EDM, flow matching and the distilled EDM on top jets with the time-fidelity benchmark, then
 ## the transformer backbone against the CAE, the stochastic sampler's churn, then one EDM for
 ## all five types, then trained 10 epochs longer (distilled) and 10 more (distilled again),
-## then 6 more with the rarest jet masses drawn more often; about 12 hours on 2 CPU cores;
-## every step resumes)
+## then 6 more with the rarest jet masses drawn more often, then judged on 50000 jets; about
+## 14 hours on 2 CPU cores; every step resumes)
 jets: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30
 	$(BIN)/lhcgen train configs/jets_edm.yaml --out runs/jets_edm --resume
@@ -100,6 +100,21 @@ jets: $(STAMP)
 	    --protocols generated --seed $$seed \
 	    --name jets_time_fidelity_types_34_10k$$( [ $$seed = 0 ] || echo _seed$$seed ) \
 	    || exit 1; done
+	for t in g q t w z; do [ -f data/jets/$${t}30_b50k.h5 ] || $(BIN)/lhcgen data jets \
+	    --type $$t --jets 50000 --seed 3 --workers 2 --out data/jets/$${t}30_b50k.h5 \
+	    || exit 1; done
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft2 --types tw \
+	    --jets 50000 --samplers midpoint:16 --protocols generated \
+	    --truth 'data/jets/{type}30_b50k.h5' --threads 2 --name jets_time_fidelity_types_34_50k
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_ft2 --types gqz \
+	    --jets 50000 --samplers midpoint:16 --protocols generated \
+	    --truth 'data/jets/{type}30_b50k.h5' --threads 2 \
+	    --name jets_time_fidelity_types_34_50k_gqz
+	for t in t w; do $(BIN)/lhcgen sample runs/jets_edm_all_ft2 -n 5000 --type $$t \
+	    --condition-from data/jets/$${t}30_b.h5 --solver midpoint --steps 16 \
+	    --out runs/$${t}_file.h5 && $(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/$${t}_file.h5 --truth data/jets/$${t}30_b.h5 \
+	    --name jets_mass_response_$$t || exit 1; done
 	$(BIN)/lhcgen train configs/jets_consistency_all.yaml --out runs/jets_cd_all --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all --types gqtwz \
 	    --jets 5000 --samplers 'consistency:1,3' --protocols file,generated \
