@@ -123,6 +123,14 @@ jets: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all_ft2 --types gqtwz \
 	    --jets 5000 --samplers 'consistency:1,2,3' --protocols file,generated \
 	    --name jets_time_fidelity_types_cd34
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all_ft2 --types gqtwz \
+	    --jets 5000 --samplers "consistency:2 consistency:2@sigma_1=0.3 \
+	    consistency:2@sigma_1=0.5 consistency:2@sigma_1=2 consistency:2@sigma_1=5" \
+	    --protocols generated --name jets_renoise_2step
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_cd_all_ft2 --types gqtwz \
+	    --jets 5000 --samplers "consistency:2@sigma_1=0.15 consistency:2@sigma_1=0.08 \
+	    consistency:3@sigma_1=0.5@sigma_2=0.15" --protocols generated \
+	    --name jets_renoise_2step_low
 	$(BIN)/lhcgen train configs/jets_edm_all_rare.yaml --out runs/jets_edm_all_rare --resume
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_all_rare --types gqtwz \
 	    --jets 5000 --samplers 'midpoint:16' --protocols file,generated \
