@@ -189,8 +189,8 @@ def _sample_edm(model, multiplicity, dims_mask, generator, solver, steps, option
 def consistency_sigmas(levels, steps: int, options: dict) -> list[float]:
     """The noise levels of ``steps`` consistency steps: the first ``steps`` of ``levels``
     (the model's ``sampling_sigmas``), with ``sigma_1`` and ``sigma_2`` of ``options`` in
-    place of the second and third. One line for an option that is unknown, not a number,
-    or sets a step that does not run."""
+    place of the second and third. One line for an option that is unknown or sets a step
+    that does not run (whether the levels decrease is the sampler's check)."""
     unknown = sorted(set(options) - set(CONSISTENCY_OPTIONS))
     if unknown:
         raise LhcgenError(f"unknown consistency sampling option(s): {', '.join(unknown)} "
