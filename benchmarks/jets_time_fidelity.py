@@ -91,7 +91,7 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
     jet_metrics,
     ratio_to_floor,
 )
-from lhcgen.io import atomic_path, write_text_atomic  # noqa: E402
+from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
@@ -826,9 +826,11 @@ def plot(result: dict, path: Path) -> None:
             fig.savefig(tmp, format="png", dpi=80)
 
 
-def save(stem: Path, result: dict) -> None:
-    write_results(stem, result, render)
-    if result["rows"]:
+def save(stem: Path, result: dict, judged: bool = True) -> None:
+    """The JSON, and the .md and .png of judged rows; with ``judged`` False (--generate-only)
+    the JSON alone: no metrics to tabulate or draw yet."""
+    write_results(stem, result, render if judged else None)
+    if judged and result["rows"]:
         plot(result, stem.with_suffix(".png"))
 
 
@@ -980,11 +982,6 @@ def measure_simulator(jet_type: str, particles: int, args: argparse.Namespace) -
     return simulator
 
 
-def write_unjudged(stem: Path, result: dict) -> None:
-    """--generate-only: the JSON alone (no metrics to tabulate or draw yet)."""
-    write_text_atomic(stem.with_suffix(".json"), json.dumps(result, indent=2, allow_nan=False))
-
-
 def generate(args: argparse.Namespace, stem: Path) -> None:
     """Sample, time and judge (or with --generate-only keep) every setting of every run."""
     torch.set_num_threads(args.threads)
@@ -1019,6 +1016,7 @@ def generate(args: argparse.Namespace, stem: Path) -> None:
             result["types"][jet_type] = {"truth": ctx["truth_path"],
                                          "truth_floor": ctx["floor_path"],
                                          "simulator": ctx["simulator"]}
+            save(stem, result, judged=False)
         else:
             n_particles = truths[jet_type][0][1].n_particles
             result["types"][jet_type], ctx = judged_type(
@@ -1033,9 +1031,8 @@ def generate(args: argparse.Namespace, stem: Path) -> None:
                 for solver, steps, options in grid:
                     result["rows"] += run_setting(surrogate, run, jet_type, protocol, solver,
                                                   steps, options, ctx)
-                    (write_unjudged if args.generate_only else save)(stem, result)
+                    save(stem, result, judged=not args.generate_only)
     if args.generate_only:
-        write_unjudged(stem, result)
         print(f"wrote {stem.with_suffix('.json')} and {len(result['rows'])} samples in "
               f"{args.samples}; judge them with --judge --samples {args.samples}")
     else:
