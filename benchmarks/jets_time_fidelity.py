@@ -507,6 +507,13 @@ def _where(result: dict) -> str:
     return f"the GPU ({result['machine'].get('gpu', 'CUDA')}, fp32, {tf32})"
 
 
+def _speed_on(result: dict) -> str:
+    """What the jets/s axis was measured on, in a few words."""
+    if result.get("device", "cpu").startswith("cuda"):
+        return result["machine"].get("gpu", "GPU")
+    return f"{result['threads']} thread(s)"
+
+
 def _judged_note(result: dict) -> str:
     """Where the metrics of a --generate-only run were computed, if not where it ran."""
     j = result.get("judged_on")
@@ -807,7 +814,7 @@ def plot(result: dict, path: Path) -> None:
             ax.axhline(GOOD, color="grey", ls=":", lw=1)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_xlabel(f"jets/s ({result['threads']} thread(s))")
+            ax.set_xlabel(f"jets/s ({_speed_on(result)})")
             ax.set_ylabel("worst metric / floor")
             ax.set_title(f"{t} jets", fontsize=13)
         handles = [Line2D([], [], marker=marker[k], color="k", ls="none", label=k)

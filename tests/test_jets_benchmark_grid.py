@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 from benchmarks.jets_time_fidelity import (
     _cost_table,
+    _speed_on,
+    _where,
     evaluate_setting,
     label,
     model_grid,
@@ -152,3 +154,13 @@ def test_a_run_that_drew_rare_conditions_more_often_says_so():
     assert lines == ["Runs that drew the jets of rare conditions more often "
                      "(`training.rare_boost`, in their own epochs only): jets_edm_all_ft2 (up "
                      "to 8x, m/pT: 8725 of 225625 training jets, 8.2 % of the draws)."]
+
+
+def test_the_speed_axis_and_header_name_the_device_the_jets_were_made_on():
+    cpu = {"device": "cpu", "threads": 2, "machine": {"cpu": "AMD EPYC"}}
+    gpu = {"device": "cuda", "threads": 1, "tf32": False,
+           "machine": {"cpu": "Xeon", "gpu": "NVIDIA H200"}}
+    assert _speed_on(cpu) == "2 thread(s)"
+    assert _speed_on(gpu) == "NVIDIA H200"
+    assert _where(cpu) == "the CPU with 2 torch thread(s)"
+    assert _where(gpu) == "the GPU (NVIDIA H200, fp32, TF32 off)"

@@ -117,3 +117,27 @@ def test_resume_trims_log_records_past_the_checkpoint(tmp_path, train_file):
     train_run(cfg, tmp_path / "run", torch.device("cpu"), resume=True, progress=False)
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
+
+
+def test_ema_follows_its_closed_form_with_the_ramped_decay():
+    """theta_ema after n updates from constant weights w, starting at theta_0:
+    w + (theta_0 - w) * prod_k d_k with d_k = min(decay, (1+k)/(10+k)); buffers copied."""
+    from lhcgen.train.ema import EMA
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    ema = EMA(model, decay=0.9)
+    start = [p.detach().clone() for p in ema.model.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.5)
+        model[1].running_mean.fill_(0.25)
+    for _ in range(20):
+        ema.update(model)
+    keep = 1.0
+    for k in range(1, 21):
+        keep *= min(0.9, (1 + k) / (10 + k))
+    for e, p, p0 in zip(ema.model.parameters(), model.parameters(), start, strict=True):
+        torch.testing.assert_close(e, p + (p0 - p) * keep, rtol=1e-6, atol=1e-6)
+    assert torch.all(ema.model[1].running_mean == 0.25)
+    with pytest.raises(ValueError, match="parameters"):
+        ema.update(torch.nn.Linear(3, 4))

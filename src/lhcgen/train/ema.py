@@ -22,8 +22,11 @@ class EMA:
     def update(self, model: nn.Module) -> None:
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for ema_p, p in zip(self.model.parameters(), model.parameters(), strict=True):
-            ema_p.lerp_(p.detach(), 1.0 - d)
+        ours, theirs = list(self.model.parameters()), list(model.parameters())
+        if len(ours) != len(theirs):
+            raise ValueError(f"EMA of {len(ours)} parameters updated from {len(theirs)}")
+        # one multi-tensor kernel on a GPU instead of one launch per parameter
+        torch._foreach_lerp_(ours, [p.detach() for p in theirs], 1.0 - d)
         for ema_b, b in zip(self.model.buffers(), model.buffers(), strict=True):
             ema_b.copy_(b)
 
