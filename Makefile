@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 paired bench clean
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu paired bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -157,6 +157,34 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 runs/jets_cd_150 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
 	    --jets 5000 --samplers 'midpoint:16 consistency:1,2,3' --pt-sum both --name jets_pt_sum_150
+
+## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
+## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
+## batch 1024, their time-fidelity benchmark (generated and judged here) and the network cost
+## at a batch that fills the GPU. On an NVIDIA H200 the training data took 5 min on 15
+## workers (the floor's second sample as long again) and the two trainings 4 min
+## (docs/jets-generators.md, "The GPU rows"); every step resumes
+DEVICE ?= cuda
+WORKERS ?= $(shell nproc)
+jetsgpu: $(STAMP)
+	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types gqtwz --particles 30 \
+	    --workers $(WORKERS)
+	$(BIN)/lhcgen data merge-jets data/jets/g30_a.h5 data/jets/q30_a.h5 data/jets/t30_a.h5 \
+	    data/jets/w30_a.h5 data/jets/z30_a.h5 --out data/jets/all30_a.h5
+	$(BIN)/lhcgen train configs/jets_edm_all_gpu.yaml --out runs/jets_edm_all_gpu \
+	    --device $(DEVICE) --threads 2 --resume
+	$(BIN)/lhcgen train configs/jets_consistency_all_gpu.yaml --out runs/jets_cd_all_gpu \
+	    --device $(DEVICE) --threads 2 --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --device $(DEVICE) \
+	    --runs runs/jets_edm_all_gpu runs/jets_cd_all_gpu --types tgqwz --jets 5000 \
+	    --samplers 'midpoint:16 consistency:2@sigma_1=0.3 consistency:3' \
+	    --protocols generated --name jets_time_fidelity_gpu
+	$(BIN)/python benchmarks/jets_network_cost.py --device $(DEVICE) --run runs/jets_cd_all_gpu \
+	    --type t --jets 60000 --batch-size 20000 --samplers consistency:1,2,3 \
+	    --protocol generated --name jets_network_cost_gpu_cd
+	$(BIN)/python benchmarks/jets_network_cost.py --device $(DEVICE) \
+	    --run runs/jets_edm_all_gpu --type t --jets 40000 --batch-size 20000 \
+	    --samplers midpoint:16 --protocol generated --name jets_network_cost_gpu_edm
 
 ## make paired: the reference paired particle/detector samples for unfolding (100k Z+jets and
 ## 100k semi-leptonic ttbar events through the default ATLAS-like card; about 1 h each on 2

@@ -1,0 +1,77 @@
+"""Every `lhcgen` and benchmark command in the Makefile parses with its own argument parser.
+
+The long targets (`make jets`, `make jets150`, `make jetsgpu`, ...) run for hours or need a
+GPU, so nobody runs them in CI; a renamed flag would only show at hour five. Each command is
+run up to the end of its argument parsing (``ArgumentParser.parse_args`` is wrapped to stop
+there), so no data are made and nothing is trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import runpy
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_VARIABLES = {"$(DEVICE)": "cuda", "$(WORKERS)": "2"}  # the Makefile's own variables
+
+
+class _Parsed(Exception):
+    """Raised once a command's arguments parsed."""
+
+
+def makefile_commands() -> list[tuple[str, list[str]]]:
+    """(target, argv) of each recipe line that runs lhcgen or a benchmark script on its own
+    (lines with shell variables, loops or tests are left out)."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    commands, target = [], None
+    for line in text.splitlines():
+        if re.match(r"^[A-Za-z0-9_./-]+:", line):
+            target = line.split(":")[0]
+            continue
+        if not line.startswith("\t"):
+            continue
+        command = line.strip()
+        for name, value in MAKE_VARIABLES.items():
+            command = command.replace(name, value)
+        runs = command.startswith(("$(BIN)/lhcgen ", "$(BIN)/python benchmarks/"))
+        if "$$" in command or not runs:
+            continue
+        argv = shlex.split(command.replace("$(BIN)/", "", 1))
+        commands.append((target, argv[1:] if argv[0] == "python" else argv))
+    return commands
+
+
+COMMANDS = makefile_commands()
+
+
+def test_the_makefile_has_the_long_targets_commands():
+    targets = {t for t, _ in COMMANDS}
+    assert {"jets", "jets150", "jetsgpu", "paired"} <= targets
+    assert len(COMMANDS) > 30
+
+
+@pytest.mark.parametrize(("target", "argv"), COMMANDS,
+                         ids=[f"{t}:{' '.join(a)[:60]}" for t, a in COMMANDS])
+def test_makefile_command_parses(target, argv, monkeypatch):
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, args=None, namespace=None):
+        original(self, args, namespace)
+        raise _Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    if argv[0] == "lhcgen":
+        from lhcgen.cli import main
+
+        call = lambda: main(argv[1:])  # noqa: E731
+    else:
+        monkeypatch.setattr(sys, "argv", argv)
+        call = lambda: runpy.run_path(str(ROOT / argv[0]), run_name="__main__")  # noqa: E731
+    with pytest.raises(_Parsed):
+        call()
