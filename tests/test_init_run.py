@@ -121,6 +121,29 @@ def test_a_run_it_cannot_start_from_is_refused_in_one_line(base, case, needles, 
     assert not (out / "checkpoint.pt").exists()
 
 
+def test_a_run_started_from_one_of_several_types_needs_each_of_its_types(base, capsys):
+    """The coordinates of a run fitted on two jet types are kept by a run that starts from
+    it, so a training file of one of them is refused in one line that names the missing type
+    and where the demand comes from (not preprocessing.jet_types, which is empty), before
+    the network trains and before anything is written."""
+    from lhcgen.data.jet_hdf5 import read_jets
+    from lhcgen.data.jets import JET_TYPES
+
+    root = base
+    truth = read_jets(root / "truth.h5")
+    first, second = sorted(set(truth.jet_type.tolist()))
+    write_jets(root / "one_type.h5", truth.subset(truth.jet_type == first))
+    path = _config(root, "one_type", init_from=str(root / "base"))
+    cfg = yaml.safe_load((root / "one_type.yaml").read_text())
+    cfg["data"]["train"] = str(root / "one_type.h5")
+    (root / "one_type.yaml").write_text(yaml.safe_dump(cfg))
+    out = root / "one_type_run"
+    assert main(["train", path, "--out", str(out), "--no-progress"]) != 0
+    one_line_error(capsys, f"holds no {JET_TYPES[second]} jets",
+                   f"fitted on {JET_TYPES[first]}{JET_TYPES[second]} jets")
+    assert not out.exists()  # refused before training: nothing written
+
+
 def test_a_continued_run_resumes_to_the_same_weights_as_uninterrupted(base):
     """Interrupted in its network's training and resumed, a continued run ends where an
     uninterrupted one does, network and conditions model (which starts from the first run's

@@ -156,6 +156,9 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         else:
             if init is not None:  # the coordinates the initial weights were trained in
                 preprocessing.load_state_dict(init.preprocessing)
+                # a training file that lacks one of them (a jet type, say) is refused now,
+                # not after the network's training, when the conditions model needs them
+                process.condition_data(preprocessing, train_sample, cfg.training.seed)
             else:
                 preprocessing.fit(train_sample)
             run_dir.mkdir(parents=True, exist_ok=True)

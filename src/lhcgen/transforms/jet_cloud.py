@@ -92,9 +92,13 @@ class JetCloudPreprocessing:
         keep = np.isin(sample.jet_type, self.types)
         missing = [JET_TYPES[t] for t in self.types if not np.any(sample.jet_type == t)]
         if missing and require_all:
-            where = "the training file"
-            raise LhcgenError(f"{where} holds no {', '.join(missing)} jets but "
-                              f"preprocessing.jet_types asks for {self.cfg.jet_types!r}")
+            wanted = (f"preprocessing.jet_types asks for {self.cfg.jet_types!r}"
+                      if self.cfg.jet_types else
+                      f"the preprocessing was fitted on {''.join(JET_TYPES[t] for t in self.types)}"
+                      " jets (a run that starts from another keeps its coordinates: train on "
+                      "a file of every type it was fitted on)")
+            raise LhcgenError(f"the training file holds no {', '.join(missing)} jets but "
+                              f"{wanted}")
         return sample.subset(keep)
 
     def fit(self, sample: JetCloudSample) -> None:
