@@ -153,24 +153,28 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
                 json.loads((run_dir / PREPROCESSING_FILE).read_text()))
             if load_run_config(run_dir) != cfg:  # micro_batches or the default sampler
                 write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
+        elif init is not None:  # the coordinates the initial weights were trained in
+            preprocessing.load_state_dict(init.preprocessing)
         else:
-            if init is not None:  # the coordinates the initial weights were trained in
-                preprocessing.load_state_dict(init.preprocessing)
-                # a training file that lacks one of them (a jet type, say) is refused now,
-                # not after the network's training, when the conditions model needs them
-                process.condition_data(preprocessing, train_sample, cfg.training.seed)
-            else:
-                preprocessing.fit(train_sample)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
-            write_text_atomic(run_dir / PREPROCESSING_FILE,
-                              json.dumps(preprocessing.state_dict(), indent=1))
-            (run_dir / LOG_FILE).unlink(missing_ok=True)
+            preprocessing.fit(train_sample)
         return preprocessing.state_dict()
+
+    def start_run_dir() -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_dir / CONFIG_FILE, dump_config(cfg))
+        write_text_atomic(run_dir / PREPROCESSING_FILE,
+                          json.dumps(preprocessing.state_dict(), indent=1))
+        (run_dir / LOG_FILE).unlink(missing_ok=True)
 
     fitted = ranks.main_first(fit_preprocessing)
     if not ranks.is_main:
         preprocessing.load_state_dict(fitted)
+    # before anything is written or trained: a training file that lacks what the conditions
+    # model needs (a jet type of the run a warm restart keeps the coordinates of) ends here
+    conditions = ranks.main_first(process.condition_data, preprocessing, train_sample,
+                                  cfg.training.seed, broadcast=False)
+    if state is None:
+        ranks.main_first(start_run_dir)
     train = to_batch(preprocessing.encode(train_sample))
     val_encoded = preprocessing.encode(sample.subset(val_idx)) if len(val_idx) else None
     val = None if val_encoded is None else to_batch(val_encoded)
@@ -198,7 +202,6 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
                                      **({"init_history": history} if history else {})},
                         should_stop=stop, ranks=ranks,
                         init_weights=None if init is None else init.state, draws=draws)
-        conditions = process.condition_data(preprocessing, train_sample, cfg.training.seed)
         condition_facts = None
         if conditions is not None:
             if (init is None and state is not None and cfg.training.init_from
