@@ -166,3 +166,132 @@ def test_a_continued_run_resumes_to_the_same_weights_as_uninterrupted(base):
         a, b = _weights(root / "again_full" / sub), _weights(root / "again_cut" / sub)
         for name, value in a.items():
             torch.testing.assert_close(b[name], value)
+
+
+def _conditions_only(root, name: str, warm_start: bool) -> str:
+    """A run that takes the first run's network as it is (training.epochs 0) and trains only
+    its conditions model, with the first run's settings (warmup as there: the conditions
+    model takes its warmup, seed and split from the training section)."""
+    path = _config(root, name, init_from=str(root / "base"), lr=0.01, warmup_steps=1,
+                   epochs=0)
+    cfg = yaml.safe_load((root / f"{name}.yaml").read_text())
+    cfg["conditions"]["warm_start"] = warm_start
+    (root / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_epochs_zero_keeps_the_network_and_retrains_only_the_conditions_model(base, tmp_path,
+                                                                             capsys):
+    """training.epochs 0: the network (raw and EMA weights, coordinates, validation loss) is
+    the first run's exactly; with conditions.warm_start false the conditions model is trained
+    afresh, seeded as a run from scratch, so with the first run's conditions settings it
+    repeats that run's conditions model bit for bit; warm, it trains on from it instead. The
+    run samples like any other."""
+    root = base
+    assert main(["train", _conditions_only(root, "cond_fresh", warm_start=False), "--out",
+                 str(root / "cond_fresh"), "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert "kept the network of training.init_from as it is" in said
+    assert "; conditions model: " in said
+    first, ours = load_checkpoint(root / "base"), load_checkpoint(root / "cond_fresh")
+    for key in ("model", "ema"):
+        theirs = first[key] if key == "model" else first[key]["model"]
+        mine = ours[key] if key == "model" else ours[key]["model"]
+        assert mine.keys() == theirs.keys()
+        for name, value in theirs.items():
+            assert torch.equal(mine[name], value), name
+    assert ours["finished"] and ours["step"] == 0
+    assert ((root / "cond_fresh" / "preprocessing.json").read_text()
+            == (root / "base" / "preprocessing.json").read_text())
+    metrics = json.loads((root / "cond_fresh" / "metrics.json").read_text())
+    before = json.loads((root / "base" / "metrics.json").read_text())
+    assert metrics["steps"] == metrics["epochs"] == 0 and metrics["final_train_loss"] is None
+    assert metrics["final_val_loss"] == before["final_val_loss"]  # same weights, same noise
+    assert metrics["init_from"]["history"]["steps"] == before["steps"]
+    assert "initialised" not in metrics["conditions"]
+    assert metrics["conditions"]["steps"] == before["conditions"]["steps"] > 0
+    again, fresh = _weights(root / "base" / "conditions"), _weights(root / "cond_fresh" /
+                                                                    "conditions")
+    for name, value in again.items():
+        assert torch.equal(fresh[name], value), name
+
+    assert main(["train", _conditions_only(root, "cond_warm", warm_start=True), "--out",
+                 str(root / "cond_warm"), "--no-progress"]) == 0
+    warm = _weights(root / "cond_warm" / "conditions")
+    assert json.loads((root / "cond_warm" / "metrics.json").read_text())[
+        "conditions"]["initialised"] is True
+    assert max(float((warm[k] - again[k]).abs().max()) for k in again
+               if again[k].is_floating_point()) > 1e-4
+
+    out = tmp_path / "sampled.h5"
+    assert main(["sample", str(root / "cond_fresh"), "-n", "20", "--type", "t", "--out",
+                 str(out), "--no-progress"]) == 0
+    from lhcgen.data.jet_hdf5 import read_jets
+    sampled = read_jets(out)
+    assert len(sampled.jet_type) == 20 and set(sampled.jet_type.tolist()) == {2}
+
+
+def test_a_slim_run_kept_with_its_ema_weights_alone_can_be_started_from(base):
+    """A run whose checkpoint keeps only the EMA weights (as runs travel back from a GPU)
+    starts the next run's network and EMA at them."""
+    root = base
+    shutil.copytree(root / "base", root / "slim", dirs_exist_ok=True)
+    state = load_checkpoint(root / "slim")
+    for key in ("model", "optimizer"):
+        state.pop(key)
+    torch.save(state, root / "slim" / "checkpoint.pt")
+    path = _config(root, "from_slim", init_from=str(root / "slim"), epochs=0)
+    assert main(["train", path, "--out", str(root / "from_slim"), "--no-progress"]) == 0
+    ours = load_checkpoint(root / "from_slim")
+    for name, value in state["ema"]["model"].items():
+        assert torch.equal(ours["model"][name], value) and torch.equal(
+            ours["ema"]["model"][name], value), name
+
+
+def test_epochs_zero_needs_a_run_to_start_from(base, capsys):
+    root = base
+    path = _config(root, "zero", epochs=0)
+    assert main(["train", path, "--out", str(root / "zero_run"), "--no-progress"]) != 0
+    one_line_error(capsys, "training.epochs", "0 only with 'training.init_from'")
+    assert not (root / "zero_run").exists()
+
+
+def test_the_conditions_benchmark_judges_what_fully_generated_jets_carry(base, tmp_path):
+    """benchmarks/jets_conditions.py samples a run's conditions model alone; its W1 values
+    are those of the conditions of the jets `lhcgen sample` makes fully generated with the
+    same seed (so its ratios are the time-fidelity benchmark's), its floor is the truth
+    against the second sample, and it writes a table naming both runs."""
+    from benchmarks.jets_conditions import main as benchmark
+    from benchmarks.jets_time_fidelity import metric_settings
+
+    from lhcgen.data.jet_hdf5 import read_jets
+    from lhcgen.evaluate.jets.conditions import condition_w1
+    from lhcgen.train.jet_surrogate import JetSurrogate
+
+    root = base
+    if not (root / "cond_fresh").is_dir():
+        assert main(["train", _conditions_only(root, "cond_fresh", warm_start=False),
+                     "--out", str(root / "cond_fresh"), "--no-progress"]) == 0
+    write_jets(tmp_path / "other.h5", two_types(200, seed=7))
+    runs = f"{root / 'base'},{root / 'cond_fresh'}"
+    assert benchmark(["--runs", runs, "--types", "t", "--jets", "150", "--truth",
+                      str(root / "truth.h5"), "--truth-floor", str(tmp_path / "other.h5"),
+                      "--threads", "1", "--seed", "3", "--out-dir", str(tmp_path),
+                      "--name", "cond"]) == 0
+    result = json.loads((tmp_path / "cond.json").read_text())
+    entry = result["types"]["t"]
+    truth = read_jets(root / "truth.h5")
+    truth = truth.subset(truth.jet_type == 2).subset(slice(0, 150))
+    jets, _ = JetSurrogate.load(root / "base", torch.device("cpu")).generate(
+        150, "t", seed=3, progress=False)
+    expected = condition_w1(truth, jets, seed=42, settings=metric_settings(150, False))
+    for label, value in expected.items():
+        assert entry["runs"][str(root / "base")]["w1"][label]["value"] == pytest.approx(
+            value["value"], rel=1e-9), label
+        assert entry["floor"][label]["value"] > 0
+    # the same conditions model (retrained from scratch bit for bit): the same W1
+    assert entry["runs"][str(root / "cond_fresh")]["w1"] == entry["runs"][str(root / "base")][
+        "w1"]
+    assert result["runs"][str(root / "cond_fresh")]["warm_start"] is False
+    table = (tmp_path / "cond.md").read_text()
+    assert "from scratch" in table and "| t |" in table

@@ -141,3 +141,15 @@ def test_ema_follows_its_closed_form_with_the_ramped_decay():
     assert torch.all(ema.model[1].running_mean == 0.25)
     with pytest.raises(ValueError, match="parameters"):
         ema.update(torch.nn.Linear(3, 4))
+
+
+def test_epochs_zero_is_refused_for_a_process_without_a_conditions_model(tmp_path,
+                                                                          train_file):
+    """training.epochs 0 trains only the conditions model; Z+jets has none, so the run is
+    refused before anything is written."""
+    train_run(_cfg(train_file), tmp_path / "first", torch.device("cpu"), progress=False)
+    cfg = _cfg(train_file, epochs=0, init_from=str(tmp_path / "first"))
+    with pytest.raises(LhcgenError, match="trains only the conditions model, and process "
+                                          "'zjets' has none"):
+        train_run(cfg, tmp_path / "zero", torch.device("cpu"), progress=False)
+    assert not (tmp_path / "zero").exists()

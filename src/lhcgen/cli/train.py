@@ -133,9 +133,16 @@ def run_train(args: argparse.Namespace) -> int:
                             progress=progress(args), ranks=ranks)
     if ranks.is_main:
         processes = f" on {ranks.world_size} processes" if ranks.distributed else ""
-        print(f"trained {metrics['parameters']:,} parameters for {metrics['steps']} steps"
-              f"{processes} in {metrics['training_seconds']:.1f} s; validation loss "
-              f"{metrics['final_val_loss']}; run directory {args.out}")
+        network = ("kept the network of training.init_from as it is" if not metrics["steps"]
+                   else f"trained {metrics['parameters']:,} parameters for "
+                        f"{metrics['steps']} steps{processes} in "
+                        f"{metrics['training_seconds']:.1f} s")
+        cond = metrics.get("conditions")
+        conditions = "" if not cond else (
+            f"; conditions model: {cond['steps']} steps in {cond['training_seconds']:.1f} s, "
+            f"validation loss {cond['final_val_loss']}")
+        print(f"{network}; validation loss {metrics['final_val_loss']}{conditions}; run "
+              f"directory {args.out}")
     return 0
 
 

@@ -37,6 +37,9 @@ class DataConfig:
 class TrainingConfig:
     batch_size: int = 1024
     epochs: int = 20
+    """Passes over the training events. 0 (only with ``init_from``): the network is taken
+    as it is from ``init_from`` and only the conditions model trains (jets: a conditions
+    model retrained with more epochs, for the network of a finished run)."""
     lr: float = 1e-3
     weight_decay: float = 0.0
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
@@ -102,6 +105,10 @@ class ConditionsConfig:
     epochs: int = 100
     batch_size: int = 1024
     lr: float = 1e-3
+    warm_start: bool = True
+    """With ``training.init_from``: start from that run's conditions model where it has the
+    same shape (true), or from random weights (false: a conditions model trained afresh,
+    as a run from scratch trains it)."""
     solver: str = "midpoint"
     """ODE solver that samples it (solvers/ode.py)."""
     steps: int = 16
@@ -134,7 +141,7 @@ class RunConfig:
 
 
 POSITIVE = {
-    "training.batch_size", "training.epochs", "training.lr", "training.checkpoint_every",
+    "training.batch_size", "training.lr", "training.checkpoint_every",
     "training.micro_batches",
     "model.hidden", "model.blocks", "model.heads", "model.time_embedding",
     "model.global_tokens",
@@ -162,6 +169,11 @@ def config_from_dict(data: dict) -> RunConfig:
                           f"{type(preprocessing).__name__}")
     cfg = dataclasses.replace(cfg, preprocessing=build_section(
         process.preprocessing_config, preprocessing, "preprocessing.", POSITIVE))
+    if cfg.training.epochs < 0 or (cfg.training.epochs == 0 and not cfg.training.init_from):
+        raise LhcgenError(f"config: 'training.epochs' must be positive, got "
+                          f"{cfg.training.epochs} (0 only with 'training.init_from': the "
+                          "network of that run as it is, and only the conditions model "
+                          "trained)")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
     if not 0.0 <= cfg.training.ema_decay < 1.0:

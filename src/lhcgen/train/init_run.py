@@ -87,6 +87,10 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
                           f"{METRICS_FILE}); finish it with `lhcgen train CONFIG --out "
                           f"{path} --resume`")
     state = load_checkpoint(run_dir, device)
+    if "model" not in state and "ema" in state:
+        # a run kept slim (its EMA weights alone, as the GPU runs travel): the network
+        # starts from them too
+        state = {**state, "model": state["ema"]["model"]}
     if not state.get("finished", False):
         raise LhcgenError(f"{where}: its training has not finished; finish it with "
                           f"`lhcgen train CONFIG --out {path} --resume`")

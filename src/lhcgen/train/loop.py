@@ -76,7 +76,8 @@ def graceful_interrupt() -> Iterator[Callable[[int], bool]]:
 class TrainResult:
     steps: int
     epochs: int
-    train_loss: float
+    train_loss: float | None
+    """None where no step was taken (epochs 0)."""
     val_loss: float | None
     seconds: float
     steps_per_second: float
@@ -204,7 +205,8 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
     ``should_stop(step)`` is asked after every step; when it answers True a checkpoint is
     written and Interrupted is raised, so `--resume` continues exactly where it stopped.
     ``init_weights`` (a finished run's checkpoint, ``training.init_from``): the network and
-    EMA start from its weights, optimiser and schedule start afresh (ignored on resume).
+    EMA start from its weights, optimiser and schedule start afresh (ignored on resume);
+    with ``cfg.epochs`` 0 they are checkpointed as they are, with their validation loss.
     ``draws``: per-row weights of ``train`` by which each epoch draws its rows
     (``training.rare_boost``; None: each row once).
     With ``ranks`` of several processes (train/distributed.py) the model is wrapped in
@@ -273,6 +275,11 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
                disable=not progress or not ranks.is_main, dynamic_ncols=True)
     running = None
     try:
+        if total == 0:  # epochs 0: the initial weights as they are, with their loss
+            if val is not None:
+                val_loss = _validation_loss(ema.model, val, 4 * cfg.batch_size, ranks, shards,
+                                            micro)
+            checkpoint()
         while step < total:
             epoch, offset = divmod(step, steps_per_epoch)
             model.train()
@@ -335,6 +342,6 @@ def fit(model: Generator, train: Batch, val: Batch | None, cfg: TrainingConfig,
         if log is not None:
             log.close()
     seconds = elapsed + time.perf_counter() - started
-    result = TrainResult(step, cfg.epochs, running if running is not None else float("nan"),
-                         val_loss, seconds, step / seconds if seconds > 0 else 0.0)
+    result = TrainResult(step, cfg.epochs, running, val_loss, seconds,
+                         step / seconds if seconds > 0 else 0.0)
     return result, ema

@@ -173,6 +173,9 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     # model needs (a jet type of the run a warm restart keeps the coordinates of) ends here
     conditions = ranks.main_first(process.condition_data, preprocessing, train_sample,
                                   cfg.training.seed, broadcast=False)
+    if cfg.training.epochs == 0 and conditions is None:
+        raise LhcgenError(f"training.epochs 0 trains only the conditions model, and process "
+                          f"{process.name!r} has none; give the network epochs to train")
     if state is None:
         ranks.main_first(start_run_dir)
     train = to_batch(preprocessing.encode(train_sample))
@@ -212,7 +215,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
             condition_facts = _fit_conditions(
                 cfg, conditions, preprocessing.multiplicities, run_dir, device,
                 state is not None, progress, ranks, stop,
-                None if init is None else init.conditions_state)
+                None if init is None or not cfg.conditions.warm_start
+                else init.conditions_state)
     metrics = {
         "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
         "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
