@@ -295,3 +295,30 @@ def test_the_conditions_benchmark_judges_what_fully_generated_jets_carry(base, t
     assert result["runs"][str(root / "cond_fresh")]["warm_start"] is False
     table = (tmp_path / "cond.md").read_text()
     assert "from scratch" in table and "| t |" in table
+
+
+def test_a_conditions_only_run_interrupted_resumes_to_the_same_conditions_model(base):
+    """Interrupted in its conditions model's training (the only training it does) and
+    resumed, a run with training.epochs 0 ends with the conditions model of an
+    uninterrupted one and keeps the first run's network."""
+    from lhcgen.train.config import load_config
+    from lhcgen.train.loop import Interrupted
+    from lhcgen.train.run import train_run
+
+    root = base
+    cfg = load_config(_conditions_only(root, "cond_cut", warm_start=False))
+    cpu = torch.device("cpu")
+    full = train_run(cfg, root / "cond_cut_full", cpu, progress=False)
+    with pytest.raises(Interrupted):
+        train_run(cfg, root / "cond_cut", cpu, progress=False,
+                  should_stop=lambda step: step == 2)
+    assert load_checkpoint(root / "cond_cut" / "conditions")["step"] == 2
+    cut = train_run(cfg, root / "cond_cut", cpu, resume=True, progress=False)
+    assert cut["conditions"]["steps"] == full["conditions"]["steps"] > 2
+    a, b = _weights(root / "cond_cut_full" / "conditions"), _weights(root / "cond_cut" /
+                                                                     "conditions")
+    for name, value in a.items():
+        torch.testing.assert_close(b[name], value)
+    first, ours = _weights(root / "base"), _weights(root / "cond_cut")
+    for name, value in first.items():
+        assert torch.equal(ours[name], value), name
