@@ -10,7 +10,8 @@ ones that benchmark reports for the same jets), its ratio to the floor (the W1 b
 truth and a second truth sample), the quantiles of pT and m beside the truth's, and how many
 generated jets fall outside the selection the truth was made with (pT window, |eta|), which
 the truth has none of: counted, not cut. Training time and epochs of each conditions model
-come from its run's metrics.json.
+come from its run's metrics.json; the pT and mass of every run beside the truth's are drawn as
+three-panel histograms with ratio panels.
 
 Usage:
     python benchmarks/jets_conditions.py \\
@@ -19,7 +20,7 @@ Usage:
         --truth-floor 'data/jets/{type}30_a.h5' --name jets_conditions_gpu_ft2_50k
     python benchmarks/jets_conditions.py --render-only --name jets_conditions_gpu_ft2_50k
 
-Writes NAME.json and NAME.md into --out-dir (benchmarks/results).
+Writes NAME.json, NAME.md and NAME_<type>_{pt,mass}.png into --out-dir (benchmarks/results).
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jets_time_fidelity import metric_settings, truth_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
+from lhcgen.evaluate.figures import three_panel  # noqa: E402
+from lhcgen.evaluate.histograms import histogram, normalised  # noqa: E402
 from lhcgen.evaluate.jets.conditions import (  # noqa: E402
     CONDITION_LABELS,
     condition_features,
     condition_ratios,
     condition_w1,
+    feature_w1,
 )
-from lhcgen.evaluate.jets.metrics import w1_features  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, script_parser  # noqa: E402
@@ -124,6 +127,7 @@ def judge_type(surrogates: dict, jet_type: str, args) -> dict:
              "truth_mass_quantiles": _quantiles(real[:, 2]),
              "truth_outside_selection": outside_selection(real, cuts) if cuts else None,
              "runs": {}}
+    generated = {}
     for label, surrogate in surrogates.items():
         started = time.perf_counter()
         conditions, nfe = surrogate.generate_conditions(args.jets, 0,
@@ -131,11 +135,7 @@ def judge_type(surrogates: dict, jet_type: str, args) -> dict:
         seconds = time.perf_counter() - started
         gen = np.column_stack([conditions.kinematics[:, :3],
                                np.asarray(conditions.n_constituents, dtype=np.float64)])
-        parts = w1_features("w1_conditions", real, gen, CONDITION_LABELS,
-                            seed=args.metric_seed,
-                            num_eval_samples=settings.w1_num_eval_samples,
-                            num_batches=settings.w1_num_batches).parts
-        w1 = {name: {"value": float(v), "error": float(e)} for name, v, e in parts}
+        w1 = feature_w1(real, gen, seed=args.metric_seed, settings=settings)
         ratio = condition_ratios(w1, floor)
         entry["runs"][label] = {
             "w1": w1, "ratio": ratio, "nfe": nfe, "seconds": round(seconds, 3),
@@ -144,7 +144,32 @@ def judge_type(surrogates: dict, jet_type: str, args) -> dict:
             "outside_selection": outside_selection(gen, cuts) if cuts else None}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in ratio.items() if v is not None)
         print(f"[{jet_type}] {label}: ×floor {shown} ({seconds:.1f} s)", flush=True)
+        generated[Path(label).name] = gen
+    entry["plots"] = plot_conditions(real, condition_features(other), generated, jet_type,
+                                     Path(args.out_dir) / args.name)
     return entry
+
+
+PLOTTED = {"pt": (0, r"jet $p_T$ [GeV]"), "mass": (2, r"jet mass [GeV]")}
+
+
+def plot_conditions(real: np.ndarray, other: np.ndarray, generated: dict[str, np.ndarray],
+                    jet_type: str, stem: Path) -> list[str]:
+    """The three-panel histograms (``lhcgen.evaluate.figures``) of the jet pT and mass: the
+    truth, the floor's second truth sample and each run's conditions; STEM_TYPE_VAR.png."""
+    paths = []
+    for name, (column, label) in PLOTTED.items():
+        low, high = np.quantile(real[:, column], [0.001, 0.999])
+        edges = np.linspace(low, high, 61)
+        curves = {key: normalised(*histogram(values[:, column], np.ones(len(values)), edges),
+                                  edges)
+                  for key, values in {"truth-test": real, "truth-2": other,
+                                      **generated}.items()}
+        path = stem.parent / f"{stem.name}_{jet_type}_{name}.png"
+        three_panel(edges, curves, label, path, title=f"{jet_type} jets, {len(real)} each "
+                    "(under- and overflow in the outer bins)")
+        paths.append(path.name)
+    return paths
 
 
 def _x(value: float | None) -> str:
@@ -212,8 +237,11 @@ def render(result: dict) -> str:
         for t, e in result["types"].items())
     truth_outside = ", ".join(f"{t} {_outside(e.get('truth_outside_selection'))}"
                               for t, e in result["types"].items())
+    plots = ", ".join(f"`{p}`" for e in result["types"].values() for p in e.get("plots", []))
     return "\n".join(lines + ["", f"Floors (W1; pT and m in GeV): {floors}.", "",
-                               f"Truth jets outside the selection: {truth_outside}.", ""])
+                               f"Truth jets outside the selection: {truth_outside}.", "",
+                               f"Histograms of pT and m with ratio panels (truth-test: the "
+                               f"truth; truth-2: the floor's second sample): {plots}.", ""])
 
 
 def main(argv=None) -> int:
@@ -241,9 +269,9 @@ def main(argv=None) -> int:
               "w1_num_batches": settings.w1_num_batches,
               "runs": {label: run_facts(s, label) for label, s in surrogates.items()},
               "types": {}}
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     for jet_type in args.types:
         result["types"][jet_type] = judge_type(surrogates, jet_type, args)
-    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     write_results(stem, json.loads(json.dumps(result)), render)
     return 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -295,6 +296,23 @@ def test_the_conditions_benchmark_judges_what_fully_generated_jets_carry(base, t
     assert result["runs"][str(root / "cond_fresh")]["warm_start"] is False
     table = (tmp_path / "cond.md").read_text()
     assert "from scratch" in table and "| t |" in table
+    assert entry["plots"] == ["cond_t_pt.png", "cond_t_mass.png"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in entry["plots"])
+
+
+def test_the_conditions_benchmark_counts_jets_outside_the_selection():
+    """Each reason counted on its own (a jet may count under several), at the edges of the
+    window too: pT at the window's edges is outside, as the selection keeps min < pT < max."""
+    from benchmarks.jets_conditions import outside_selection
+
+    cuts = {"jet_pt_min_gev": 800.0, "jet_pt_max_gev": 1600.0, "jet_abs_eta_max": 2.5}
+    features = np.array([[1000.0, 0.1, 90.0, 30.0],    # kept
+                         [800.0, 0.1, 90.0, 30.0],     # pT at the lower edge
+                         [1700.0, -2.6, 90.0, 30.0],   # pT and eta
+                         [1000.0, 2.49, 1000.0, 30.0],  # m >= pT
+                         [1000.0, 0.0, -1.0, np.inf]])  # m <= 0, count not finite
+    assert outside_selection(features, cuts) == {"pt_window": 2, "abs_eta": 1, "mass": 2,
+                                                  "count": 1}
 
 
 def test_a_conditions_only_run_interrupted_resumes_to_the_same_conditions_model(base):

@@ -30,10 +30,17 @@ def condition_w1(real: JetCloudSample, gen: JetCloudSample, *, seed: int,
                  settings: JetMetricSettings | None = None) -> dict[str, dict[str, float]]:
     """{label: {"value", "error"}} of W1 per condition, batched as the JetNet W1 metrics
     (``settings``' w1 sample size and batch count; jetnet's defaults if None)."""
+    return feature_w1(condition_features(real), condition_features(gen), seed=seed,
+                      settings=settings)
+
+
+def feature_w1(real: np.ndarray, gen: np.ndarray, *, seed: int,
+               settings: JetMetricSettings | None = None) -> dict[str, dict[str, float]]:
+    """``condition_w1`` of two (N, 4) arrays of ``condition_features`` (e.g. conditions
+    sampled without constituents)."""
     s = settings or JetMetricSettings()
-    result = w1_features("w1_conditions", condition_features(real), condition_features(gen),
-                         CONDITION_LABELS, seed=seed, num_eval_samples=s.w1_num_eval_samples,
-                         num_batches=s.w1_num_batches)
+    result = w1_features("w1_conditions", real, gen, CONDITION_LABELS, seed=seed,
+                         num_eval_samples=s.w1_num_eval_samples, num_batches=s.w1_num_batches)
     return {label: {"value": float(value), "error": float(error)}
             for label, value, error in result.parts}
 
