@@ -10,6 +10,7 @@ import dataclasses
 import math
 import shutil
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -392,3 +393,125 @@ def test_bad_teachers_and_settings_are_one_line(runs, capsys):
         assert main(["train", config, "--out", str(runs / "bad"), "--no-progress"]) == 1
         one_line_error(capsys, *needles)
         assert not (runs / "bad").exists()
+
+
+# ---- the conditions model of a distilled run ---------------------------------------------
+def _conditions_weights(run, key: str = "model") -> dict:
+    from lhcgen.train.checkpoint import load_checkpoint
+
+    state = load_checkpoint(run / "conditions")
+    return state[key] if key == "model" else state[key]["model"]
+
+
+def _student_with_conditions(root, name: str, **conditions) -> str:
+    path = _student_config(root, root / "teacher")
+    cfg = yaml.safe_load(Path(path).read_text())
+    cfg["conditions"].update(conditions)
+    out = root / f"{name}.yaml"
+    out.write_text(yaml.safe_dump(cfg))
+    return str(out)
+
+
+def test_a_distilled_run_takes_its_teachers_conditions_model_as_it_is(runs, capsys):
+    """conditions.epochs 0: the student's conditions model is the teacher's, raw and EMA
+    weights bit for bit, with the teacher's validation loss (the same jets and split), so
+    fully generated jets of student and teacher share their jet kinematics for a seed."""
+    import json
+
+    from lhcgen.train.jet_surrogate import JetSurrogate
+
+    root = runs
+    assert main(["train", _student_with_conditions(root, "taken", epochs=0), "--out",
+                 str(root / "taken"), "--no-progress"]) == 0
+    said = capsys.readouterr().out
+    assert f"conditions model: that of {root / 'teacher'} as it is" in said
+    for key in ("model", "ema"):
+        theirs, ours = (_conditions_weights(root / "teacher", key),
+                        _conditions_weights(root / "taken", key))
+        assert ours.keys() == theirs.keys()
+        assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    mine = json.loads((root / "taken" / "metrics.json").read_text())["conditions"]
+    theirs = json.loads((root / "teacher" / "metrics.json").read_text())["conditions"]
+    assert mine["steps"] == 0 and theirs["steps"] > 0
+    assert mine["final_val_loss"] == pytest.approx(theirs["final_val_loss"], rel=1e-6)
+    assert mine["initialised_from"] == str(root / "teacher")
+    cpu = torch.device("cpu")
+    student, teacher = (JetSurrogate.load(root / "taken", cpu),
+                        JetSurrogate.load(root / "teacher", cpu))
+    a, _ = student.generate_conditions(50, 0, None, seed=4)
+    b, _ = teacher.generate_conditions(50, 0, None, seed=4)
+    np.testing.assert_array_equal(a.jet_type, b.jet_type)
+    np.testing.assert_array_equal(a.kinematics, b.kinematics)
+    np.testing.assert_array_equal(a.n_constituents, b.n_constituents)
+
+
+def test_a_distilled_run_trains_on_from_its_teachers_conditions_model_or_afresh(runs):
+    """warm_start true (the default) starts the student's conditions model at the
+    teacher's and trains its epochs on from there (a teacher whose conditions weights are
+    shifted far from any random start, trained on at a vanishing rate: the student ends at
+    the shifted weights); false trains it afresh, seeded as the teacher's was, so with the
+    teacher's settings it repeats the teacher's bit for bit."""
+    import json
+
+    from lhcgen.train.checkpoint import load_checkpoint
+
+    root = runs
+    assert main(["train", _student_with_conditions(root, "afresh", warm_start=False), "--out",
+                 str(root / "afresh"), "--no-progress"]) == 0
+    teacher, afresh = (_conditions_weights(root / "teacher"),
+                       _conditions_weights(root / "afresh"))
+    assert all(torch.equal(afresh[k], teacher[k]) for k in teacher)
+    assert "initialised_from" not in json.loads(
+        (root / "afresh" / "metrics.json").read_text())["conditions"]
+    assert json.loads((root / "student" / "metrics.json").read_text())["conditions"][
+        "initialised_from"] == str(root / "teacher")  # the fixture's student: the default
+
+    shifted = root / "teacher_shifted"
+    shutil.copytree(root / "teacher", shifted, dirs_exist_ok=True)
+    state = load_checkpoint(shifted / "conditions")
+    for weights in (state["model"], state["ema"]["model"]):
+        for name, value in weights.items():
+            if value.is_floating_point():
+                weights[name] = value + 0.5
+    torch.save(state, shifted / "conditions" / "checkpoint.pt")
+    path = _student_config(root, shifted)
+    cfg = yaml.safe_load(Path(path).read_text())
+    cfg["conditions"]["lr"] = 1e-12
+    (root / "warm.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(root / "warm.yaml"), "--out", str(root / "warm"),
+                 "--no-progress"]) == 0
+    facts = json.loads((root / "warm" / "metrics.json").read_text())["conditions"]
+    assert facts["initialised_from"] == str(shifted) and facts["steps"] > 0
+    warm = _conditions_weights(root / "warm")
+    for name, value in state["model"].items():
+        torch.testing.assert_close(warm[name], value, atol=1e-6, rtol=0)
+    assert max(float((warm[k] - afresh[k]).abs().max()) for k in afresh
+               if afresh[k].is_floating_point()) > 0.4
+
+
+def test_conditions_epochs_zero_without_a_model_to_take_is_one_line(runs, capsys):
+    from lhcgen.train.checkpoint import load_checkpoint
+
+    root = runs
+    unfinished = root / "teacher_unfinished"
+    shutil.copytree(root / "teacher", unfinished, dirs_exist_ok=True)
+    state = load_checkpoint(unfinished / "conditions")
+    torch.save({**state, "finished": False}, unfinished / "conditions" / "checkpoint.pt")
+    other_teacher = _student_config(root, unfinished)
+    cfg = yaml.safe_load(Path(other_teacher).read_text())
+    cfg["conditions"]["epochs"] = 0
+    (root / "from_unfinished.yaml").write_text(yaml.safe_dump(cfg))
+    cases = [
+        (_student_with_conditions(root, "c_cold", epochs=0, warm_start=False),
+         ["'conditions.epochs' must be positive, got 0", "warm_start"]),
+        (_student_with_conditions(root, "c_neg", epochs=-1),
+         ["'conditions.epochs' must be positive, got -1"]),
+        (_student_with_conditions(root, "c_shape", epochs=0, hidden=24),
+         ["conditions.epochs 0", "has none of this shape", "conditions.hidden 24"]),
+        (str(root / "from_unfinished.yaml"),
+         ["its conditions model has not finished training"]),
+    ]
+    for config, needles in cases:
+        assert main(["train", config, "--out", str(root / "bad"), "--no-progress"]) == 1
+        one_line_error(capsys, *needles)
+        assert not (root / "bad").exists()

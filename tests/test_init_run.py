@@ -340,3 +340,48 @@ def test_a_conditions_only_run_interrupted_resumes_to_the_same_conditions_model(
     first, ours = _weights(root / "base"), _weights(root / "cond_cut")
     for name, value in first.items():
         assert torch.equal(ours[name], value), name
+
+
+def test_nothing_to_train_is_refused_in_one_line(base, capsys):
+    """training.epochs 0 and conditions.epochs 0: a copy of the run, refused."""
+    root = base
+    path = _config(root, "nothing", init_from=str(root / "base"), epochs=0)
+    cfg = yaml.safe_load((root / "nothing.yaml").read_text())
+    cfg["conditions"]["epochs"] = 0
+    (root / "nothing.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", path, "--out", str(root / "nothing_run"), "--no-progress"]) != 0
+    one_line_error(capsys, "both 0", "nothing would train")
+    assert not (root / "nothing_run").exists()
+
+
+def test_conditions_epochs_zero_takes_the_conditions_model_of_init_from(base, capsys):
+    """With training.init_from, conditions.epochs 0 keeps that run's conditions model as
+    it is while the network trains on."""
+    root = base
+    path = _config(root, "keep_cond", init_from=str(root / "base"), lr=1e-4)
+    cfg = yaml.safe_load((root / "keep_cond.yaml").read_text())
+    cfg["conditions"]["epochs"] = 0
+    (root / "keep_cond.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", path, "--out", str(root / "keep_cond"), "--no-progress"]) == 0
+    assert f"conditions model: that of {root / 'base'} as it is" in capsys.readouterr().out
+    theirs, ours = _weights(root / "base" / "conditions"), _weights(root / "keep_cond" /
+                                                                    "conditions")
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+    assert load_checkpoint(root / "keep_cond")["step"] > 0
+
+
+def test_a_warm_conditions_model_resumed_still_names_the_run_it_started_from(base):
+    """The run a conditions model started from is kept in its checkpoint, so a resumed
+    run's metrics still name it."""
+    from lhcgen.train.config import load_config
+    from lhcgen.train.loop import Interrupted
+    from lhcgen.train.run import train_run
+
+    root = base
+    cfg = load_config(_conditions_only(root, "warm_cut", warm_start=True))
+    cpu = torch.device("cpu")
+    with pytest.raises(Interrupted):
+        train_run(cfg, root / "warm_cut", cpu, progress=False,
+                  should_stop=lambda step: step == 2)
+    resumed = train_run(cfg, root / "warm_cut", cpu, resume=True, progress=False)
+    assert resumed["conditions"]["initialised_from"] == str(root / "base")

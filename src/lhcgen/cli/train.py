@@ -139,8 +139,10 @@ def run_train(args: argparse.Namespace) -> int:
                         f"{metrics['training_seconds']:.1f} s")
         cond = metrics.get("conditions")
         conditions = "" if not cond else (
-            f"; conditions model: {cond['steps']} steps in {cond['training_seconds']:.1f} s, "
-            f"validation loss {cond['final_val_loss']}")
+            f"; conditions model: {cond['steps']} steps in {cond['training_seconds']:.1f} s"
+            if cond["steps"] else
+            f"; conditions model: that of {cond['initialised_from']} as it is")
+        conditions += "" if not cond else f", validation loss {cond['final_val_loss']}"
         print(f"{network}; validation loss {metrics['final_val_loss']}{conditions}; run "
               f"directory {args.out}")
     return 0

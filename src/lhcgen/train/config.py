@@ -103,12 +103,15 @@ class ConditionsConfig:
     blocks: int = 3
     """Residual blocks of its MLP."""
     epochs: int = 100
+    """Passes over the training jets. 0 (only with ``warm_start``, from a run that has one
+    of this shape): the conditions model of the run this one starts from, as it is."""
     batch_size: int = 1024
     lr: float = 1e-3
     warm_start: bool = True
-    """With ``training.init_from``: start from that run's conditions model where it has the
-    same shape (true), or from random weights (false: a conditions model trained afresh,
-    as a run from scratch trains it)."""
+    """Start from the conditions model of the run this one starts from, where it has the
+    same shape (true): ``training.init_from``'s, or a consistency model's teacher's
+    (``model.consistency.teacher``, trained on the same jets and split); or from random
+    weights (false: a conditions model trained afresh, as a run from scratch trains it)."""
     solver: str = "midpoint"
     """ODE solver that samples it (solvers/ode.py)."""
     steps: int = 16
@@ -152,7 +155,7 @@ POSITIVE = {
     "model.edm.p_std", "model.edm.sigma_min", "model.edm.sigma_max", "model.edm.rho",
     "model.consistency.discretization",
     "preprocessing.mass_epsilon", "conditions.hidden", "conditions.blocks",
-    "conditions.epochs", "conditions.batch_size", "conditions.lr", "conditions.steps",
+    "conditions.batch_size", "conditions.lr", "conditions.steps",
 }
 
 
@@ -174,6 +177,7 @@ def config_from_dict(data: dict) -> RunConfig:
                           f"{cfg.training.epochs} (0 only with 'training.init_from': the "
                           "network of that run as it is, and only the conditions model "
                           "trained)")
+    _check_condition_epochs(cfg)
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise LhcgenError("config: 'data.val_fraction' must be in [0, 1)")
     if not 0.0 <= cfg.training.ema_decay < 1.0:
@@ -208,6 +212,29 @@ def config_from_dict(data: dict) -> RunConfig:
     check_sampler("cfm", cfg.conditions.solver, cfg.conditions.steps,
                   where="config: 'conditions.solver': ")
     return cfg
+
+
+def conditions_source(cfg: RunConfig) -> str:
+    """The run whose conditions model this run's starts from ("": none, random weights):
+    ``training.init_from``'s, or a consistency model's teacher's, with
+    ``conditions.warm_start``."""
+    if not cfg.conditions.warm_start:
+        return ""
+    if cfg.training.init_from:
+        return cfg.training.init_from
+    return cfg.model.consistency.teacher if cfg.model.name == "consistency" else ""
+
+
+def _check_condition_epochs(cfg: RunConfig) -> None:
+    epochs = cfg.conditions.epochs
+    if epochs < 0 or (epochs == 0 and not conditions_source(cfg)):
+        raise LhcgenError(f"config: 'conditions.epochs' must be positive, got {epochs} (0 "
+                          "only with 'conditions.warm_start' true and a run to start from, "
+                          "'training.init_from' or a consistency model's teacher: its "
+                          "conditions model as it is)")
+    if epochs == 0 and cfg.training.epochs == 0:
+        raise LhcgenError("config: 'training.epochs' and 'conditions.epochs' are both 0: "
+                          "nothing would train; give one of them epochs")
 
 
 def _check_consistency(cfg: RunConfig) -> None:

@@ -3,9 +3,10 @@
 Fine-tuning, or a warm restart: the new run takes the finished run's network and EMA
 weights and its fitted preprocessing (so the network sees the same coordinates), then trains
 with a fresh optimiser and learning-rate schedule over its own epochs. The conditions model
-(jets) starts from the run's conditions model where both have the same shape. The new
-run's training time is its own; ``history`` carries the chain's, so a benchmark can state
-what the weights cost in all.
+(jets) starts from the run's conditions model where both have the same shape
+(``conditions_start``, which also gives a consistency model its teacher's). The new run's
+training time is its own; ``history`` carries the chain's, so a benchmark can state what
+the weights cost in all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 
 from lhcgen.errors import LhcgenError
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
-from lhcgen.train.config import RunConfig, differences
+from lhcgen.train.config import RunConfig, conditions_source, differences
 from lhcgen.train.run_files import (
     CONDITIONS_DIR,
     METRICS_FILE,
@@ -38,8 +39,6 @@ class InitRun:
     """Its checkpoint (``model`` and ``ema`` are used)."""
     preprocessing: dict
     """Its fitted preprocessing (state_dict)."""
-    conditions_state: dict | None
-    """Its conditions model's checkpoint, None where it has none or of another shape."""
     history: dict
     """steps, epochs and training_seconds of the chain up to and including this run
     (network and conditions model), and the run directories in order."""
@@ -100,9 +99,30 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
     except (OSError, json.JSONDecodeError) as exc:
         raise LhcgenError(f"{where}: cannot read its {PREPROCESSING_FILE} or "
                           f"{METRICS_FILE} ({exc})") from None
-    conditions_state = None
-    same_shape = (cfg.conditions.model_config() == theirs.conditions.model_config())
-    if same_shape and (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file():
-        conditions_state = load_checkpoint(run_dir / CONDITIONS_DIR, device)
-    return InitRun(str(run_dir), state, preprocessing, conditions_state,
-                   chain_history(metrics, str(run_dir)))
+    return InitRun(str(run_dir), state, preprocessing, chain_history(metrics, str(run_dir)))
+
+
+def conditions_start(cfg: RunConfig, device: torch.device) -> tuple[dict | None, str]:
+    """(checkpoint, run) of the conditions model this run's starts from: that of
+    ``training.init_from`` or of a consistency model's teacher, with
+    ``conditions.warm_start``, where it has the same shape (``conditions.hidden`` and
+    ``blocks``); (None, "") where there is none. With ``conditions.epochs`` 0 there must be
+    one (it is then the run's conditions model as it is): one line otherwise."""
+    source = conditions_source(cfg)
+    found = None
+    if source:
+        directory = Path(source) / CONDITIONS_DIR
+        same_shape = (load_run_config(Path(source)).conditions.model_config()
+                      == cfg.conditions.model_config())
+        if same_shape and (directory / CHECKPOINT).is_file():
+            found = load_checkpoint(directory, device)
+            if not found.get("finished", False):
+                raise LhcgenError(f"{source}: its conditions model has not finished training "
+                                  f"({directory / CHECKPOINT}); finish that run first")
+    if found is None and cfg.conditions.epochs == 0:
+        what = (f"run '{source}' has none of this shape (conditions.hidden "
+                f"{cfg.conditions.hidden}, blocks {cfg.conditions.blocks})" if source
+                else "there is no run to take one from")
+        raise LhcgenError(f"conditions.epochs 0 keeps the conditions model of the run this one "
+                          f"starts from, and {what}; give the conditions model epochs")
+    return found, source if found is not None else ""

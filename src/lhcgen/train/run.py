@@ -24,7 +24,7 @@ from lhcgen.processes import get_process, read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
-from lhcgen.train.init_run import load_init_run
+from lhcgen.train.init_run import conditions_start, load_init_run
 from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
 from lhcgen.train.rare_draws import rare_draw_weights
 from lhcgen.train.run_files import (
@@ -176,6 +176,12 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     if cfg.training.epochs == 0 and conditions is None:
         raise LhcgenError(f"training.epochs 0 trains only the conditions model, and process "
                           f"{process.name!r} has none; give the network epochs to train")
+    condition_init, condition_source = None, ""
+    if conditions is not None and not (state is not None
+                                       and (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file()):
+        # not resumed inside its own training: it starts from another run's, or afresh
+        condition_init, condition_source = ranks.main_first(
+            conditions_start, cfg, torch.device("cpu") if ranks.distributed else device)
     if state is None:
         ranks.main_first(start_run_dir)
     train = to_batch(preprocessing.encode(train_sample))
@@ -207,16 +213,9 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
                         init_weights=None if init is None else init.state, draws=draws)
         condition_facts = None
         if conditions is not None:
-            if (init is None and state is not None and cfg.training.init_from
-                    and not (run_dir / CONDITIONS_DIR / CHECKPOINT).is_file()):
-                # resumed before its conditions model began: that starts from the first run's
-                init = ranks.main_first(load_init_run, cfg,
-                                        torch.device("cpu") if ranks.distributed else device)
             condition_facts = _fit_conditions(
                 cfg, conditions, preprocessing.multiplicities, run_dir, device,
-                state is not None, progress, ranks, stop,
-                None if init is None or not cfg.conditions.warm_start
-                else init.conditions_state)
+                state is not None, progress, ranks, stop, condition_init, condition_source)
     metrics = {
         "lhcgen_version": __version__, "model": cfg.model.name, "net": cfg.model.net,
         "parameters": n_params, "train_events": len(train_idx), "val_events": len(val_idx),
@@ -249,10 +248,12 @@ def conditions_model(cfg: RunConfig, multiplicities: list[int], n_conditions: in
 
 def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], run_dir: Path,
                     device: torch.device, resume: bool, progress: bool, ranks: Ranks,
-                    stop: Callable[[int], bool], init_state: dict | None = None) -> dict:
+                    stop: Callable[[int], bool], init_state: dict | None = None,
+                    init_source: str = "") -> dict:
     """Train the generator of the continuous conditions into RUN/conditions/ (resumed from
     its own checkpoint when the run is resumed; starting from ``init_state``'s weights, a
-    checkpoint of the same model, when given); returns its facts for metrics.json."""
+    checkpoint of the same model of run ``init_source``, when given; with
+    ``conditions.epochs`` 0 that model as it is); returns its facts for metrics.json."""
     directory = run_dir / CONDITIONS_DIR
     state = None
     if resume and (directory / CHECKPOINT).is_file():
@@ -268,14 +269,16 @@ def _fit_conditions(cfg: RunConfig, data: Encoded, multiplicities: list[int], ru
     batch = to_batch(data)
     torch.manual_seed(cfg.training.seed + 1)
     model = conditions_model(cfg, multiplicities, data.x.shape[1])
+    source = state.get("initialised_from", "") if state is not None else init_source
     result, _ = fit(model, batch.rows(torch.from_numpy(train_idx)),
                     batch.rows(torch.from_numpy(val_idx)) if len(val_idx) else None,
                     cfg.conditions.training_config(cfg.training), directory, device, state,
                     progress, should_stop=stop, ranks=ranks,
-                    init_weights=None if state is not None else init_state)
+                    init_weights=None if state is not None else init_state,
+                    extra_state={"initialised_from": source} if source else None)
     return {"parameters": sum(p.numel() for p in model.parameters()), "steps": result.steps,
             "final_val_loss": result.val_loss, "training_seconds": round(result.seconds, 2),
-            **({"initialised": True} if init_state is not None else {})}
+            **({"initialised": True, "initialised_from": source} if source else {})}
 
 
 def run_metrics(run_dir: str | os.PathLike) -> dict:
