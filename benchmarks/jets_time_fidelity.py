@@ -253,6 +253,8 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
             "conditions_training_seconds": cond.get("training_seconds"),
             "total_training_seconds": total, "epochs": epochs,
             "started_from": chain["runs"] if chain else [],
+            "conditions_from": cond.get("initialised_from", ""),
+            "conditions_steps": cond.get("steps"),
             **({"rare_draws": facts["rare_draws"]} if facts.get("rare_draws") else {}),
             "training_device": facts.get("device"), "training_threads": facts.get("threads"),
             "types": "".join(surrogate.types),
@@ -586,6 +588,15 @@ def render(result: dict) -> str:
         lines += ["", "Runs that started from another run's weights (`training.init_from`): "
                   + "; ".join(chains) + ". Their training time and epochs are the whole "
                   "chain's (network and conditions model, the first run's + this one's)."]
+    taken = [f"{r['run']} from {r['conditions_from']}"
+             + (" as it is" if not r.get("conditions_steps") else
+                f", then {r['conditions_steps']} steps")
+             for r in result["runs"] if r.get("conditions_from")]
+    if taken:
+        lines += ["", "Conditions models that started from another run's "
+                  "(`conditions.warm_start`; a distilled run's teacher or "
+                  "`training.init_from`): " + "; ".join(taken) + ". Their training time above "
+                  "is this run's alone."]
     rare = [f"{r['run']} (up to {r['rare_draws']['boost']:g}x, {r['rare_draws']['condition']}: "
             f"{r['rare_draws']['boosted_events']} of {r['rare_draws']['events']} training jets, "
             f"{100 * r['rare_draws']['boosted_share_of_draws']:.1f} % of the draws)"

@@ -515,3 +515,26 @@ def test_conditions_epochs_zero_without_a_model_to_take_is_one_line(runs, capsys
         assert main(["train", config, "--out", str(root / "bad"), "--no-progress"]) == 1
         one_line_error(capsys, *needles)
         assert not (root / "bad").exists()
+
+
+def test_the_time_fidelity_benchmark_names_a_conditions_model_taken_from_the_teacher(
+        runs, tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from benchmarks.jets_time_fidelity import main as benchmark
+
+    root = runs
+    if not (root / "taken").is_dir():
+        assert main(["train", _student_with_conditions(root, "taken", epochs=0), "--out",
+                     str(root / "taken"), "--no-progress"]) == 0
+    write_jets(tmp_path / "floor.h5", toy_jets(200, seed=9))
+    monkeypatch.setattr(sys, "argv", [
+        "jets_time_fidelity.py", "--runs", str(root / "taken"), "--truth",
+        str(root / "truth.h5"), "--truth-floor", str(tmp_path / "floor.h5"), "--types", "t",
+        "--samplers", "consistency:1", "--protocols", "generated", "--quick", "--jets", "60",
+        "--device", "cpu", "--out-dir", str(tmp_path), "--name", "taken"])
+    benchmark()
+    facts = json.loads((tmp_path / "taken.json").read_text())["runs"][0]
+    assert facts["conditions_from"] == str(root / "teacher") and facts["conditions_steps"] == 0
+    assert f"taken from {root / 'teacher'} as it is" in (tmp_path / "taken.md").read_text()
