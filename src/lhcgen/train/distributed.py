@@ -246,6 +246,14 @@ def process_group(device: torch.device) -> Iterator[Ranks]:
     try:
         group = dist.new_group(backend="gloo") if device.type == "cuda" else None
         yield Ranks(device, env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"], group)
+    except BaseException:
+        dist.destroy_process_group()
+        raise
+    # every rank done before any leaves: a rank that tore its gloo group down while another
+    # still held work on it could abort at exit ("terminate called without an active
+    # exception", seen once on 2 CPU ranks)
+    try:
+        dist.barrier(group=group)
     finally:
         dist.destroy_process_group()
 
