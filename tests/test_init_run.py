@@ -233,14 +233,15 @@ def test_epochs_zero_keeps_the_network_and_retrains_only_the_conditions_model(ba
 
 
 def test_a_slim_run_kept_with_its_ema_weights_alone_can_be_started_from(base):
-    """A run whose checkpoint keeps only the EMA weights (as runs travel back from a GPU)
-    starts the next run's network and EMA at them."""
+    """A run whose checkpoints keep only the EMA weights (as runs travel back from a GPU)
+    starts the next run's network and EMA, and its conditions model, at them."""
     root = base
     shutil.copytree(root / "base", root / "slim", dirs_exist_ok=True)
-    state = load_checkpoint(root / "slim")
-    for key in ("model", "optimizer"):
-        state.pop(key)
-    torch.save(state, root / "slim" / "checkpoint.pt")
+    for sub in ("conditions", ""):  # the conditions model kept slim too
+        state = load_checkpoint(root / "slim" / sub)
+        for key in ("model", "optimizer"):
+            state.pop(key)
+        torch.save(state, root / "slim" / sub / "checkpoint.pt")
     path = _config(root, "from_slim", init_from=str(root / "slim"), epochs=0)
     assert main(["train", path, "--out", str(root / "from_slim"), "--no-progress"]) == 0
     ours = load_checkpoint(root / "from_slim")

@@ -57,6 +57,14 @@ def chain_history(metrics: dict, path: str) -> dict:
             "training_seconds": round(before.get("training_seconds", 0.0) + seconds, 2)}
 
 
+def with_raw_weights(state: dict) -> dict:
+    """A checkpoint kept slim (its EMA weights alone, as the GPU runs travel) with its raw
+    weights set to them, so that a run can start from it."""
+    if "model" not in state and "ema" in state:
+        return {**state, "model": state["ema"]["model"]}
+    return state
+
+
 def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
     """The finished run of ``cfg.training.init_from``, checked against ``cfg``; one line
     naming the problem otherwise."""
@@ -85,11 +93,7 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
         raise LhcgenError(f"{where}: its training has not finished (no {CHECKPOINT} or "
                           f"{METRICS_FILE}); finish it with `lhcgen train CONFIG --out "
                           f"{path} --resume`")
-    state = load_checkpoint(run_dir, device)
-    if "model" not in state and "ema" in state:
-        # a run kept slim (its EMA weights alone, as the GPU runs travel): the network
-        # starts from them too
-        state = {**state, "model": state["ema"]["model"]}
+    state = with_raw_weights(load_checkpoint(run_dir, device))
     if not state.get("finished", False):
         raise LhcgenError(f"{where}: its training has not finished; finish it with "
                           f"`lhcgen train CONFIG --out {path} --resume`")
@@ -115,7 +119,7 @@ def conditions_start(cfg: RunConfig, device: torch.device) -> tuple[dict | None,
         same_shape = (load_run_config(Path(source)).conditions.model_config()
                       == cfg.conditions.model_config())
         if same_shape and (directory / CHECKPOINT).is_file():
-            found = load_checkpoint(directory, device)
+            found = with_raw_weights(load_checkpoint(directory, device))
             if not found.get("finished", False):
                 raise LhcgenError(f"{source}: its conditions model has not finished training "
                                   f"({directory / CHECKPOINT}); finish that run first")
