@@ -138,11 +138,11 @@ def run_train(args: argparse.Namespace) -> int:
                         f"{metrics['steps']} steps{processes} in "
                         f"{metrics['training_seconds']:.1f} s")
         cond = metrics.get("conditions")
-        conditions = "" if not cond else (
-            f"; conditions model: {cond['steps']} steps in {cond['training_seconds']:.1f} s"
-            if cond["steps"] else
-            f"; conditions model: that of {cond['initialised_from']} as it is")
-        conditions += "" if not cond else f", validation loss {cond['final_val_loss']}"
+        conditions = ""
+        if cond:
+            what = (f"{cond['steps']} steps in {cond['training_seconds']:.1f} s" if cond["steps"]
+                    else f"that of {cond['initialised_from']} as it is")
+            conditions = f"; conditions model: {what}, validation loss {cond['final_val_loss']}"
         print(f"{network}; validation loss {metrics['final_val_loss']}{conditions}; run "
               f"directory {args.out}")
     return 0
