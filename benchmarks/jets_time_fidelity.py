@@ -95,6 +95,7 @@ from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
+from lhcgen.train.init_run import teacher_record  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, synchronize  # noqa: E402
@@ -240,8 +241,11 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
     params = facts.get("parameters") or sum(p.numel() for p in surrogate.model.parameters())
     seconds = facts.get("training_seconds")
     total = None if seconds is None else seconds + cond.get("training_seconds", 0.0)
-    # a run that started from another's weights (training.init_from): the chain's cost
-    chain = facts.get("init_from", {}).get("history")
+    # a run that started from another's weights (training.init_from) or was distilled from
+    # a teacher: the chain's cost
+    teacher = teacher_record(facts, surrogate.cfg) if facts else None
+    chain = (facts.get("init_from", {}).get("history")
+             or (teacher or {}).get("history"))
     epochs = facts.get("epochs")
     if chain and total is not None:
         total += chain["training_seconds"]
@@ -585,7 +589,8 @@ def render(result: dict) -> str:
     chains = [f"{r['run']} started from {' then '.join(r['started_from'])}"
               for r in result["runs"] if r.get("started_from")]
     if chains:
-        lines += ["", "Runs that started from another run's weights (`training.init_from`): "
+        lines += ["", "Runs that started from another run's weights (`training.init_from`, "
+                  "or a distilled run's teacher): "
                   + "; ".join(chains) + ". Their training time and epochs are the whole "
                   "chain's (network and conditions model, the first run's + this one's)."]
     taken = [f"{r['run']} from {r['conditions_from']}"

@@ -396,11 +396,15 @@ def test_bad_teachers_and_settings_are_one_line(runs, capsys):
 
 
 # ---- the conditions model of a distilled run ---------------------------------------------
-def _conditions_weights(run, key: str = "model") -> dict:
+def _weights(run, key: str = "model") -> dict:
     from lhcgen.train.checkpoint import load_checkpoint
 
-    state = load_checkpoint(run / "conditions")
+    state = load_checkpoint(run)
     return state[key] if key == "model" else state[key]["model"]
+
+
+def _conditions_weights(run, key: str = "model") -> dict:
+    return _weights(run / "conditions", key)
 
 
 def _student_with_conditions(root, name: str, **conditions) -> str:
@@ -537,4 +541,83 @@ def test_the_time_fidelity_benchmark_names_a_conditions_model_taken_from_the_tea
     benchmark()
     facts = json.loads((tmp_path / "taken.json").read_text())["runs"][0]
     assert facts["conditions_from"] == str(root / "teacher") and facts["conditions_steps"] == 0
-    assert f"taken from {root / 'teacher'} as it is" in (tmp_path / "taken.md").read_text()
+    said = (tmp_path / "taken.md").read_text()
+    assert f"taken from {root / 'teacher'} as it is" in said
+    # the distilled weights cost the teacher's training too
+    teacher, taken = (json.loads((root / run / "metrics.json").read_text())
+                      for run in ("teacher", "taken"))
+    assert taken["teacher"]["run"] == str(root / "teacher")
+    assert facts["started_from"] == [str(root / "teacher")]
+    assert f"taken started from {root / 'teacher'}" in said
+    assert facts["total_training_seconds"] == pytest.approx(
+        sum(run["training_seconds"] + run["conditions"]["training_seconds"]
+            for run in (teacher, taken)), abs=0.02)
+    assert facts["epochs"] == f"{teacher['epochs']} + {taken['epochs']}"
+
+
+def _carry_on_config(root, name: str, init_from, **model) -> str:
+    """The fixture student's config, started from ``init_from`` at a vanishing rate."""
+    cfg = yaml.safe_load(Path(_student_config(root, root / "teacher")).read_text())
+    cfg["training"].update(init_from=str(init_from), lr=1e-12)
+    cfg["conditions"]["epochs"] = 0
+    for key, value in model.items():
+        cfg["model"]["consistency"][key] = value
+    path = root / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_a_distillation_carries_on_from_a_distilled_run_of_the_same_teacher(runs, capsys):
+    """training.init_from a finished consistency run: the student starts at that run's
+    weights (raw and EMA), not at the teacher's (at a vanishing rate it ends there), keeps
+    its conditions model with conditions.epochs 0, and its chain is teacher, then that run,
+    then this one. From the teacher itself, or a run of other settings: one line."""
+    import json
+
+    from lhcgen.train.checkpoint import load_checkpoint
+
+    root = runs
+    # a large rate without warmup takes this student well away from the teacher's weights
+    far = yaml.safe_load(Path(_student_config(root, root / "teacher")).read_text())
+    far["training"].update(lr=0.01, warmup_steps=1)
+    (root / "far.yaml").write_text(yaml.safe_dump(far))
+    assert main(["train", str(root / "far.yaml"), "--out", str(root / "far"),
+                 "--no-progress"]) == 0
+    assert main(["train", _carry_on_config(root, "carry", root / "far"), "--out",
+                 str(root / "carried"), "--no-progress"]) == 0
+    assert f"conditions model: that of {root / 'far'} as it is" in capsys.readouterr().out
+    teacher, student, carried = (_weights(root / run) for run in ("teacher", "far", "carried"))
+    moved = max(float((student[k] - teacher[k]).abs().max()) for k in teacher
+                if teacher[k].is_floating_point())
+    assert moved > 1e-2
+    for name, value in student.items():
+        torch.testing.assert_close(carried[name], value, atol=1e-8, rtol=0)
+    metrics = {run: json.loads((root / run / "metrics.json").read_text())
+               for run in ("teacher", "far", "carried")}
+    # the EMA carries on from that run's, its update count too: with the weights standing
+    # still it closes in on them by prod_k min(decay, (1+k)/(10+k)) over this run's steps
+    before = load_checkpoint(root / "far")["ema"]["updates"]
+    steps = metrics["carried"]["steps"]
+    assert steps > 0 and load_checkpoint(root / "carried")["ema"]["updates"] == before + steps
+    keep = math.prod(min(0.999, (1 + k) / (10 + k)) for k in range(before + 1, before + steps + 1))
+    ema_student, ema_carried = (_weights(root / run, "ema") for run in ("far", "carried"))
+    for name, value in ema_student.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(ema_carried[name],
+                                       student[name] + (value - student[name]) * keep,
+                                       atol=1e-6, rtol=0)
+    chain = metrics["carried"]["init_from"]["history"]
+    assert chain["runs"] == [str(root / "teacher"), str(root / "far")]
+    assert chain["steps"] == metrics["teacher"]["steps"] + metrics["far"]["steps"]
+    assert metrics["carried"]["teacher"]["run"] == str(root / "teacher")
+
+    cases = [
+        (_carry_on_config(root, "from_teacher", root / "teacher"),
+         ["a consistency model starts from its teacher", "a run of model 'edm'"]),
+        (_carry_on_config(root, "other_levels", root / "far", discretization=9),
+         ["differs", "model.consistency.discretization"]),
+    ]
+    for config, needles in cases:
+        assert main(["train", config, "--out", str(root / "bad"), "--no-progress"]) == 1
+        one_line_error(capsys, *needles)
+        assert not (root / "bad").exists()

@@ -153,3 +153,19 @@ def test_epochs_zero_is_refused_for_a_process_without_a_conditions_model(tmp_pat
                                           "'zjets' has none"):
         train_run(cfg, tmp_path / "zero", torch.device("cpu"), progress=False)
     assert not (tmp_path / "zero").exists()
+
+
+def test_a_conditions_section_is_refused_for_a_process_without_a_conditions_model(
+        tmp_path, train_file):
+    """Z+jets events are generated whole: a 'conditions' section (conditions.epochs 0 with
+    init_from, say) would be ignored, so it is refused; the full default section a run
+    writes into its config.yaml still reads back."""
+    base = {"data": {"process": "zjets", "train": str(train_file)},
+            "training": {"init_from": str(tmp_path / "first")}}
+    for section in ({"epochs": 0}, {"hidden": 64}, {"warm_start": False}):
+        with pytest.raises(LhcgenError, match="process 'zjets' has no conditions model"):
+            config_from_dict({**base, "conditions": section})
+    cfg = _cfg(train_file)
+    train_run(cfg, tmp_path / "first", torch.device("cpu"), progress=False)
+    assert load_run_config(tmp_path / "first") == cfg
+    assert "conditions" in (tmp_path / "first" / "config.yaml").read_text()

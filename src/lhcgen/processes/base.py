@@ -84,6 +84,9 @@ class Process:
     """The dataclass of the run config's ``preprocessing`` section."""
     constant_mass_objects: ClassVar[tuple[str, ...]] = ()
     """Objects whose mass is a constant (leptons): no mass feature or histogram."""
+    has_conditions_model: ClassVar[bool] = False
+    """Whether a run of this process trains a generator of its continuous conditions
+    (``condition_data``; the run config's ``conditions`` section, refused otherwise)."""
     rare_condition_name: ClassVar[str] = ""
     """The condition ``rare_condition`` returns ("": none, and ``training.rare_boost``
     must stay 1)."""

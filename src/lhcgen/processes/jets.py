@@ -31,6 +31,7 @@ class JetsProcess(Process):
     kind = "clouds"
     object_names = ()
     preprocessing_config = JetCloudPreprocessingConfig
+    has_conditions_model = True
     rare_condition_name = "m/pT"
 
     def read_sample(self, path: str | Path) -> JetCloudSample:

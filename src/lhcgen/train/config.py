@@ -59,7 +59,8 @@ class TrainingConfig:
     its conditions model, then trained with a fresh optimiser and learning-rate schedule
     (warmup and cosine over this run's epochs): fine-tuning, or a warm restart that trains
     a run longer than one session allows. The model and preprocessing sections must equal
-    the run's (train/init_run.py)."""
+    the run's (train/init_run.py). A consistency model starts from its teacher without it,
+    or carries on the distillation of a consistency run of the same teacher with it."""
     rare_boost: float = 1.0
     """Draw training events whose conditions are rare up to this many times as often as the
     others (1: every event once per epoch). Jets: the bins of m/pT of each type that hold
@@ -172,6 +173,10 @@ def config_from_dict(data: dict) -> RunConfig:
                           f"{type(preprocessing).__name__}")
     cfg = dataclasses.replace(cfg, preprocessing=build_section(
         process.preprocessing_config, preprocessing, "preprocessing.", POSITIVE))
+    if not process.has_conditions_model and cfg.conditions != ConditionsConfig():
+        raise LhcgenError(f"config: 'conditions': process {process.name!r} has no conditions "
+                          "model (the section sets the generator of the jet kinematics of "
+                          "jets as particle clouds); remove the section")
     if cfg.training.epochs < 0 or (cfg.training.epochs == 0 and not cfg.training.init_from):
         raise LhcgenError(f"config: 'training.epochs' must be positive, got "
                           f"{cfg.training.epochs} (0 only with 'training.init_from': the "

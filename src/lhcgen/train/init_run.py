@@ -5,8 +5,8 @@ weights and its fitted preprocessing (so the network sees the same coordinates),
 with a fresh optimiser and learning-rate schedule over its own epochs. The conditions model
 (jets) starts from the run's conditions model where both have the same shape
 (``conditions_start``, which also gives a consistency model its teacher's). The new run's
-training time is its own; ``history`` carries the chain's, so a benchmark can state what
-the weights cost in all.
+training time is its own; ``history`` carries the chain's (a distilled run's includes its
+teacher's, ``teacher_record``), so a benchmark can state what the weights cost in all.
 """
 
 from __future__ import annotations
@@ -48,13 +48,31 @@ def chain_history(metrics: dict, path: str) -> dict:
     """The training chain that made a run's weights, from its metrics.json: its own steps,
     epochs and training seconds (network + conditions model) added to those of the run it
     started from."""
-    before = metrics.get("init_from", {}).get("history", {})
+    before = (metrics.get("init_from", {}).get("history")
+              or metrics.get("teacher", {}).get("history") or {})
     seconds = (metrics.get("training_seconds") or 0.0) + (
         metrics.get("conditions", {}).get("training_seconds") or 0.0)
     return {"runs": [*before.get("runs", []), path],
             "steps": before.get("steps", 0) + (metrics.get("steps") or 0),
             "epochs": before.get("epochs", 0) + (metrics.get("epochs") or 0),
             "training_seconds": round(before.get("training_seconds", 0.0) + seconds, 2)}
+
+
+def teacher_record(metrics: dict, cfg: RunConfig) -> dict | None:
+    """{"run", "history"} of a consistency model's teacher, whose training the distilled
+    weights also cost: the record in the run's metrics.json, or (a run distilled before
+    metrics.json kept it) the teacher run's chain read from its own metrics.json. None for
+    other models, or where that teacher run is gone."""
+    if cfg.model.name != "consistency":
+        return None
+    if "teacher" in metrics:
+        return metrics["teacher"]
+    teacher = cfg.model.consistency.teacher
+    try:
+        theirs = json.loads((Path(teacher) / METRICS_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return {"run": teacher, "history": chain_history(theirs, teacher)}
 
 
 def with_raw_weights(state: dict) -> dict:
@@ -75,9 +93,11 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
         theirs = load_run_config(run_dir)
     except (LhcgenError, yaml.YAMLError) as exc:
         raise LhcgenError(f"{where}: {str(exc).splitlines()[0]}") from None
-    if cfg.model.name == "consistency":
+    if cfg.model.name == "consistency" and theirs.model.name != "consistency":
         raise LhcgenError(f"{where}: a consistency model starts from its teacher "
-                          "(model.consistency.teacher), not from training.init_from")
+                          "(model.consistency.teacher), or carries on the distillation of a "
+                          f"consistency run of the same teacher; this is a run of model "
+                          f"{theirs.model.name!r}")
     found = []
     if cfg.data.process != theirs.data.process:
         found.append(f"data.process {cfg.data.process!r} here, {theirs.data.process!r} there")
@@ -103,6 +123,9 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
     except (OSError, json.JSONDecodeError) as exc:
         raise LhcgenError(f"{where}: cannot read its {PREPROCESSING_FILE} or "
                           f"{METRICS_FILE} ({exc})") from None
+    teacher = teacher_record(metrics, theirs)
+    if teacher is not None:  # a distilled run: its weights cost its teacher's chain too
+        metrics = {**metrics, "teacher": teacher}
     return InitRun(str(run_dir), state, preprocessing, chain_history(metrics, str(run_dir)))
 
 

@@ -24,7 +24,7 @@ from lhcgen.processes import get_process, read_process_sample
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig, dump_config
 from lhcgen.train.distributed import Ranks, check_shards
-from lhcgen.train.init_run import conditions_start, load_init_run
+from lhcgen.train.init_run import conditions_start, load_init_run, teacher_record
 from lhcgen.train.loop import LOG_FILE, autocast_context, fit, graceful_interrupt
 from lhcgen.train.rare_draws import rare_draw_weights
 from lhcgen.train.run_files import (
@@ -234,6 +234,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         **({"rare_draws": rare_facts} if rare_facts else {}),
         **({"init_from": {"run": cfg.training.init_from, "history": history}}
            if history else {}),
+        **({"teacher": teacher} if (teacher := teacher_record({}, cfg)) else {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     ranks.main_first(write_text_atomic, run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
