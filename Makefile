@@ -162,7 +162,8 @@ jets150: $(STAMP)
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
 ## batch 1024, the EDM's two warm restarts at batch 2048 (111 epochs in all), a conditions
 ## model trained afresh for 160 epochs on 2 CPU threads (7 min), the restarted network
-## distilled again with that conditions model (28 min on 2 CPU threads), their time-fidelity
+## distilled again with that conditions model (28 min on 2 CPU threads) and that distillation
+## carried on for 8 epochs more (53 min on 2 CPU threads), their time-fidelity
 ## and conditions benchmarks (generated and judged here) and the network cost at a batch that
 ## fills the GPU. On an NVIDIA H200 the training data took 5 min on 15 workers (the floor's
 ## second sample as long again), the two trainings 4 min and the restarts 5.5 min
@@ -203,6 +204,12 @@ jetsgpu: $(STAMP)
 	    --runs runs/jets_cd_all_gpu_ft2 --types gqtwz --jets 5000 \
 	    --samplers 'consistency:1,2,3 consistency:2@sigma_1=0.3' --protocols generated \
 	    --name jets_time_fidelity_cd_gpu_ft2
+	$(BIN)/lhcgen train configs/jets_consistency_all_gpu_ft2_long.yaml \
+	    --out runs/jets_cd_all_gpu_ft2_long --device $(DEVICE) --threads 2 --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --device $(DEVICE) \
+	    --runs runs/jets_cd_all_gpu_ft2_long --types gqtwz --jets 5000 \
+	    --samplers 'consistency:1,2,3 consistency:2@sigma_1=0.3 consistency:3@sigma_1=1@sigma_2=0.3' \
+	    --protocols generated --name jets_time_fidelity_cd_gpu_ft2_long
 	$(BIN)/python benchmarks/jets_network_cost.py --device $(DEVICE) --run runs/jets_cd_all_gpu \
 	    --type t --jets 60000 --batch-size 20000 --samplers consistency:1,2,3 \
 	    --protocol generated --name jets_network_cost_gpu_cd
