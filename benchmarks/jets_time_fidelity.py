@@ -588,9 +588,12 @@ def render(result: dict) -> str:
                      f"| {where} | {r['types']} | {note} |")
     chains = [f"{r['run']} started from {' then '.join(r['started_from'])}"
               for r in result["runs"] if r.get("started_from")]
+    # a distilled run's chain starts with its teacher's (results before 2026-12-05 had none)
+    distilled = any(r.get("started_from") and r["model"] == "consistency"
+                    for r in result["runs"])
     if chains:
-        lines += ["", "Runs that started from another run's weights (`training.init_from`, "
-                  "or a distilled run's teacher): "
+        lines += ["", "Runs that started from another run's weights (`training.init_from`"
+                  + (", or a distilled run's teacher" if distilled else "") + "): "
                   + "; ".join(chains) + ". Their training time and epochs are the whole "
                   "chain's (network and conditions model, the first run's + this one's)."]
     taken = [f"{r['run']} from {r['conditions_from']}"

@@ -89,8 +89,8 @@ def _config(root, process: str = "jets", **training) -> str:
            "training": {"batch_size": 64, "epochs": 1, "checkpoint_every": 1000, **training},
            "conditions": {"epochs": 1, "hidden": 16, "blocks": 1, "batch_size": 64,
                           "steps": 2}}
-    if process != "jets":
-        del cfg["model"]["net"], cfg["model"]["global_tokens"]
+    if process != "jets":  # Z+jets has neither a cloud backbone nor a conditions model
+        del cfg["model"]["net"], cfg["model"]["global_tokens"], cfg["conditions"]
     path = root / "cfg.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return str(path)
