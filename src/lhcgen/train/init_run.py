@@ -96,7 +96,7 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
     if cfg.model.name == "consistency" and theirs.model.name != "consistency":
         raise LhcgenError(f"{where}: a consistency model starts from its teacher "
                           "(model.consistency.teacher), or carries on the distillation of a "
-                          f"consistency run of the same teacher; this is a run of model "
+                          "consistency run of the same teacher; this is a run of model "
                           f"{theirs.model.name!r}")
     found = []
     if cfg.data.process != theirs.data.process:
