@@ -84,17 +84,18 @@ def summarise(groups: dict, reference: str) -> list[dict]:
     for (jet_type, protocol, run, setting), seeds in sorted(groups.items()):
         if len(seeds) < 2:
             continue  # a setting measured at one seed only
-        worst = [seeds[s]["worst_ratio"] for s in sorted(seeds)]
+        measured = [seeds[seed] for seed in sorted(seeds)]
+        worst = [row["worst_ratio"] for row in measured]
         rows.append({
             "type": jet_type, "protocol": protocol, "run": run, "setting": setting,
             "seeds": sorted(seeds), "worst": worst,
-            "worst_metric": [seeds[s]["worst_metric"] for s in sorted(seeds)],
-            "largest_reach": [seeds[s].get("efp_range", {}).get("largest_reach")
-                              for s in sorted(seeds)],
+            "worst_metric": [row["worst_metric"] for row in measured],
+            "largest_reach": [row.get("efp_range", {}).get("largest_reach")
+                              for row in measured],
             "median": statistics.median(worst), "min": min(worst), "max": max(worst),
             "within": sum(w <= WITHIN for w in worst),
-            "jets_per_second": statistics.median(seeds[s]["jets_per_second"] for s in seeds),
-            "times_simulator": statistics.median(seeds[s]["times_simulator"] for s in seeds)})
+            "jets_per_second": statistics.median(row["jets_per_second"] for row in measured),
+            "times_simulator": statistics.median(row["times_simulator"] for row in measured)})
     if reference:
         medians = {(r["type"], r["protocol"]): r["median"] for r in rows if r["run"] == reference}
         if not medians:

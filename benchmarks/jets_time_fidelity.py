@@ -95,7 +95,7 @@ from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
-from lhcgen.train.init_run import teacher_record  # noqa: E402
+from lhcgen.train.init_run import history_before, with_teacher  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, synchronize  # noqa: E402
@@ -243,9 +243,7 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
     total = None if seconds is None else seconds + cond.get("training_seconds", 0.0)
     # a run that started from another's weights (training.init_from) or was distilled from
     # a teacher: the chain's cost
-    teacher = teacher_record(facts, surrogate.cfg) if facts else None
-    chain = (facts.get("init_from", {}).get("history")
-             or (teacher or {}).get("history"))
+    chain = history_before(with_teacher(facts, surrogate.cfg)) if facts else None
     epochs = facts.get("epochs")
     if chain and total is not None:
         total += chain["training_seconds"]

@@ -48,8 +48,7 @@ def chain_history(metrics: dict, path: str) -> dict:
     """The training chain that made a run's weights, from its metrics.json: its own steps,
     epochs and training seconds (network + conditions model) added to those of the run it
     started from."""
-    before = (metrics.get("init_from", {}).get("history")
-              or metrics.get("teacher", {}).get("history") or {})
+    before = history_before(metrics)
     seconds = (metrics.get("training_seconds") or 0.0) + (
         metrics.get("conditions", {}).get("training_seconds") or 0.0)
     return {"runs": [*before.get("runs", []), path],
@@ -58,15 +57,28 @@ def chain_history(metrics: dict, path: str) -> dict:
             "training_seconds": round(before.get("training_seconds", 0.0) + seconds, 2)}
 
 
-def teacher_record(metrics: dict, cfg: RunConfig) -> dict | None:
+def history_before(metrics: dict) -> dict:
+    """The chain a run's weights started from, from its metrics.json: that of
+    ``training.init_from``, else a distilled run's teacher's ({}: none)."""
+    return (metrics.get("init_from", {}).get("history")
+            or metrics.get("teacher", {}).get("history") or {})
+
+
+def with_teacher(metrics: dict, cfg: RunConfig) -> dict:
+    """A run's metrics.json with its teacher's record (``teacher_record``) where it is a
+    distilled run distilled before metrics.json kept one."""
+    if "teacher" in metrics:
+        return metrics
+    teacher = teacher_record(cfg)
+    return metrics if teacher is None else {**metrics, "teacher": teacher}
+
+
+def teacher_record(cfg: RunConfig) -> dict | None:
     """{"run", "history"} of a consistency model's teacher, whose training the distilled
-    weights also cost: the record in the run's metrics.json, or (a run distilled before
-    metrics.json kept it) the teacher run's chain read from its own metrics.json. None for
-    other models, or where that teacher run is gone."""
+    weights also cost: the teacher run's chain read from its metrics.json. None for other
+    models, or where that teacher run is gone."""
     if cfg.model.name != "consistency":
         return None
-    if "teacher" in metrics:
-        return metrics["teacher"]
     teacher = cfg.model.consistency.teacher
     try:
         theirs = json.loads((Path(teacher) / METRICS_FILE).read_text())
@@ -123,10 +135,9 @@ def load_init_run(cfg: RunConfig, device: torch.device) -> InitRun:
     except (OSError, json.JSONDecodeError) as exc:
         raise LhcgenError(f"{where}: cannot read its {PREPROCESSING_FILE} or "
                           f"{METRICS_FILE} ({exc})") from None
-    teacher = teacher_record(metrics, theirs)
-    if teacher is not None:  # a distilled run: its weights cost its teacher's chain too
-        metrics = {**metrics, "teacher": teacher}
-    return InitRun(str(run_dir), state, preprocessing, chain_history(metrics, str(run_dir)))
+    # a distilled run: its weights cost its teacher's chain too
+    return InitRun(str(run_dir), state, preprocessing,
+                   chain_history(with_teacher(metrics, theirs), str(run_dir)))
 
 
 def conditions_start(cfg: RunConfig, device: torch.device) -> tuple[dict | None, str]:

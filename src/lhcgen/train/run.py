@@ -234,7 +234,7 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         **({"rare_draws": rare_facts} if rare_facts else {}),
         **({"init_from": {"run": cfg.training.init_from, "history": history}}
            if history else {}),
-        **({"teacher": teacher} if (teacher := teacher_record({}, cfg)) else {}),
+        **({"teacher": teacher} if (teacher := teacher_record(cfg)) else {}),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     ranks.main_first(write_text_atomic, run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
