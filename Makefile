@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu paired bench clean
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor paired bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -216,6 +216,44 @@ jetsgpu: $(STAMP)
 	$(BIN)/python benchmarks/jets_network_cost.py --device $(DEVICE) \
 	    --run runs/jets_edm_all_gpu --type t --jets 40000 --batch-size 20000 \
 	    --samplers midpoint:16 --protocol generated --name jets_network_cost_gpu_edm
+
+## make jetsfloor: the truth's own ×floor (benchmarks/jets_floor_spread.py), what Pythia itself
+## scores in the time-fidelity tables: at 5000 jets 49 independent truth samples per type cut
+## from the 50000-jet files, at 50000 jets three more Pythia files per type (seeds 21-23,
+## 3.5-4.5 min each on 2 cores), then the generators' seeds against them
+## (benchmarks/jets_seed_spread.py; it reads the committed time-fidelity results). About
+## 1 h 30 min on 2 cores with the files to make; every file made is kept
+JETS_FLOOR_FILES := a:1:50000 a5k:1:5000 b5k:2:5000 b50k:3:50000 c50k:21:50000 \
+	d50k:22:50000 e50k:23:50000
+jetsfloor: $(STAMP)
+	for t in g q t w z; do for f in $(JETS_FLOOR_FILES); do \
+	    name=$${f%%:*}; rest=$${f#*:}; out=data/jets/$${t}30_$$name.h5; \
+	    [ -f $$out ] || $(BIN)/lhcgen data jets --type $$t --jets $${rest#*:} \
+	        --seed $${rest%%:*} --workers 2 --out $$out || exit 1; done; done
+	$(BIN)/python benchmarks/jets_floor_spread.py --types gqtwz --jets 5000 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --draws 'data/jets/{type}30_a.h5' 'data/jets/{type}30_b50k.h5' \
+	    'data/jets/{type}30_c50k.h5' 'data/jets/{type}30_d50k.h5' 'data/jets/{type}30_e50k.h5' \
+	    --name jets_floor_spread_5k
+	$(BIN)/python benchmarks/jets_floor_spread.py --types gqtwz --jets 50000 \
+	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_a.h5' \
+	    --draws 'data/jets/{type}30_c50k.h5' 'data/jets/{type}30_d50k.h5' \
+	    'data/jets/{type}30_e50k.h5' --name jets_floor_spread_50k
+	$(BIN)/python benchmarks/jets_seed_spread.py --results \
+	    jets_time_fidelity_gpu_ft2_conditions jets_time_fidelity_cd_gpu_ft2 \
+	    jets_time_fidelity_cd_gpu_ft2_long jets_time_fidelity_gpu_ft2_conditions_seed1 \
+	    jets_time_fidelity_cd_gpu_ft2_long_seed1 jets_time_fidelity_cd_gpu_ft2_seed2 \
+	    jets_time_fidelity_cd_gpu_ft2_seed3 --reference jets_edm_all_gpu_ft2_conditions \
+	    --floor-spread jets_floor_spread_5k --name jets_seed_spread_cd_gpu_ft2_truth
+	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results \
+	    jets_time_fidelity_gpu_ft2_conditions_50k jets_time_fidelity_gpu_ft2_conditions_50k_qwg \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_g_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_q_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_t_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_w_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_z_mid32 jets_time_fidelity_cd_gpu_ft2_long_50k \
+	    --reference jets_edm_all_gpu_ft2_conditions --floor-spread jets_floor_spread_50k \
+	    --name jets_seed_spread_50k_truth
 
 ## make paired: the reference paired particle/detector samples for unfolding (100k Z+jets and
 ## 100k semi-leptonic ttbar events through the default ATLAS-like card; about 1 h each on 2

@@ -6,10 +6,15 @@ worst ratio to the floor is then a draw, not a verdict. This reads results of
 jets_time_fidelity.py made with different ``--seed`` and otherwise the same truth, floor,
 jets and metric settings, and tabulates per type, run and setting the worst ×floor of each
 seed (its metric and the largest EFP reach), their median, their range, and in how many
-seeds every metric is within 2× of the floor (settings measured at one seed only are left
-out). With ``--reference RUN`` (a teacher, say) the
-median of each setting is also given as a multiple of that run's median for the same type:
-what "within 1.5× of the best model" asks.
+seeds every metric is within 2× of the floor (settings measured at fewer than
+``--min-seeds`` seeds, 2 unless given, are left out). With ``--reference RUN`` (a teacher, say) the
+median of each setting is also given as a multiple of that run's median for the same type
+(of its best setting there, where it has several): what "within 1.5× of the best model"
+asks. With ``--floor-spread NAME`` (a result of
+benchmarks/jets_floor_spread.py for the same truth, floor, jets and metric settings) each
+type also gets the truth's own row, independent truth samples judged as a generator, and
+each setting its median as a multiple of the truth draws' median and the share of truth
+draws whose worst ×floor is at least that median: how often Pythia itself scores as badly.
 
     python benchmarks/jets_seed_spread.py --results jets_time_fidelity_cd_gpu_ft2_seed2 \\
         jets_time_fidelity_cd_gpu_ft2_seed3 ... --reference jets_edm_all_gpu_ft2_conditions \\
@@ -25,6 +30,8 @@ import json
 import statistics
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import command_line  # noqa: E402
@@ -43,12 +50,12 @@ def setting_label(row: dict) -> str:
         "" if row.get("pt_sum", "conserved") == "conserved" else " (raw Σ pT)")
 
 
-def read_result(name: str, out_dir: Path) -> dict:
+def read_result(name: str, out_dir: Path, script: str = "jets_time_fidelity.py") -> dict:
     path = out_dir / f"{name}.json"
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        sys.exit(f"error: {path}: no such result; run benchmarks/jets_time_fidelity.py "
+        sys.exit(f"error: {path}: no such result; run benchmarks/{script} "
                  f"with --name {name} first")
     except json.JSONDecodeError as exc:
         sys.exit(f"error: {path}: not a JSON result ({exc})")
@@ -79,11 +86,52 @@ def gather(results: dict[str, dict]) -> dict:
     return groups
 
 
-def summarise(groups: dict, reference: str) -> list[dict]:
+def truth_spread(name: str, spread: dict, first_name: str, first: dict) -> dict:
+    """Per type the worst ×floor of the truth draws of a jets_floor_spread.py result: its
+    values, median, range and count within 2×; one line if it judged another truth, floor,
+    jet count or metric settings than the results."""
+    if "types" not in spread or "draws" not in spread:
+        sys.exit(f"error: --floor-spread {name}: not a result of "
+                 "benchmarks/jets_floor_spread.py")
+    differ = [key for key in SAME if spread.get(key) != first.get(key)]
+    if differ:
+        sys.exit(f"error: --floor-spread {name} and {first_name} differ in "
+                 f"{', '.join(differ)}: the truth's spread applies to the same truth, floor, "
+                 "jets and metric settings only")
+    types = {}
+    for jet_type, entry in spread["types"].items():
+        worst = sorted(d["worst_ratio"] for d in entry["draws"]
+                       if d["worst_ratio"] is not None)
+        if worst:
+            types[jet_type] = {"worst": worst, "median": statistics.median(worst),
+                               "min": worst[0], "max": worst[-1],
+                               "within": sum(w <= WITHIN for w in worst)}
+    return {"name": name, "types": types}
+
+
+def against_truth(rows: list[dict], truth: dict) -> None:
+    """Where the truth spread has the row's type: the row's median over the truth draws'
+    median (``of_truth``), the share of truth draws whose worst ×floor is at least that
+    median (``truth_at_least``), and the one-sided Mann-Whitney p-value that the seeds'
+    worst ×floor lie above the truth draws' (``p_worse``: small when the generator is worse
+    than the simulator's own spread, about 0.5 or more when it is not)."""
+    from scipy.stats import mannwhitneyu
+
+    for r in rows:
+        draws = truth["types"].get(r["type"])
+        if draws:
+            r["of_truth"] = r["median"] / draws["median"]
+            r["truth_at_least"] = sum(w >= r["median"] for w in draws["worst"]) / len(
+                draws["worst"])
+            r["p_worse"] = float(mannwhitneyu(r["worst"], draws["worst"],
+                                              alternative="greater").pvalue)
+
+
+def summarise(groups: dict, reference: str, min_seeds: int = 2) -> list[dict]:
     rows = []
     for (jet_type, protocol, run, setting), seeds in sorted(groups.items()):
-        if len(seeds) < 2:
-            continue  # a setting measured at one seed only
+        if len(seeds) < min_seeds:
+            continue  # a setting measured at too few seeds
         measured = [seeds[seed] for seed in sorted(seeds)]
         worst = [row["worst_ratio"] for row in measured]
         rows.append({
@@ -97,13 +145,23 @@ def summarise(groups: dict, reference: str) -> list[dict]:
             "jets_per_second": statistics.median(row["jets_per_second"] for row in measured),
             "times_simulator": statistics.median(row["times_simulator"] for row in measured)})
     if reference:
-        medians = {(r["type"], r["protocol"]): r["median"] for r in rows if r["run"] == reference}
+        medians: dict[tuple, float] = {}  # the reference run's best setting per type
+        for r in rows:
+            if r["run"] == reference:
+                key = (r["type"], r["protocol"])
+                medians[key] = min(medians.get(key, r["median"]), r["median"])
         if not medians:
             sys.exit(f"error: --reference {reference}: no rows of that run in the results")
         for r in rows:
             base = medians.get((r["type"], r["protocol"]))
             r["of_reference"] = None if base is None else r["median"] / base
     return rows
+
+
+def _several(result: dict) -> bool:
+    """Whether the reference run has more than one setting for a type and protocol."""
+    keys = [(r["type"], r["protocol"]) for r in result["rows"] if r["run"] == result["reference"]]
+    return len(keys) > len(set(keys))
 
 
 def render(result: dict) -> str:
@@ -117,15 +175,35 @@ def render(result: dict) -> str:
              "reach (a generated jet's EFP over the truth's largest; 1: inside the truth's "
              f"range); within {WITHIN:g}×: the seeds with every metric within {WITHIN:g}× of "
              "the floor. jets/s and ×sim: medians over the seeds"
-             + (f"; × ref: the median over that of {reference} for the type." if reference
-                else "."), ""]
+             + (f"; × ref: the median over that of {reference} for the type"
+                + (" (of its best setting there)" if _several(result) else "") + "."
+                if reference else "."), ""]
+    truth = result.get("floor_spread")
+    if truth:
+        lines += [f"Truth draws: `{truth['name']}` (benchmarks/jets_floor_spread.py), "
+                  "samples of independent truth jets judged against the same truth and floor "
+                  "as a generator: what the simulator itself scores. × truth: a setting's "
+                  "median over the truth draws' median; truth ≥: the share of truth draws "
+                  "whose worst ×floor is at least that median; p worse: the one-sided "
+                  "Mann-Whitney p-value that the seeds' worst ×floor lie above the truth "
+                  "draws' (small: worse than the simulator's own spread).", ""]
     head = ("| type | protocol | run | setting | worst per seed (metric, reach) | median | "
             f"range | within {WITHIN:g}× | jets/s (×sim) |")
     if reference:
         head += " × ref |"
+    if truth:
+        head += " × truth | truth ≥ | p worse |"
     lines += [head, "| --- | --- | --- | --- | --- | ---: | --- | ---: | ---: |"
-              + (" ---: |" if reference else "")]
+              + (" ---: |" if reference else "") + (" ---: | ---: | ---: |" if truth else "")]
+    shown = set()
     for r in result["rows"]:
+        draws = truth["types"].get(r["type"]) if truth else None
+        if draws and r["type"] not in shown:
+            shown.add(r["type"])
+            lines.append(f"| {r['type']} | - | truth draws | - | {len(draws['worst'])} draws "
+                         f"| {draws['median']:.3g} | {draws['min']:.3g}–{draws['max']:.3g} | "
+                         f"{draws['within']}/{len(draws['worst'])} | - |"
+                         + (" - |" if reference else "") + " 1 | - | - |")
         per_seed = "; ".join(
             f"{w:.3g} ({m}, {reach:.2g})" if reach is not None else f"{w:.3g} ({m})"
             for w, m, reach in zip(r["worst"], r["worst_metric"], r["largest_reach"],
@@ -137,8 +215,49 @@ def render(result: dict) -> str:
         if reference:
             ratio = r.get("of_reference")
             line += " - |" if ratio is None else f" {ratio:.2f} |"
+        if truth:
+            line += (" - | - | - |" if "of_truth" not in r else
+                     f" {r['of_truth']:.2f} | {100 * r['truth_at_least']:.0f} % | "
+                     f"{r['p_worse']:.2g} |")
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    """Worst ×floor per seed (log scale), one panel per type, one column per run and
+    setting, the median a bar; the truth draws first (grey) where a floor spread is given."""
+    import matplotlib.style
+    import mplhep
+    from matplotlib.figure import Figure
+
+    from lhcgen.io import atomic_path
+
+    truth = (result.get("floor_spread") or {}).get("types", {})
+    types = sorted({r["type"] for r in result["rows"]})
+    with matplotlib.style.context([mplhep.style.CMS, {"font.size": 12.0}]):
+        fig = Figure(figsize=(5.0 * len(types), 6.5))
+        axes = fig.subplots(1, len(types), squeeze=False, sharey=True)[0]
+        for ax, t in zip(axes, types, strict=True):
+            columns = ([("truth draws", truth[t]["worst"], "grey")] if t in truth else [])
+            columns += [(f"{r['run']}\n{r['setting']}", r["worst"], "#d62728")
+                        for r in result["rows"] if r["type"] == t]
+            jitter = np.random.default_rng(0)  # spreads the points sideways, the same each time
+            for x, (_, values, colour) in enumerate(columns):
+                ax.plot(x + jitter.uniform(-0.2, 0.2, len(values)), values, "o", color=colour,
+                        ms=5, alpha=0.7)
+                ax.plot([x - 0.3, x + 0.3], [statistics.median(values)] * 2, color=colour,
+                        lw=2.5)
+            ax.axhline(1.0, color="grey", lw=1)
+            ax.axhline(WITHIN, color="grey", ls=":", lw=1)
+            ax.set_yscale("log")
+            ax.set_xticks(range(len(columns)), [c[0] for c in columns], rotation=90,
+                          fontsize=7)
+            ax.set_xlim(-0.6, len(columns) - 0.4)
+            ax.set_title(f"{t} jets", fontsize=12)
+        axes[0].set_ylabel(f"worst metric / floor ({result['jets']} jets), per seed")
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=80)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -148,14 +267,23 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="names of jets_time_fidelity.py results (NAME.json in "
                              "--out-dir), one or more per seed")
     parser.add_argument("--reference", default="",
-                        help="run label whose median the others are divided by (a teacher)")
+                        help="run label whose median (of its best setting per type) the "
+                             "others are divided by (a teacher)")
+    parser.add_argument("--floor-spread", default="", metavar="NAME",
+                        help="a result of jets_floor_spread.py (NAME.json in --out-dir): the "
+                             "truth's own worst ×floor over independent truth samples")
+    parser.add_argument("--min-seeds", type=int, default=2,
+                        help="settings measured at fewer seeds are left out (default 2; 1 "
+                             "keeps single-seed settings, to set them against --floor-spread)")
     parser.add_argument("--out-dir", default=str(Path(__file__).parent / "results"))
     parser.add_argument("--name", default="jets_seed_spread")
     parser.add_argument("--render-only", action="store_true",
                         help="re-render NAME.md from NAME.json")
     args = parser.parse_args(argv)
-    if not args.render_only and len(args.results) < 2:
-        parser.error("--results needs at least two results (seeds) to compare")
+    if args.min_seeds < 1:
+        parser.error("--min-seeds must be at least 1")
+    if not args.render_only and len(args.results) < args.min_seeds:
+        parser.error(f"--results needs at least {args.min_seeds} results (seeds) to compare")
     return args
 
 
@@ -167,12 +295,23 @@ def main(argv=None) -> int:
         rerender(stem.with_suffix(".json"), render)
         return 0
     results = {name: read_result(name, out_dir) for name in args.results}
-    rows = summarise(gather(results), args.reference)
-    first = next(iter(results.values()))
+    rows = summarise(gather(results), args.reference, args.min_seeds)
+    if not rows:
+        sys.exit(f"error: no setting of the results was measured at {args.min_seeds} seeds "
+                 "or more; give more seeds or a smaller --min-seeds")
+    first_name, first = next(iter(results.items()))
+    truth = None
+    if args.floor_spread:
+        truth = truth_spread(args.floor_spread,
+                             read_result(args.floor_spread, out_dir, "jets_floor_spread.py"),
+                             first_name, first)
+        against_truth(rows, truth)
     result = {"command": command_line(), "reference": args.reference,
               "inputs": {name: r["seed"] for name, r in results.items()},
-              **{key: first.get(key) for key in SAME}, "rows": rows}
+              **{key: first.get(key) for key in SAME}, "rows": rows,
+              **({"floor_spread": truth} if truth else {})}
     write_results(stem, result, render)
+    plot(result, stem.with_suffix(".png"))
     return 0
 
 

@@ -3,6 +3,7 @@ by hand (the median, range and count within 2x are closed forms of the rows)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -65,3 +66,82 @@ def test_results_that_are_not_seeds_of_one_measurement_are_one_line(tmp_path, ca
     assert {"jets": "differ in jets", "same_seed": "seed 0 of student", "missing":
             "no such result", "reference": "no rows of that run"}[case] in message
     assert not (tmp_path / "spread.json").exists()
+
+
+def _floor_spread(tmp_path, name: str, worst: list[float], jets: int = 5000) -> str:
+    draws = [{"draw": f"b.h5#{k}", "worst_ratio": w} for k, w in enumerate(worst)]
+    result = {"jets": jets, "truth": "t.h5", "truth_floor": "f.h5", "metric_seed": 42,
+              "metric_settings": SETTINGS, "draws": ["b.h5"], "types": {"t": {"draws": draws}}}
+    (tmp_path / f"{name}.json").write_text(json.dumps(result))
+    return name
+
+
+def test_settings_against_the_truths_own_spread(tmp_path):
+    names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", worst)])
+             for seed, worst in enumerate([3.0, 2.5, 1.9])]
+    truth = _floor_spread(tmp_path, "truth", [8.0, 1.0, 2.0, 1.2])
+    assert main(["--results", *names, "--floor-spread", truth, "--out-dir", str(tmp_path),
+                 "--name", "spread"]) == 0
+    result = json.loads((tmp_path / "spread.json").read_text())
+    (row,) = result["rows"]
+    # truth draws: median (1.2 + 2) / 2 = 1.6; one of four (8) at least the student's 2.5
+    assert result["floor_spread"]["types"]["t"]["median"] == pytest.approx(1.6)
+    assert row["of_truth"] == pytest.approx(2.5 / 1.6)
+    assert row["truth_at_least"] == 0.25
+    # Mann-Whitney, exact: of the C(7, 3) = 35 ways to rank 3 seeds among 7 values, those
+    # whose U (pairs seed > truth draw) is at least the observed 3 + 3 + 2 = 8 (of 12)
+    ranks = itertools.combinations(range(7), 3)
+    u = [sum(r) - 3 for r in ranks]  # U = rank sum - n(n+1)/2 with ranks from 0
+    assert row["p_worse"] == pytest.approx(sum(x >= 8 for x in u) / 35)
+    said = (tmp_path / "spread.md").read_text()
+    assert "| t | - | truth draws | - | 4 draws | 1.6 | 1–8 | 3/4 | - | 1 | - | - |" in said
+    assert "| 2.5 | 1.9–3 | 1/3 | 300 (3) | 1.56 | 25 % | 0.31 |" in said
+    assert (tmp_path / "spread.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("case", ["jets", "not_a_spread"])
+def test_a_truth_spread_of_another_measurement_is_one_line(tmp_path, case):
+    names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", 2.0)])
+             for seed in range(2)]
+    truth = _floor_spread(tmp_path, "truth", [1.0, 2.0], jets=50000 if case == "jets" else 5000)
+    if case == "not_a_spread":
+        truth = names[0]
+    with pytest.raises(SystemExit) as stop:
+        main(["--results", *names, "--floor-spread", truth, "--out-dir", str(tmp_path),
+              "--name", "spread"])
+    message = str(stop.value.code)
+    assert message.startswith("error: ") and "\n" not in message
+    assert {"jets": "differ in jets", "not_a_spread": "not a result of"}[case] in message
+    assert not (tmp_path / "spread.json").exists()
+
+
+def test_single_seed_settings_against_the_truth_with_min_seeds_one(tmp_path):
+    # one result per type, as the 50000-jet runs were made; left out unless --min-seeds 1
+    top = _result(tmp_path, "top", 0, [_row("teacher", "t", 9.0)])
+    gluon = _result(tmp_path, "gluon", 0, [_row("teacher", "g", 1.1)])
+    truth = _floor_spread(tmp_path, "truth", [8.0, 1.0, 2.0, 1.2])
+    argv = ["--results", top, gluon, "--floor-spread", truth, "--out-dir", str(tmp_path),
+            "--name", "spread"]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert "no setting of the results was measured at 2 seeds" in str(stop.value.code)
+    assert main(argv + ["--min-seeds", "1"]) == 0
+    rows = {r["type"]: r for r in json.loads((tmp_path / "spread.json").read_text())["rows"]}
+    assert rows["t"]["worst"] == [9.0] and rows["t"]["median"] == 9.0
+    # above all four truth draws: exact p = 1 / 5 (its rank among five exchangeable values)
+    assert rows["t"]["p_worse"] == pytest.approx(0.2) and rows["t"]["truth_at_least"] == 0
+    assert "of_truth" not in rows["g"]  # the truth spread has no gluon jets
+
+
+def test_a_reference_with_several_settings_is_taken_at_its_best(tmp_path):
+    names = [_result(tmp_path, f"s{seed}", seed, [
+        _row("teacher", "t", 1.8 + seed, solver="midpoint", steps=32),   # median 2.3
+        _row("teacher", "t", 3.0 + seed, solver="midpoint", steps=16),   # median 3.5
+        _row("student", "t", 4.6)]) for seed in range(2)]
+    assert main(["--results", *names, "--reference", "teacher", "--out-dir", str(tmp_path),
+                 "--name", "spread"]) == 0
+    rows = {(r["run"], r["setting"]): r
+            for r in json.loads((tmp_path / "spread.json").read_text())["rows"]}
+    assert rows["student", "consistency:3"]["of_reference"] == pytest.approx(4.6 / 2.3)
+    assert rows["teacher", "midpoint:16"]["of_reference"] == pytest.approx(3.5 / 2.3)
+    assert "(of its best setting there)" in (tmp_path / "spread.md").read_text()
