@@ -56,8 +56,12 @@ QUANTILE = 0.9
 
 
 def fingerprints(jets: JetCloudSample) -> list[bytes]:
-    """One digest per jet of its constituents (the float64 bytes): equal jets, equal digest."""
-    rows = np.ascontiguousarray(jets.particles, dtype=np.float64).reshape(len(jets), -1)
+    """One digest per jet of its kinematics (pT, η, m, N) and constituents (the float64
+    bytes): the same jet, the same digest. The constituents alone do not tell jets apart: a
+    jet of one constituent is (0, 0, 1) in every file."""
+    rows = np.concatenate([
+        np.ascontiguousarray(jets.jets, dtype=np.float64).reshape(len(jets), -1),
+        np.ascontiguousarray(jets.particles, dtype=np.float64).reshape(len(jets), -1)], axis=1)
     return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in rows]
 
 

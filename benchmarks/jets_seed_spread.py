@@ -7,14 +7,15 @@ jets_time_fidelity.py made with different ``--seed`` and otherwise the same trut
 jets and metric settings, and tabulates per type, run and setting the worst ×floor of each
 seed (its metric and the largest EFP reach), their median, their range, and in how many
 seeds every metric is within 2× of the floor (settings measured at fewer than
-``--min-seeds`` seeds, 2 unless given, are left out). With ``--reference RUN`` (a teacher, say) the
-median of each setting is also given as a multiple of that run's median for the same type
-(of its best setting there, where it has several): what "within 1.5× of the best model"
-asks. With ``--floor-spread NAME`` (a result of
-benchmarks/jets_floor_spread.py for the same truth, floor, jets and metric settings) each
-type also gets the truth's own row, independent truth samples judged as a generator, and
-each setting its median as a multiple of the truth draws' median and the share of truth
-draws whose worst ×floor is at least that median: how often Pythia itself scores as badly.
+``--min-seeds`` seeds, 2 unless given, are left out). With ``--reference RUN`` (a teacher,
+say) the median of each setting is also given as a multiple of that run's median for the
+same type (of its best setting there, where it has several): what "within 1.5× of the best
+model" asks. With ``--floor-spread NAME`` (a result of benchmarks/jets_floor_spread.py for
+the same truth, floor, jets and metric settings) each type also gets the truth's own row,
+independent truth samples judged as a generator, and each setting its median as a multiple
+of the truth draws' median, the share of truth draws whose worst ×floor is at least that
+median (how often Pythia itself scores as badly) and the one-sided Mann-Whitney p-value
+that its seeds score worse than the truth draws.
 
     python benchmarks/jets_seed_spread.py --results jets_time_fidelity_cd_gpu_ft2_seed2 \\
         jets_time_fidelity_cd_gpu_ft2_seed3 ... --reference jets_edm_all_gpu_ft2_conditions \\

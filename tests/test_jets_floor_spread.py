@@ -24,6 +24,18 @@ def _jets(seed: int, n: int = N, widen: float = 1.0) -> JetCloudSample:
     return jets
 
 
+def _one_constituent(jets: JetCloudSample, i: int) -> JetCloudSample:
+    """Jet ``i`` made of one constituent on the axis carrying all the pT: (0, 0, 1) in any
+    file, told apart from another such jet only by its kinematics."""
+    jets.particles[i] = 0.0
+    jets.particles[i, 0] = (0.0, 0.0, 1.0)
+    jets.mask[i] = False
+    jets.mask[i, 0] = True
+    jets.jets[i, 3] = 1
+    jets.n_constituents[i] = 1
+    return jets
+
+
 def _argv(tmp_path, *draws: str, name: str = "spread", floor: str = "floor.h5") -> list[str]:
     return ["--types", "t", "--jets", str(N), "--quick", "--truth", str(tmp_path / "truth.h5"),
             "--truth-floor", str(tmp_path / floor), "--draws", *draws,
@@ -32,15 +44,17 @@ def _argv(tmp_path, *draws: str, name: str = "spread", floor: str = "floor.h5") 
 
 @pytest.fixture()
 def files(tmp_path):
-    write_jets(tmp_path / "truth.h5", _jets(1))
+    write_jets(tmp_path / "truth.h5", _one_constituent(_jets(1), 0))
     floor = _jets(2)
     write_jets(tmp_path / "floor.h5", floor)
-    truth_jet = _jets(1).subset(slice(0, 1))
+    truth_jet = _jets(1).subset(slice(1, 2))
     sharing = JetCloudSample.concatenate([truth_jet, _jets(40, N - 1)])
-    # chunks: the floor itself, two independent draws, one sharing a jet with the truth, a
-    # third independent draw, and 50 jets short of a draw
+    # chunks: the floor itself, two independent draws (the first with a one-constituent jet,
+    # as the truth has: the same constituents, another jet), one sharing a jet with the
+    # truth, a third independent draw, and 50 jets short of a draw
     write_jets(tmp_path / "same.h5", JetCloudSample.concatenate(
-        [floor, _jets(10), _jets(11), sharing, _jets(12), _jets(13, 50)]))
+        [floor, _one_constituent(_jets(10), 5), _jets(11), sharing, _jets(12),
+         _jets(13, 50)]))
     write_jets(tmp_path / "wide.h5", JetCloudSample.concatenate(
         [_jets(20 + k, widen=1.5) for k in range(3)]))
     return tmp_path
@@ -82,7 +96,7 @@ def test_a_floor_that_shares_jets_with_the_truth_or_too_few_draws_are_one_line(f
                                                                                 capsys):
     write_jets(files / "few.h5", JetCloudSample.concatenate([_jets(10), _jets(11, 100)]))
     write_jets(files / "floor_shared.h5", JetCloudSample.concatenate(
-        [_jets(1).subset(slice(0, 1)), _jets(2, N - 1)]))
+        [_jets(1).subset(slice(1, 2)), _jets(2, N - 1)]))
     cases = [(_argv(files, str(files / "few.h5")), "1 independent draws"),
              (_argv(files, str(files / "same.h5"), floor="floor_shared.h5"),
               "shares jets with"),
