@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lhcgen.evaluate.jets.files import METRIC_ORDER  # noqa: E402
 from machine import command_line  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
@@ -104,9 +105,13 @@ def truth_spread(name: str, spread: dict, first_name: str, first: dict) -> dict:
         worst = sorted(d["worst_ratio"] for d in entry["draws"]
                        if d["worst_ratio"] is not None)
         if worst:
+            largest = {k: max((d["ratios"][k] for d in entry["draws"]
+                               if d.get("ratios", {}).get(k) is not None), default=None)
+                       for k in METRIC_ORDER}
             types[jet_type] = {"worst": worst, "median": statistics.median(worst),
                                "min": worst[0], "max": worst[-1],
-                               "within": sum(w <= WITHIN for w in worst)}
+                               "within": sum(w <= WITHIN for w in worst),
+                               "metric_max": largest}
     return {"name": name, "types": types}
 
 
@@ -115,7 +120,9 @@ def against_truth(rows: list[dict], truth: dict) -> None:
     median (``of_truth``), the share of truth draws whose worst ×floor is at least that
     median (``truth_at_least``), and the one-sided Mann-Whitney p-value that the seeds'
     worst ×floor lie above the truth draws' (``p_worse``: small when the generator is worse
-    than the simulator's own spread, about 0.5 or more when it is not)."""
+    than the simulator's own spread, about 0.5 or more when it is not); and the metrics
+    whose median ×floor over the seeds is beyond the largest of any truth draw
+    (``beyond_truth``: {metric: [median, truth's largest]}), the metric-by-metric verdict."""
     from scipy.stats import mannwhitneyu
 
     for r in rows:
@@ -126,6 +133,19 @@ def against_truth(rows: list[dict], truth: dict) -> None:
                 draws["worst"])
             r["p_worse"] = float(mannwhitneyu(r["worst"], draws["worst"],
                                               alternative="greater").pvalue)
+            largest = draws.get("metric_max", {})
+            r["beyond_truth"] = {
+                k: [median, largest[k]] for k, median in r.get("metric_medians", {}).items()
+                if median is not None and largest.get(k) is not None and median > largest[k]}
+
+
+def metric_medians(measured: list[dict]) -> dict:
+    """Per JetNet metric the median ×floor over the seeds (None where a seed lacks it)."""
+    medians = {}
+    for k in METRIC_ORDER:
+        values = [row.get("metrics", {}).get(k, {}).get("ratio") for row in measured]
+        medians[k] = None if None in values else statistics.median(values)
+    return medians
 
 
 def summarise(groups: dict, reference: str, min_seeds: int = 2) -> list[dict]:
@@ -143,6 +163,7 @@ def summarise(groups: dict, reference: str, min_seeds: int = 2) -> list[dict]:
                               for row in measured],
             "median": statistics.median(worst), "min": min(worst), "max": max(worst),
             "within": sum(w <= WITHIN for w in worst),
+            "metric_medians": metric_medians(measured),
             "jets_per_second": statistics.median(row["jets_per_second"] for row in measured),
             "times_simulator": statistics.median(row["times_simulator"] for row in measured)})
     if reference:
@@ -187,15 +208,18 @@ def render(result: dict) -> str:
                   "median over the truth draws' median; truth ≥: the share of truth draws "
                   "whose worst ×floor is at least that median; p worse: the one-sided "
                   "Mann-Whitney p-value that the seeds' worst ×floor lie above the truth "
-                  "draws' (small: worse than the simulator's own spread).", ""]
+                  "draws' (small: worse than the simulator's own spread); beyond the truth: "
+                  "the metrics whose median ×floor over the seeds exceeds the largest of any "
+                  "truth draw (in brackets), metric by metric.", ""]
     head = ("| type | protocol | run | setting | worst per seed (metric, reach) | median | "
             f"range | within {WITHIN:g}× | jets/s (×sim) |")
     if reference:
         head += " × ref |"
     if truth:
-        head += " × truth | truth ≥ | p worse |"
+        head += " × truth | truth ≥ | p worse | beyond the truth |"
     lines += [head, "| --- | --- | --- | --- | --- | ---: | --- | ---: | ---: |"
-              + (" ---: |" if reference else "") + (" ---: | ---: | ---: |" if truth else "")]
+              + (" ---: |" if reference else "")
+              + (" ---: | ---: | ---: | --- |" if truth else "")]
     shown = set()
     for r in result["rows"]:
         draws = truth["types"].get(r["type"]) if truth else None
@@ -204,7 +228,7 @@ def render(result: dict) -> str:
             lines.append(f"| {r['type']} | - | truth draws | - | {len(draws['worst'])} draws "
                          f"| {draws['median']:.3g} | {draws['min']:.3g}–{draws['max']:.3g} | "
                          f"{draws['within']}/{len(draws['worst'])} | - |"
-                         + (" - |" if reference else "") + " 1 | - | - |")
+                         + (" - |" if reference else "") + " 1 | - | - | - |")
         per_seed = "; ".join(
             f"{w:.3g} ({m}, {reach:.2g})" if reach is not None else f"{w:.3g} ({m})"
             for w, m, reach in zip(r["worst"], r["worst_metric"], r["largest_reach"],
@@ -217,11 +241,18 @@ def render(result: dict) -> str:
             ratio = r.get("of_reference")
             line += " - |" if ratio is None else f" {ratio:.2f} |"
         if truth:
-            line += (" - | - | - |" if "of_truth" not in r else
+            line += (" - | - | - | - |" if "of_truth" not in r else
                      f" {r['of_truth']:.2f} | {100 * r['truth_at_least']:.0f} % | "
-                     f"{r['p_worse']:.2g} |")
+                     f"{r['p_worse']:.2g} | {_beyond(r)} |")
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def _beyond(row: dict) -> str:
+    beyond = row.get("beyond_truth")
+    if beyond is None:
+        return "-"
+    return "; ".join(f"{k} {m:.3g} ({t:.3g})" for k, (m, t) in beyond.items()) or "none"
 
 
 def plot(result: dict, path: Path) -> None:

@@ -13,11 +13,13 @@ SETTINGS = {"w1_num_batches": 5}
 
 
 def _row(run: str, jet_type: str, worst: float, metric: str = "fpd", reach: float = 1.0,
-         solver: str = "consistency", steps: int = 3, **options) -> dict:
+         solver: str = "consistency", steps: int = 3, w1m: float = 1.0, **options) -> dict:
+    ratios = {"w1m": w1m, "w1p": 1.0, "w1efp": 1.0, "fpd": worst, "kpd": 0.5}
     return {"run": run, "type": jet_type, "protocol": "generated", "solver": solver,
             "steps": steps, "options": options, "pt_sum": "conserved",
             "worst_ratio": worst, "worst_metric": metric, "jets_per_second": 100.0 * steps,
-            "times_simulator": float(steps), "efp_range": {"largest_reach": reach}}
+            "times_simulator": float(steps), "efp_range": {"largest_reach": reach},
+            "metrics": {k: {"ratio": v} for k, v in ratios.items()}}
 
 
 def _result(tmp_path, name: str, seed: int, rows: list[dict], jets: int = 5000) -> str:
@@ -69,7 +71,9 @@ def test_results_that_are_not_seeds_of_one_measurement_are_one_line(tmp_path, ca
 
 
 def _floor_spread(tmp_path, name: str, worst: list[float], jets: int = 5000) -> str:
-    draws = [{"draw": f"b.h5#{k}", "worst_ratio": w} for k, w in enumerate(worst)]
+    draws = [{"draw": f"b.h5#{k}", "worst_ratio": w,
+              "ratios": {"w1m": 1.2 + 0.1 * k, "w1p": 1.1, "w1efp": 1.0, "fpd": w, "kpd": None}}
+             for k, w in enumerate(worst)]
     result = {"jets": jets, "truth": "t.h5", "truth_floor": "f.h5", "metric_seed": 42,
               "metric_settings": SETTINGS, "draws": ["b.h5"], "types": {"t": {"draws": draws}}}
     (tmp_path / f"{name}.json").write_text(json.dumps(result))
@@ -77,8 +81,8 @@ def _floor_spread(tmp_path, name: str, worst: list[float], jets: int = 5000) -> 
 
 
 def test_settings_against_the_truths_own_spread(tmp_path):
-    names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", worst)])
-             for seed, worst in enumerate([3.0, 2.5, 1.9])]
+    names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", worst, w1m=w1m)])
+             for seed, (worst, w1m) in enumerate([(3.0, 1.4), (2.5, 1.6), (1.9, 2.0)])]
     truth = _floor_spread(tmp_path, "truth", [8.0, 1.0, 2.0, 1.2])
     assert main(["--results", *names, "--floor-spread", truth, "--out-dir", str(tmp_path),
                  "--name", "spread"]) == 0
@@ -93,9 +97,13 @@ def test_settings_against_the_truths_own_spread(tmp_path):
     ranks = itertools.combinations(range(7), 3)
     u = [sum(r) - 3 for r in ranks]  # U = rank sum - n(n+1)/2 with ranks from 0
     assert row["p_worse"] == pytest.approx(sum(x >= 8 for x in u) / 35)
+    # metric by metric: W1m's median 1.6 beyond the truth's largest 1.5 (1.2 + 0.1 * 3);
+    # W1p, W1efp at 1.0 inside 1.1 and 1.0; FPD 2.5 inside 8; KPD has no truth value
+    assert row["metric_medians"]["w1m"] == pytest.approx(1.6)
+    assert row["beyond_truth"] == {"w1m": [pytest.approx(1.6), pytest.approx(1.5)]}
     said = (tmp_path / "spread.md").read_text()
-    assert "| t | - | truth draws | - | 4 draws | 1.6 | 1–8 | 3/4 | - | 1 | - | - |" in said
-    assert "| 2.5 | 1.9–3 | 1/3 | 300 (3) | 1.56 | 25 % | 0.31 |" in said
+    assert "| t | - | truth draws | - | 4 draws | 1.6 | 1–8 | 3/4 | - | 1 | - | - | - |" in said
+    assert "| 2.5 | 1.9–3 | 1/3 | 300 (3) | 1.56 | 25 % | 0.31 | w1m 1.6 (1.5) |" in said
     assert (tmp_path / "spread.png").stat().st_size > 0
 
 
@@ -130,6 +138,7 @@ def test_single_seed_settings_against_the_truth_with_min_seeds_one(tmp_path):
     assert rows["t"]["worst"] == [9.0] and rows["t"]["median"] == 9.0
     # above all four truth draws: exact p = 1 / 5 (its rank among five exchangeable values)
     assert rows["t"]["p_worse"] == pytest.approx(0.2) and rows["t"]["truth_at_least"] == 0
+    assert rows["t"]["beyond_truth"] == {"fpd": [9.0, 8.0]}  # W1m 1.0 inside the truth's 1.5
     assert "of_truth" not in rows["g"]  # the truth spread has no gluon jets
 
 
