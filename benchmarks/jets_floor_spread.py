@@ -126,11 +126,10 @@ def summarise(draws: list[dict]) -> dict:
 def measure_type(jet_type: str, args, settings) -> dict:
     truth_path, truth_jets_ = truth_jets(args.truth, jet_type, args.jets)
     floor_path, floor_jets = truth_jets(args.truth_floor, jet_type, args.jets)
-    truth_prints = set(fingerprints(truth_jets_))
-    if truth_prints & set(fingerprints(floor_jets)):
+    truth_prints, floor_prints = set(fingerprints(truth_jets_)), set(fingerprints(floor_jets))
+    if truth_prints & floor_prints:
         sys.exit(f"error: {floor_path} shares jets with {truth_path}: the floor needs "
                  "independent truth jets")
-    floor_prints = set(fingerprints(floor_jets))
     truth = JetSample.from_particles(truth_jets_.particles, truth_jets_.mask)
     floor_sample = JetSample.from_particles(floor_jets.particles, floor_jets.mask)
     floor = metric_dict(jet_metrics(truth, floor_sample, seed=args.metric_seed,
