@@ -89,9 +89,10 @@ def gather(results: dict[str, dict]) -> dict:
 
 
 def truth_spread(name: str, spread: dict, first_name: str, first: dict) -> dict:
-    """Per type the worst ×floor of the truth draws of a jets_floor_spread.py result: its
-    values, median, range and count within 2×; one line if it judged another truth, floor,
-    jet count or metric settings than the results."""
+    """Per type the truth draws of a jets_floor_spread.py result: their worst ×floor (for the
+    rank statistics) and, from that result's own summary, the median, range and count within
+    2× of the worst, and each metric's largest ×floor; one line if it judged another truth,
+    floor, jet count or metric settings than the results."""
     if "types" not in spread or "draws" not in spread:
         sys.exit(f"error: --floor-spread {name}: not a result of "
                  "benchmarks/jets_floor_spread.py")
@@ -102,16 +103,14 @@ def truth_spread(name: str, spread: dict, first_name: str, first: dict) -> dict:
                  "jets and metric settings only")
     types = {}
     for jet_type, entry in spread["types"].items():
-        worst = sorted(d["worst_ratio"] for d in entry["draws"]
-                       if d["worst_ratio"] is not None)
-        if worst:
-            largest = {k: max((d["ratios"][k] for d in entry["draws"]
-                               if d.get("ratios", {}).get(k) is not None), default=None)
-                       for k in METRIC_ORDER}
-            types[jet_type] = {"worst": worst, "median": statistics.median(worst),
-                               "min": worst[0], "max": worst[-1],
-                               "within": sum(w <= WITHIN for w in worst),
-                               "metric_max": largest}
+        summary = entry["summary"]
+        if summary["worst"]["n"]:
+            types[jet_type] = {
+                "worst": sorted(d["worst_ratio"] for d in entry["draws"]
+                                if d["worst_ratio"] is not None),
+                **{key: summary["worst"][key] for key in ("median", "min", "max")},
+                "within": summary["within"],
+                "metric_max": {k: summary["metrics"][k]["max"] for k in METRIC_ORDER}}
     return {"name": name, "types": types}
 
 

@@ -7,6 +7,7 @@ import itertools
 import json
 
 import pytest
+from benchmarks.jets_floor_spread import summarise as summarise_draws
 from benchmarks.jets_seed_spread import main
 
 SETTINGS = {"w1_num_batches": 5}
@@ -72,10 +73,12 @@ def test_results_that_are_not_seeds_of_one_measurement_are_one_line(tmp_path, ca
 
 def _floor_spread(tmp_path, name: str, worst: list[float], jets: int = 5000) -> str:
     draws = [{"draw": f"b.h5#{k}", "worst_ratio": w,
-              "ratios": {"w1m": 1.2 + 0.1 * k, "w1p": 1.1, "w1efp": 1.0, "fpd": w, "kpd": None}}
+              "ratios": {"w1m": 1.2 + 0.1 * k, "w1p": 1.1, "w1efp": 1.0, "fpd": w, "kpd": None},
+              "efp_range": {"largest_reach": 1.0}}
              for k, w in enumerate(worst)]
     result = {"jets": jets, "truth": "t.h5", "truth_floor": "f.h5", "metric_seed": 42,
-              "metric_settings": SETTINGS, "draws": ["b.h5"], "types": {"t": {"draws": draws}}}
+              "metric_settings": SETTINGS, "draws": ["b.h5"],
+              "types": {"t": {"draws": draws, "summary": summarise_draws(draws)}}}
     (tmp_path / f"{name}.json").write_text(json.dumps(result))
     return name
 
