@@ -544,11 +544,7 @@ def render(result: dict) -> str:
         f"definitions, seed {result['metric_seed']}, settings "
         f"`{result['metric_settings']}` (jetnet's batch counts, sample sizes scaled to the "
         "jets per comparison).", "",
-        "Protocols: **file** takes each jet's type, pT, η, mass and constituent count from the "
-        "truth file (the published protocol; these jets share their kinematics with the truth "
-        "jets they are compared with), **independent** from the independent truth jets of the "
-        "floor (the published protocol without the shared sample), **generated** samples them "
-        "from the run's conditions model. Floor: the truth jets against as many independent "
+        _protocols_note(result) + " Floor: the truth jets against as many independent "
         "truth jets "
         f"(`{result['truth_floor']}` vs `{result['truth']}`). ×floor = value / max(floor "
         "value, floor error) (KPD's and FPD's floors are often ≤ 0, then their error is the "
@@ -682,35 +678,59 @@ def _summaries(result: dict) -> list[str]:
     return lines + _cost_table(result) + _conditions_table(result) + _efp_range_table(result)
 
 
+PROTOCOL_NOTES = {
+    "file": "**file** takes each jet's type, pT, η, mass and constituent count from the truth "
+            "file (the published protocol; these jets share their kinematics with the truth "
+            "jets they are compared with)",
+    "independent": "**independent** takes them from the independent truth jets of the floor "
+                   "(the published protocol without the shared sample)",
+    "generated": "**generated** samples each jet's pT, η, mass and constituent count from the "
+                 "run's conditions model",
+}
+
+
+def _protocols_note(result: dict) -> str:
+    """The protocols this result ran, in the order file, independent, generated."""
+    ran = [PROTOCOL_NOTES[p] for p in PROTOCOL_NOTES if p in result["protocols"]]
+    return "Protocols: " + ", ".join(ran) + "."
+
+
 def _cost_table(result: dict) -> list[str]:
-    """Worst ×floor of each setting in every protocol against the published one (file):
-    what the shared sample flatters (independent / file) and what generating the
-    conditions costs (generated / file), with the jets/s of both ends."""
+    """Worst ×floor and jets/s of each setting in every protocol against the published one
+    (file): what the shared sample flatters (independent / file) and what generating the
+    conditions costs (generated / file). Nothing when the result did not run the file
+    protocol and another."""
     others = [p for p in ("independent", "generated") if p in result["protocols"]]
-    lines = ["", "## Cost of leaving the published protocol (" + ", ".join(
-                 f"{p} / file" for p in others) + ", same setting)", "",
+    if "file" not in result["protocols"] or not others:
+        return []
+    what = ("generating the conditions" if others == ["generated"]
+            else "leaving the published protocol")
+    lines = ["", f"## Cost of {what} (" + ", ".join(f"{p} / file" for p in others)
+             + ", same setting)", "",
              "| type | setting | worst ×floor file | "
              + " | ".join(f"{p} | ratio" for p in others)
-             + " | jets/s file | " + " | ".join(others) + " |",
+             + " | jets/s file | " + " | ".join(f"{p} | ratio" for p in others) + " |",
              "| --- | --- | ---: |" + " ---: | ---: |" * len(others)
-             + " ---: |" * (1 + len(others))]
+             + " ---: |" + " ---: | ---: |" * len(others)]
     pairs = 0
     for t in result["types"]:
         by = {p: {label(r): r for r in ok_rows(result, t, p) if r["worst_ratio"] is not None}
               for p in ("file", *others)}
         for key, f in by["file"].items():
             matched = [by[p].get(key) for p in others]
-            if not others or any(m is None for m in matched):
+            if any(m is None for m in matched):
                 continue
             pairs += 1
             worst = " | ".join(f"{m['worst_ratio']:.3g} | {m['worst_ratio'] / f['worst_ratio']:.3g}"
                                for m in matched)
-            speed = " | ".join(f"{m['jets_per_second']:.0f}" for m in matched)
+            speed = " | ".join(f"{m['jets_per_second']:.0f} | "
+                               f"{m['jets_per_second'] / f['jets_per_second']:.3g}"
+                               for m in matched)
             lines.append(f"| {t} | {key} | {f['worst_ratio']:.3g} | {worst} | "
                          f"{f['jets_per_second']:.0f} | {speed} |")
     if not pairs:
-        lines.append("| - | no setting ran in every protocol |"
-                     + " |" * (1 + 3 * len(others) + 1))
+        lines.append(f"| - | no setting ran in {'both' if len(others) == 1 else 'every'} "
+                     "protocols |" + " |" * (2 + 4 * len(others)))
     return lines
 
 

@@ -103,12 +103,19 @@ def test_cost_table_divides_each_protocol_by_the_published_one():
                        _row("generated", 5.0, 80.0)]}
     lines = _cost_table(result)
     assert lines[1].endswith("(independent / file, generated / file, same setting)")
-    assert lines[-1] == "| t | r midpoint 8 | 2 | 3 | 1.5 | 5 | 2.5 | 100 | 100 | 80 |"
+    assert lines[-1] == "| t | r midpoint 8 | 2 | 3 | 1.5 | 5 | 2.5 | 100 | 100 | 1 | 80 | 0.8 |"
+    assert all(line.count("|") == lines[-1].count("|") for line in lines[3:])
     result["protocols"] = ["file", "generated"]
     result["rows"] = result["rows"][::2]
-    assert _cost_table(result)[-1] == "| t | r midpoint 8 | 2 | 5 | 2.5 | 100 | 80 |"
+    lines = _cost_table(result)
+    assert lines[1] == "## Cost of generating the conditions (generated / file, same setting)"
+    assert lines[-1] == "| t | r midpoint 8 | 2 | 5 | 2.5 | 100 | 80 | 0.8 |"
     result["rows"] = result["rows"][:1]  # no generated row to pair with
-    assert "no setting ran in every protocol" in _cost_table(result)[-1]
+    lines = _cost_table(result)
+    assert "no setting ran in both protocols" in lines[-1]
+    assert lines[-1].count("|") == lines[-2].count("|")  # as many cells as the header
+    for ran in (["generated"], ["file"]):  # nothing to divide by, or nothing to divide
+        assert _cost_table({**result, "protocols": ran}) == []
 
 
 def _surrogate(metrics: dict) -> SimpleNamespace:
@@ -164,3 +171,28 @@ def test_the_speed_axis_and_header_name_the_device_the_jets_were_made_on():
     assert _speed_on(gpu) == "NVIDIA H200"
     assert _where(cpu) == "the CPU with 2 torch thread(s)"
     assert _where(gpu) == "the GPU (NVIDIA H200, fp32, TF32 off)"
+
+
+def _committed(script: str) -> list:
+    """The committed results of benchmarks/``script`` (their tables name its command)."""
+    from pathlib import Path
+
+    results = Path(__file__).parents[1] / "benchmarks/results"
+    return sorted(md.with_suffix("") for md in results.glob("*.md")
+                  if f"Command: `python benchmarks/{script} " in md.read_text())
+
+
+def test_every_committed_table_is_what_the_renderer_makes_of_its_json():
+    """`--render-only` must reproduce each committed time-fidelity table byte for byte:
+    a table that says what its run did not do (a protocol it never ran, a cost section
+    with nothing to divide) is a defect of the renderer, not of the result."""
+    import json
+
+    stems = _committed("jets_time_fidelity.py")
+    assert len(stems) >= 50
+    for stem in stems:
+        result = json.loads(stem.with_suffix(".json").read_text())
+        assert render(result) == stem.with_suffix(".md").read_text(), stem.name
+        ran = set(result["protocols"])
+        for protocol in {"file", "independent", "generated"} - ran:
+            assert f"**{protocol}**" not in render(result), stem.name
