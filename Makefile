@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor paired bench clean
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass paired \
+	bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -252,6 +253,39 @@ jetsfloor: $(STAMP)
 	    jets_time_fidelity_gpu_ft2_conditions_50k_t_mid32 \
 	    jets_time_fidelity_gpu_ft2_conditions_50k_w_mid32 \
 	    jets_time_fidelity_gpu_ft2_conditions_50k_z_mid32 jets_time_fidelity_cd_gpu_ft2_long_50k \
+	    --reference jets_edm_all_gpu_ft2_conditions --floor-spread jets_floor_spread_50k \
+	    --name jets_seed_spread_50k_truth
+
+## make jetsmass: the constituents' mass of top, W and Z jets against the sampler. The
+## 111-epoch teacher given the kinematics of 5000 truth jets per type at 16, 32 and 64 midpoint
+## steps and 32 stochastic steps (S_churn 5), jet by jet (benchmarks/jets_mass_response.py);
+## beside the truth's own per-jet spread; then top jets fully generated at 50000 jets with
+## the stochastic sampler, and the 50000-jet seed spread against Pythia's own (after make
+## jetsgpu and make jetsfloor). About 55 min on 2 cores
+JETS_MASS_SAMPLERS := midpoint:16: midpoint:32: midpoint:64: stochastic:32:5
+jetsmass: $(STAMP)
+	for t in t w z; do files=; for s in $(JETS_MASS_SAMPLERS); do \
+	    solver=$${s%%:*}; rest=$${s#*:}; steps=$${rest%%:*}; churn=$${rest#*:}; \
+	    out=runs/mass_response_$${t}_$${solver}$${steps}.h5; files="$$files $$out"; \
+	    $(BIN)/lhcgen sample runs/jets_edm_all_gpu_ft2_conditions -n 5000 --type $$t \
+	        --condition-from data/jets/$${t}30_b5k.h5 --solver $$solver --steps $$steps \
+	        $${churn:+--s-churn $$churn} --threads 2 --out $$out || exit 1; done; \
+	    $(BIN)/python benchmarks/jets_mass_response.py --generated $$files \
+	        --truth data/jets/$${t}30_b5k.h5 --truth-2 data/jets/$${t}30_c50k.h5 \
+	        --name jets_mass_response_gpu_ft2_$$t || exit 1; done
+	$(BIN)/python benchmarks/jets_time_fidelity.py \
+	    --runs runs/jets_edm_all_gpu_ft2_conditions --samplers stochastic:32@s_churn=5 \
+	    --protocols generated --threads 2 --types t --jets 50000 \
+	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_a.h5' \
+	    --name jets_time_fidelity_gpu_ft2_conditions_50k_t_churn5
+	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results \
+	    jets_time_fidelity_gpu_ft2_conditions_50k jets_time_fidelity_gpu_ft2_conditions_50k_qwg \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_g_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_q_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_t_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_w_mid32 \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_z_mid32 jets_time_fidelity_cd_gpu_ft2_long_50k \
+	    jets_time_fidelity_gpu_ft2_conditions_50k_t_churn5 \
 	    --reference jets_edm_all_gpu_ft2_conditions --floor-spread jets_floor_spread_50k \
 	    --name jets_seed_spread_50k_truth
 

@@ -7,13 +7,18 @@ compared with that of the truth jet whose conditions it took. The JetNet W1m com
 mass distributions; this splits a W1m far from its floor into a shift (the constituents made
 systematically lighter or heavier than the truth's for the same jet) and a spread, apart for
 the jets that keep every constituent (whose constituent mass reproduces the jet mass up to
-the massless constituents) and those truncated to the stored P.
+the massless constituents), those truncated to the stored P, and the jets whose mass lies in
+the central half of the type's jet masses (between the truth's 25 % and 75 % quantiles of
+m_jet: the resonance peak of top, W and Z jets, where a shift narrows or widens the peak).
 
-Per type and group (complete, truncated, all): quantiles (16, 50, 84 %) of the per-jet ratio
-m_gen / m_truth of the constituent masses, of the stored constituents' mass over the jet
-mass (m_P / m_jet) for the truth and the generated jets, the shift of its median (generated
-- truth) with a bootstrap error, and the W1 distance of the two constituent-mass
-distributions (m / pT, as W1m).
+Per sample, type and group: quantiles (16, 50, 84 %) of the per-jet ratio m_gen / m_truth
+of the constituent masses, of the stored constituents' mass over the jet mass (m_P / m_jet)
+for the truth and the generated jets, the shift of its median (generated - truth) with a
+bootstrap error, and the W1 distance of the two constituent-mass distributions (m / pT, as
+W1m). Several ``--generated`` files (say, one per sampler, all made from the same truth
+file) make one table, one block of rows each. With ``--truth-2`` (independent truth jets)
+the truth's own per-jet spread at fixed conditions, for scale: each truth jet against the
+jet of the second file nearest in its conditions (``truth_spread``).
 
     lhcgen sample runs/jets_edm_all_ft2 -n 5000 --type t --condition-from data/jets/t30_b.h5 \\
         --solver midpoint --steps 16 --out runs/t_file.h5
@@ -30,6 +35,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.stats import wasserstein_distance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,12 +43,17 @@ from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetCloudSample  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.physics.particle_cloud import relative_jet_mass  # noqa: E402
+from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.jet_surrogate import complete_jets  # noqa: E402
+from lhcgen.transforms.jet_cloud import MASS_FLOOR_GEV  # noqa: E402
 from machine import command_line, machine_info, script_parser  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 QUANTILES = (0.16, 0.5, 0.84)
 BOOTSTRAPS = 200
+CENTRAL = (0.25, 0.75)
+"""The central group: jets whose m_jet lies between these quantiles of the type's matched
+truth jets."""
 
 
 def matched_truth(generated: JetCloudSample, truth: JetCloudSample) -> JetCloudSample:
@@ -96,18 +107,65 @@ def response(truth: JetCloudSample, generated: JetCloudSample, seed: int) -> dic
     }
 
 
+def jet_groups(jets: JetCloudSample, code: int) -> dict[str, np.ndarray]:
+    """The groups of the jets of type ``code``: complete, truncated, central m_jet (between the
+    CENTRAL quantiles of their m_jet) and all, as (N,) bool masks."""
+    of_type = jets.jet_type == code
+    complete = of_type & complete_jets(jets.n_constituents, jets.mask.sum(axis=1))
+    low, high = np.quantile(jets.jets[of_type, 2], CENTRAL)
+    central = of_type & (jets.jets[:, 2] >= low) & (jets.jets[:, 2] <= high)
+    return {"complete": complete, "truncated": of_type & ~complete,
+            "central m_jet": central, "all": of_type}
+
+
 def mass_response(generated: JetCloudSample, truth: JetCloudSample, seed: int) -> dict:
-    """{type letter: {group: response}} for complete, truncated and all jets."""
+    """{type letter: {group: response}} for the groups of ``jet_groups`` (of the matched
+    truth jets, whose kinematics and counts the generated jets share)."""
     matched = matched_truth(generated, truth)
     out: dict = {}
     for code in np.unique(generated.jet_type):
-        of_type = generated.jet_type == code
-        complete = of_type & complete_jets(generated.n_constituents,
-                                           generated.mask.sum(axis=1))
-        groups = {"complete": complete, "truncated": of_type & ~complete, "all": of_type}
         out[JET_TYPES[code]] = {name: response(matched.subset(rows), generated.subset(rows),
                                                seed)
-                                for name, rows in groups.items() if rows.any()}
+                                for name, rows in jet_groups(matched, code).items()
+                                if rows.any()}
+    return out
+
+
+def _condition_features(jets: JetCloudSample) -> np.ndarray:
+    """(log pT, eta, log m, log N) of each jet: the network's conditions."""
+    return np.column_stack([np.log(jets.jets[:, 0]), jets.jets[:, 1],
+                            np.log(np.maximum(jets.jets[:, 2], MASS_FLOOR_GEV)),
+                            np.log(np.maximum(jets.n_constituents, 1))])
+
+
+def truth_spread(truth: JetCloudSample, second: JetCloudSample) -> dict:
+    """The truth's own per-jet spread of the stored constituents' mass at fixed conditions:
+    for each jet of ``truth``, the jet of ``second`` (independent truth jets) of the same
+    type nearest in the conditions (log pT, eta, log m, log N, each scaled by its standard
+    deviation in ``second``); per type and group (``jet_groups``), quantiles of the ratio
+    of their m_P / m_jet (neighbour over jet) and the median distance. A generator that
+    draws the constituents as the physics does has a per-jet ratio m_gen / m_truth that
+    spreads as widely (up to the neighbours' small distance)."""
+    out: dict = {}
+    for code in np.unique(truth.jet_type):
+        pool = second.subset(second.jet_type == code)
+        if not len(pool):
+            raise LhcgenError(f"the second truth file holds no {JET_TYPES[code]} jets")
+        features = _condition_features(pool)
+        scale = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
+        distance, index = cKDTree(features / scale).query(_condition_features(truth) / scale)
+        fraction = relative_jet_mass(truth.particles, truth.mask) \
+            * truth.jets[:, 0] / truth.jets[:, 2]
+        neighbour = (relative_jet_mass(pool.particles, pool.mask)
+                     * pool.jets[:, 0] / pool.jets[:, 2])[index]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = neighbour / fraction
+        keep = (fraction > 0) & np.isfinite(ratio)  # a massless jet has no fraction
+        out[JET_TYPES[code]] = {
+            name: {"jets": int((rows & keep).sum()),
+                   "ratio_quantiles": _quantiles(ratio[rows & keep]),
+                   "median_distance": float(np.median(distance[rows]))}
+            for name, rows in jet_groups(truth, code).items() if (rows & keep).any()}
     return out
 
 
@@ -115,36 +173,68 @@ def _q(q: list[float]) -> str:
     return f"{q[1]:.4f} [{q[0]:.4f}, {q[2]:.4f}]"
 
 
+def sampler_label(attrs: dict) -> str:
+    """"solver, N steps" of a generated file, with the sampler options it was made with."""
+    label = f"{attrs.get('sampling_solver', '-')}, {attrs.get('sampling_steps', '-')} steps"
+    options = [f"{key} {float(attrs[f'sampling_{key}']):g}"
+               for key in EDM_OPTIONS + CONSISTENCY_OPTIONS if f"sampling_{key}" in attrs]
+    return ", ".join([label, *options])
+
+
 def render(result: dict) -> str:
     m = result["machine"]
+    made = "; ".join(f"`{s['generated']}` ({s['generator']}, {s['sampler']})"
+                     for s in result["samples"])
     lines = ["# Jets generators: mass response to the conditions", "",
              f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs. Command: "
              f"`{result['command']}`.", "",
-             f"Generated `{result['generated']}` ({result['generator']}, "
-             f"{result['sampler']}), matched jet by jet with the truth jets of "
-             f"`{result['truth']}` whose conditions it took. m: the invariant mass of the "
+             f"Generated {made}, matched jet by jet with the truth jets of "
+             f"`{result['truth']}` whose conditions they took. m: the invariant mass of the "
              f"stored constituents (massless, at most {result['particles']}); m_jet: the "
-             "jet's mass (a condition). Quantiles: median [16 %, 84 %]. Shift: median of "
-             "m / m_jet generated minus truth, with the bootstrap error of the paired "
-             f"jets ({BOOTSTRAPS} resamples). W1: of the m / pT distributions (as W1m, on all "
-             "the jets at once).", "",
-             "| type | jets | group | m_gen / m_truth per jet | m / m_jet truth | "
+             "jet's mass (a condition). Groups: jets that keep every constituent (complete), "
+             "the others (truncated), those whose m_jet lies between the "
+             f"{CENTRAL[0] * 100:.0f} % and {CENTRAL[1] * 100:.0f} % quantiles of the "
+             "type's truth jets (central m_jet: the resonance peak of t, W, Z), all. "
+             "Quantiles: median [16 %, 84 %]. Shift: "
+             "median of m / m_jet generated minus truth, with the bootstrap error of the "
+             f"paired jets ({BOOTSTRAPS} resamples). W1: of the m / pT distributions (as "
+             "W1m, on the group's jets at once).", "",
+             "| sampler | type | jets | group | m_gen / m_truth per jet | m / m_jet truth | "
              "m / m_jet generated | shift of the median | W1 of m/pT |",
-             "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
-    for jet_type, groups in result["types"].items():
-        for group, r in groups.items():
-            lines.append(f"| {jet_type} | {r['jets']} | {group} | {_q(r['ratio_quantiles'])} | "
-                         f"{_q(r['truth_mass_fraction_quantiles'])} | "
-                         f"{_q(r['generated_mass_fraction_quantiles'])} | "
-                         f"{r['median_shift']:+.4f} ± {r['median_shift_error']:.4f} | "
-                         f"{r['w1_relative_mass']:.3g} |")
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for sample in result["samples"]:
+        for jet_type, groups in sample["types"].items():
+            for group, r in groups.items():
+                lines.append(f"| {sample['sampler']} | {jet_type} | {r['jets']} | {group} | "
+                             f"{_q(r['ratio_quantiles'])} | "
+                             f"{_q(r['truth_mass_fraction_quantiles'])} | "
+                             f"{_q(r['generated_mass_fraction_quantiles'])} | "
+                             f"{r['median_shift']:+.4f} ± {r['median_shift_error']:.4f} | "
+                             f"{r['w1_relative_mass']:.3g} |")
+    spread = result.get("truth_spread")
+    if spread:
+        lines += ["", f"The truth's own per-jet spread (`{result['truth_2']}`): for each truth "
+                  "jet, the jet of this independent truth file nearest in (log pT, η, log m_jet, "
+                  "log N), each scaled by its standard deviation; the ratio of their m / m_jet "
+                  "is what m_gen / m_truth per jet would be for a generator that draws the "
+                  "constituents as the physics does (up to the neighbour's small distance).", "",
+                  "| type | jets | group | neighbour / truth per jet | median distance |",
+                  "| --- | ---: | --- | ---: | ---: |"]
+        for jet_type, groups in spread.items():
+            for group, r in groups.items():
+                lines.append(f"| {jet_type} | {r['jets']} | {group} | "
+                             f"{_q(r['ratio_quantiles'])} | {r['median_distance']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
 def parse_args() -> argparse.Namespace:
     p = script_parser(__doc__)
-    p.add_argument("--generated", help="jets from lhcgen sample --condition-from TRUTH")
+    p.add_argument("--generated", nargs="+",
+                   help="one or more files of jets from lhcgen sample --condition-from TRUTH")
     p.add_argument("--truth", help="the truth file the conditions came from")
+    p.add_argument("--truth-2", dest="truth_2",
+                   help="independent truth jets: the truth's own per-jet spread of the "
+                        "constituents' mass at (nearly) the same conditions, for scale")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--out-dir", default="benchmarks/results")
     p.add_argument("--name", default="jets_mass_response")
@@ -162,21 +252,28 @@ def main() -> None:
     if args.render_only:
         rerender(stem.with_suffix(".json"), render)
         return
+    samples = []
     try:
-        generated, truth = read_jets(args.generated), read_jets(args.truth)
-        if generated.n_particles != truth.n_particles:
-            raise LhcgenError(f"{args.generated} stores {generated.n_particles} particles per "
-                              f"jet, {args.truth} {truth.n_particles}")
-        types = mass_response(generated, truth, args.seed)
+        truth = read_jets(args.truth)
+        for path in args.generated:
+            generated = read_jets(path)
+            if generated.n_particles != truth.n_particles:
+                raise LhcgenError(f"{path} stores {generated.n_particles} particles per jet, "
+                                  f"{args.truth} {truth.n_particles}")
+            if not samples:
+                conditioned = generated  # every file took the same truth jets' conditions
+            samples.append({"generated": path,
+                            "generator": str(generated.attrs.get("generator", "-")),
+                            "sampler": sampler_label(generated.attrs),
+                            "types": mass_response(generated, truth, args.seed)})
+        spread = truth_spread(matched_truth(conditioned, truth), read_jets(args.truth_2)) \
+            if args.truth_2 else None
     except LhcgenError as e:
         sys.exit(f"error: {e}")
-    attrs = generated.attrs
-    result = {"machine": machine_info(), "command": command_line(),
-              "generated": args.generated, "truth": args.truth,
-              "generator": str(attrs.get("generator", "-")),
-              "sampler": f"{attrs.get('sampling_solver', '-')}, "
-                         f"{attrs.get('sampling_steps', '-')} steps",
-              "particles": generated.n_particles, "seed": args.seed, "types": types}
+    result = {"machine": machine_info(), "command": command_line(), "truth": args.truth,
+              "particles": truth.n_particles, "seed": args.seed, "samples": samples}
+    if spread is not None:
+        result.update(truth_2=args.truth_2, truth_spread=spread)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     write_results(stem, result, render)
     print(render(result))

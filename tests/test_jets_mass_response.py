@@ -1,11 +1,19 @@
 """benchmarks/jets_mass_response.py: the per-jet mass response against closed forms."""
 
 import dataclasses
+import json
 import sys
 
 import numpy as np
 import pytest
-from benchmarks.jets_mass_response import main, mass_response, matched_truth
+from benchmarks.jets_mass_response import (
+    main,
+    mass_response,
+    matched_truth,
+    render,
+    sampler_label,
+    truth_spread,
+)
 
 from lhcgen.data.jet_hdf5 import write_jets
 from lhcgen.data.jets import JetCloudSample
@@ -34,8 +42,10 @@ def _generated(truth: JetCloudSample, angle_scale: float) -> JetCloudSample:
 def test_the_truth_against_itself_responds_exactly_one():
     truth = _truth()
     result = mass_response(_generated(truth, 1.0), truth, seed=0)
-    assert set(result) == {"t"} and set(result["t"]) == {"complete", "truncated", "all"}
+    assert set(result) == {"t"}
+    assert set(result["t"]) == {"complete", "truncated", "central m_jet", "all"}
     assert result["t"]["all"]["jets"] == 120 and result["t"]["complete"]["jets"] == 60
+    assert result["t"]["central m_jet"]["jets"] == 60  # between the 25 % and 75 % quantiles
     for r in result["t"].values():
         assert r["ratio_quantiles"] == [1.0, 1.0, 1.0]
         assert r["median_shift"] == 0.0 and r["median_shift_error"] == 0.0
@@ -54,6 +64,65 @@ def test_wider_constituents_make_heavier_jets_in_proportion():
     assert r["median_shift"] > 5 * r["median_shift_error"]
 
 
+def test_a_shift_confined_to_the_mass_peak_shows_in_the_central_group():
+    """Only the jets of the central half of m_jet made 3 % lighter (a peak a generator
+    smears): the central group's median shifts by about 3 % of its median, while the
+    jets outside it keep the truth's masses exactly."""
+    truth = _truth()
+    generated = _generated(truth, 1.0)
+    m_jet = generated.jets[:, 2]
+    low, high = np.quantile(m_jet, (0.25, 0.75))
+    central = (m_jet >= low) & (m_jet <= high)
+    particles = generated.particles.copy()
+    particles[central, :, :2] *= 0.97
+    r = mass_response(dataclasses.replace(generated, particles=particles), truth,
+                      seed=0)["t"]
+    median = r["central m_jet"]["truth_mass_fraction_quantiles"][1]
+    assert r["central m_jet"]["median_shift"] == pytest.approx(-0.03 * median, rel=0.05)
+    np.testing.assert_allclose(r["central m_jet"]["ratio_quantiles"], 0.97, rtol=2e-3)
+    assert r["all"]["ratio_quantiles"][2] == pytest.approx(1.0)  # the rest untouched
+
+
+def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, monkeypatch):
+    truth = _truth()
+    write_jets(tmp_path / "truth.h5", truth)
+    exact, wide = _generated(truth, 1.0), _generated(truth, 1.02)
+    exact.attrs.update(sampling_solver="midpoint", sampling_steps=32)
+    wide.attrs.update(sampling_solver="stochastic", sampling_steps=32, sampling_s_churn=5.0)
+    write_jets(tmp_path / "exact.h5", exact)
+    write_jets(tmp_path / "wide.h5", wide)
+    assert sampler_label(wide.attrs) == "stochastic, 32 steps, s_churn 5"
+    monkeypatch.setattr(sys, "argv", ["jets_mass_response.py", "--generated",
+                                      str(tmp_path / "exact.h5"), str(tmp_path / "wide.h5"),
+                                      "--truth", str(tmp_path / "truth.h5"),
+                                      "--truth-2", str(tmp_path / "truth.h5"),
+                                      "--out-dir", str(tmp_path), "--name", "both"])
+    main()
+    result = json.loads((tmp_path / "both.json").read_text())
+    assert result["truth_spread"]["t"]["all"]["ratio_quantiles"] == [1.0, 1.0, 1.0]
+    assert [s["sampler"] for s in result["samples"]] == ["midpoint, 32 steps",
+                                                         "stochastic, 32 steps, s_churn 5"]
+    assert result["samples"][0]["types"]["t"]["all"]["median_shift"] == 0.0
+    assert result["samples"][1]["types"]["t"]["all"]["median_shift"] > 0
+    md = (tmp_path / "both.md").read_text()
+    assert md == render(result)
+    assert md.count("| stochastic, 32 steps, s_churn 5 | t |") == 4  # one row per group
+
+
+def test_the_truth_spread_is_one_against_itself_and_follows_wider_jets():
+    """A second truth file holding the same jets: every nearest neighbour is the jet itself
+    (distance 0, ratio 1); the same jets 2 % wider: ratio 1.02 for every jet."""
+    truth = _generated(_truth(), 1.0)
+    same = truth_spread(truth, truth)["t"]
+    assert set(same) == {"complete", "truncated", "central m_jet", "all"}
+    for r in same.values():
+        assert r["ratio_quantiles"] == [1.0, 1.0, 1.0] and r["median_distance"] == 0.0
+    wider = truth_spread(truth, _generated(_truth(), 1.02))["t"]["all"]
+    np.testing.assert_allclose(wider["ratio_quantiles"], 1.02, rtol=2e-3)
+    with pytest.raises(LhcgenError, match="holds no t jets"):
+        truth_spread(truth, _truth().subset(_truth().jet_type == 0))
+
+
 def test_jets_not_conditioned_on_the_file_are_refused_in_one_line(tmp_path, monkeypatch):
     truth = _truth()
     shuffled = _generated(truth, 1.0).subset(np.arange(120)[::-1])
@@ -67,3 +136,14 @@ def test_jets_not_conditioned_on_the_file_are_refused_in_one_line(tmp_path, monk
     with pytest.raises(SystemExit, match="^error: the generated jets did not take"):
         main()
     assert not (tmp_path / "jets_mass_response.json").exists()  # nothing half-written
+
+
+def test_the_committed_tables_re_render_byte_for_byte():
+    from pathlib import Path
+
+    results = Path(__file__).parents[1] / "benchmarks/results"
+    stems = sorted(p.with_suffix("") for p in results.glob("jets_mass_response*.json"))
+    assert len(stems) >= 2
+    for stem in stems:
+        assert render(json.loads(stem.with_suffix(".json").read_text())) \
+            == stem.with_suffix(".md").read_text(), stem.name
