@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass paired \
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass jetsspread paired \
 	bench clean
 
 $(STAMP): pyproject.toml
@@ -240,21 +240,7 @@ jetsfloor: $(STAMP)
 	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_a.h5' \
 	    --draws 'data/jets/{type}30_c50k.h5' 'data/jets/{type}30_d50k.h5' \
 	    'data/jets/{type}30_e50k.h5' --name jets_floor_spread_50k
-	$(BIN)/python benchmarks/jets_seed_spread.py --results \
-	    jets_time_fidelity_gpu_ft2_conditions jets_time_fidelity_cd_gpu_ft2 \
-	    jets_time_fidelity_cd_gpu_ft2_long jets_time_fidelity_gpu_ft2_conditions_seed1 \
-	    jets_time_fidelity_cd_gpu_ft2_long_seed1 jets_time_fidelity_cd_gpu_ft2_seed2 \
-	    jets_time_fidelity_cd_gpu_ft2_seed3 --reference jets_edm_all_gpu_ft2_conditions \
-	    --floor-spread jets_floor_spread_5k --name jets_seed_spread_cd_gpu_ft2_truth
-	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results \
-	    jets_time_fidelity_gpu_ft2_conditions_50k jets_time_fidelity_gpu_ft2_conditions_50k_qwg \
-	    jets_time_fidelity_gpu_ft2_conditions_50k_g_mid32 \
-	    jets_time_fidelity_gpu_ft2_conditions_50k_q_mid32 \
-	    jets_time_fidelity_gpu_ft2_conditions_50k_t_mid32 \
-	    jets_time_fidelity_gpu_ft2_conditions_50k_w_mid32 \
-	    jets_time_fidelity_gpu_ft2_conditions_50k_z_mid32 jets_time_fidelity_cd_gpu_ft2_long_50k \
-	    --reference jets_edm_all_gpu_ft2_conditions --floor-spread jets_floor_spread_50k \
-	    --name jets_seed_spread_50k_truth
+	$(MAKE) jetsspread
 
 ## make jetsmass: the constituents' mass of top, W and Z jets against the sampler. The
 ## 111-epoch teacher given the kinematics of 5000 truth jets per type at 16, 32 and 64 midpoint
@@ -278,6 +264,18 @@ jetsmass: $(STAMP)
 	    --protocols generated --threads 2 --types t --jets 50000 \
 	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_a.h5' \
 	    --name jets_time_fidelity_gpu_ft2_conditions_50k_t_churn5
+	$(MAKE) jetsspread
+
+## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
+## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make
+## jetsmass remake)
+jetsspread: $(STAMP)
+	$(BIN)/python benchmarks/jets_seed_spread.py --results \
+	    jets_time_fidelity_gpu_ft2_conditions jets_time_fidelity_cd_gpu_ft2 \
+	    jets_time_fidelity_cd_gpu_ft2_long jets_time_fidelity_gpu_ft2_conditions_seed1 \
+	    jets_time_fidelity_cd_gpu_ft2_long_seed1 jets_time_fidelity_cd_gpu_ft2_seed2 \
+	    jets_time_fidelity_cd_gpu_ft2_seed3 --reference jets_edm_all_gpu_ft2_conditions \
+	    --floor-spread jets_floor_spread_5k --name jets_seed_spread_cd_gpu_ft2_truth
 	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results \
 	    jets_time_fidelity_gpu_ft2_conditions_50k jets_time_fidelity_gpu_ft2_conditions_50k_qwg \
 	    jets_time_fidelity_gpu_ft2_conditions_50k_g_mid32 \
