@@ -242,15 +242,15 @@ jetsfloor: $(STAMP)
 	    'data/jets/{type}30_e50k.h5' --name jets_floor_spread_50k
 	$(MAKE) jetsspread
 
-## make jetsmass: the constituents' mass of top, W and Z jets against the sampler. The
-## 111-epoch teacher given the kinematics of 5000 truth jets per type at 16, 32 and 64 midpoint
-## steps and 32 stochastic steps (S_churn 5), jet by jet (benchmarks/jets_mass_response.py);
-## beside the truth's own per-jet spread; then top jets fully generated at 50000 jets with
-## the stochastic sampler, and the 50000-jet seed spread against Pythia's own (after make
-## jetsgpu and make jetsfloor). About 55 min on 2 cores
+## make jetsmass: the constituents' mass against the sampler. The 111-epoch teacher given the
+## kinematics of 5000 truth jets per type at 16, 32 and 64 midpoint steps and 32 stochastic
+## steps (S_churn 5), jet by jet (benchmarks/jets_mass_response.py), beside the truth's own
+## per-jet spread; then top jets fully generated at 50000 jets with the stochastic sampler,
+## and the seed spreads against Pythia's own (after make jetsgpu and make jetsfloor). About
+## 1 h on 2 cores
 JETS_MASS_SAMPLERS := midpoint:16: midpoint:32: midpoint:64: stochastic:32:5
 jetsmass: $(STAMP)
-	for t in t w z; do files=; for s in $(JETS_MASS_SAMPLERS); do \
+	for t in g q t w z; do files=; for s in $(JETS_MASS_SAMPLERS); do \
 	    solver=$${s%%:*}; rest=$${s#*:}; steps=$${rest%%:*}; churn=$${rest#*:}; \
 	    out=runs/mass_response_$${t}_$${solver}$${steps}.h5; files="$$files $$out"; \
 	    $(BIN)/lhcgen sample runs/jets_edm_all_gpu_ft2_conditions -n 5000 --type $$t \
