@@ -729,8 +729,8 @@ def _cost_table(result: dict) -> list[str]:
             lines.append(f"| {t} | {key} | {f['worst_ratio']:.3g} | {worst} | "
                          f"{f['jets_per_second']:.0f} | {speed} |")
     if not pairs:
-        lines.append(f"| - | no setting ran in {'both' if len(others) == 1 else 'every'} "
-                     "protocols |" + " |" * (2 + 4 * len(others)))
+        both = "both protocols" if len(others) == 1 else "every protocol"
+        lines.append(f"| - | no setting ran in {both} |" + " |" * (2 + 4 * len(others)))
     return lines
 
 
