@@ -146,6 +146,9 @@ def truth_spread(truth: JetCloudSample, second: JetCloudSample) -> dict:
     of their m_P / m_jet (neighbour over jet) and the median distance. A generator that
     draws the constituents as the physics does has a per-jet ratio m_gen / m_truth that
     spreads as widely (up to the neighbours' small distance)."""
+    if second.n_particles != truth.n_particles:  # kept masses of 30 and 150 do not compare
+        raise LhcgenError(f"the second truth file stores {second.n_particles} particles per "
+                          f"jet, the truth {truth.n_particles}")
     out: dict = {}
     for code in np.unique(truth.jet_type):
         pool = second.subset(second.jet_type == code)

@@ -121,6 +121,10 @@ def test_the_truth_spread_is_one_against_itself_and_follows_wider_jets():
     np.testing.assert_allclose(wider["ratio_quantiles"], 1.02, rtol=2e-3)
     with pytest.raises(LhcgenError, match="holds no t jets"):
         truth_spread(truth, _truth().subset(_truth().jet_type == 0))
+    fewer = dataclasses.replace(truth, particles=truth.particles[:, :10],
+                                mask=truth.mask[:, :10])
+    with pytest.raises(LhcgenError, match="stores 10 particles per jet, the truth"):
+        truth_spread(truth, fewer)
 
 
 def test_jets_not_conditioned_on_the_file_are_refused_in_one_line(tmp_path, monkeypatch):
