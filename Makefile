@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass jetsspread paired \
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass jetsoctaves jetsspread paired \
 	bench clean
 
 $(STAMP): pyproject.toml
@@ -245,9 +245,10 @@ jetsfloor: $(STAMP)
 ## make jetsmass: the constituents' mass against the sampler. The 111-epoch teacher given the
 ## kinematics of 5000 truth jets per type at 16, 32 and 64 midpoint steps and 32 stochastic
 ## steps (S_churn 5), jet by jet (benchmarks/jets_mass_response.py), beside the truth's own
-## per-jet spread; then top jets fully generated at 50000 jets with the stochastic sampler,
-## and the seed spreads against Pythia's own (after make jetsgpu and make jetsfloor). About
-## 1 h on 2 cores
+## per-jet spread; the same network after 10 and 61 of its epochs (jets_edm_all_gpu and
+## jets_edm_all_gpu_ft) for t, W and Z at 32 midpoint steps; then top jets fully generated at
+## 50000 jets with the stochastic sampler, and the seed spreads against Pythia's own (after
+## make jetsgpu and make jetsfloor). About 1 h 15 min on 2 cores
 JETS_MASS_SAMPLERS := midpoint:16: midpoint:32: midpoint:64: stochastic:32:5
 jetsmass: $(STAMP)
 	for t in g q t w z; do files=; for s in $(JETS_MASS_SAMPLERS); do \
@@ -259,12 +260,55 @@ jetsmass: $(STAMP)
 	    $(BIN)/python benchmarks/jets_mass_response.py --generated $$files \
 	        --truth data/jets/$${t}30_b5k.h5 --truth-2 data/jets/$${t}30_c50k.h5 \
 	        --name jets_mass_response_gpu_ft2_$$t || exit 1; done
+	for t in t w z; do for r in jets_edm_all_gpu:e10 jets_edm_all_gpu_ft:e61; do \
+	    $(BIN)/lhcgen sample runs/$${r%%:*} -n 5000 --type $$t \
+	        --condition-from data/jets/$${t}30_b5k.h5 --solver midpoint --steps 32 --threads 2 \
+	        --out runs/mass_response_$${t}_$${r#*:}_midpoint32.h5 || exit 1; done; \
+	    $(BIN)/python benchmarks/jets_mass_response.py \
+	        --generated runs/mass_response_$${t}_e10_midpoint32.h5 \
+	        runs/mass_response_$${t}_e61_midpoint32.h5 runs/mass_response_$${t}_midpoint32.h5 \
+	        --truth data/jets/$${t}30_b5k.h5 --truth-2 data/jets/$${t}30_c50k.h5 \
+	        --name jets_mass_response_epochs_$$t || exit 1; done
 	$(BIN)/python benchmarks/jets_time_fidelity.py \
 	    --runs runs/jets_edm_all_gpu_ft2_conditions --samplers stochastic:32@s_churn=5 \
 	    --protocols generated --threads 2 --types t --jets 50000 \
 	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_a.h5' \
 	    --name jets_time_fidelity_gpu_ft2_conditions_50k_t_churn5
 	$(MAKE) jetsspread
+
+## make jetsoctaves: does the network resolve the jet mass it is given? configs/jets_edm.yaml
+## and the same with six octaves of the conditions (configs/jets_edm_octaves.yaml,
+## model.context_frequencies) trained on the same 50000 top jets for the same 40 epochs (the
+## octaves once more with training seed 2), each given the kinematics of 5000 truth jets:
+## their constituents' mass by decile of m_jet (benchmarks/jets_mass_response.py), then both
+## first runs on the time-fidelity benchmark. About 2 h on 2 cores; trained runs are kept
+JETS_OCTAVES_RUNS := jets_edm:jets_edm:1 jets_edm_octaves:jets_edm_octaves:1 \
+	jets_edm_octaves_seed2:jets_edm_octaves:2
+jetsoctaves: $(STAMP)
+	[ -f data/jets/t30_a.h5 ] || $(BIN)/lhcgen data jets --type t --jets 50000 --seed 1 \
+	    --workers 2 --out data/jets/t30_a.h5
+	[ -f data/jets/t30_a5k.h5 ] || $(BIN)/lhcgen data jets --type t --jets 5000 --seed 1 \
+	    --workers 2 --out data/jets/t30_a5k.h5
+	[ -f data/jets/t30_b5k.h5 ] || $(BIN)/lhcgen data jets --type t --jets 5000 --seed 2 \
+	    --workers 2 --out data/jets/t30_b5k.h5
+	[ -f data/jets/t30_c50k.h5 ] || $(BIN)/lhcgen data jets --type t --jets 50000 --seed 21 \
+	    --workers 2 --out data/jets/t30_c50k.h5
+	for r in $(JETS_OCTAVES_RUNS); do run=$${r%%:*}; rest=$${r#*:}; \
+	    [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen train configs/$${rest%%:*}.yaml \
+	        --out runs/$$run --seed $${rest#*:} --threads 2 --resume || exit 1; \
+	    $(BIN)/lhcgen sample runs/$$run -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	        --solver midpoint --steps 32 --threads 2 \
+	        --out runs/mass_response_t_$${run}_midpoint32.h5 || exit 1; done
+	$(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/mass_response_t_jets_edm_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_octaves_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_octaves_seed2_midpoint32.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_octaves_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_edm_octaves \
+	    --types t --jets 5000 --samplers midpoint:16,32 --threads 2 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_octaves
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

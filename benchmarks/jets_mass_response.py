@@ -18,7 +18,15 @@ bootstrap error, and the W1 distance of the two constituent-mass distributions (
 W1m). Several ``--generated`` files (say, one per sampler, all made from the same truth
 file) make one table, one block of rows each. With ``--truth-2`` (independent truth jets)
 the truth's own per-jet spread at fixed conditions, for scale: each truth jet against the
-jet of the second file nearest in its conditions (``truth_spread``).
+jet of the second file nearest in its conditions (``truth_spread``). Files made by
+different runs (say, one network after 10, 61 and 111 epochs) are labelled by their run and
+its epochs (the whole ``training.init_from`` chain). NAME_T.png per type T (NAME.png where
+the files hold one type): the histogram of m / m_jet of every sample against the truth's
+(and the second truth's neighbours'), with ratio panels. By decile of m_jet
+(``decile_response``): the truth's median m / m_jet and each sample's shift of it, a table
+and NAME[_T]_deciles.png; a generator whose m / m_jet is a smoothed function of m_jet (its
+conditioning does not resolve the resonance) is too light at the peak and too heavy on both
+sides of it.
 
     lhcgen sample runs/jets_edm_all_ft2 -n 5000 --type t --condition-from data/jets/t30_b.h5 \\
         --solver midpoint --steps 16 --out runs/t_file.h5
@@ -31,10 +39,14 @@ Writes NAME.json and NAME.md into --out-dir (benchmarks/results).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+import matplotlib.style
+import mplhep
 import numpy as np
+from matplotlib.figure import Figure
 from scipy.spatial import cKDTree
 from scipy.stats import wasserstein_distance
 
@@ -42,9 +54,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetCloudSample  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
+from lhcgen.evaluate.figures import (  # noqa: E402
+    MODEL_COLOURS,
+    REFERENCE,
+    TEXT_SIZES,
+    three_panel,
+)
+from lhcgen.evaluate.histograms import binning, histogram, normalised  # noqa: E402
+from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.physics.particle_cloud import relative_jet_mass  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
+from lhcgen.train.init_run import chain_history  # noqa: E402
 from lhcgen.train.jet_surrogate import complete_jets  # noqa: E402
+from lhcgen.train.run_files import METRICS_FILE  # noqa: E402
 from lhcgen.transforms.jet_cloud import MASS_FLOOR_GEV  # noqa: E402
 from machine import command_line, machine_info, script_parser  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
@@ -54,6 +76,11 @@ BOOTSTRAPS = 200
 CENTRAL = (0.25, 0.75)
 """The central group: jets whose m_jet lies between these quantiles of the type's matched
 truth jets."""
+DECILES = 10
+"""m_jet bins of ``decile_response``: equal numbers of the type's matched truth jets."""
+HISTOGRAM_BINS = 40
+"""Bins of m / m_jet in the histograms, over the 0.1-99.9 % range of the type's truth
+(``evaluate.histograms.binning``; the overflow folds into the end bins)."""
 
 
 def matched_truth(generated: JetCloudSample, truth: JetCloudSample) -> JetCloudSample:
@@ -84,13 +111,41 @@ def _quantiles(x: np.ndarray) -> list[float]:
     return [float(q) for q in np.quantile(x, QUANTILES)]
 
 
-def response(truth: JetCloudSample, generated: JetCloudSample, seed: int) -> dict:
-    """The mass response of one group of matched jets (see the module docstring)."""
+def mass_fraction(jets: JetCloudSample) -> np.ndarray:
+    """m_P / m_jet: the stored constituents' mass over the jet's (NaN for a massless jet)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return relative_jet_mass(jets.particles, jets.mask) * jets.jets[:, 0] / jets.jets[:, 2]
+
+
+def histogram_edges(truth: JetCloudSample) -> dict[str, list[float]]:
+    """{type letter: bin edges of m / m_jet}, from the type's truth jets (``binning``)."""
+    fraction = mass_fraction(truth)
+    out = {}
+    for code in np.unique(truth.jet_type):
+        f = fraction[(truth.jet_type == code) & np.isfinite(fraction) & (fraction > 0)]
+        if len(f):
+            out[JET_TYPES[code]] = binning(f, np.ones_like(f), HISTOGRAM_BINS).tolist()
+    return out
+
+
+def fraction_histogram(fraction: np.ndarray, edges: list[float]) -> list[int]:
+    """Counts of m / m_jet in ``edges`` (overflow folded into the end bins)."""
+    counts, _ = histogram(fraction, np.ones_like(fraction), np.asarray(edges))
+    return [int(c) for c in counts]
+
+
+def response(truth: JetCloudSample, generated: JetCloudSample, seed: int,
+             edges: list[float] | None = None) -> dict:
+    """The mass response of one group of matched jets (see the module docstring); with
+    ``edges``, the counts of m / m_jet of both in them (``fraction_histogram``)."""
     m_truth = relative_jet_mass(truth.particles, truth.mask)
     m_gen = relative_jet_mass(generated.particles, generated.mask)
     m_jet = truth.jets[:, 2] / truth.jets[:, 0]
     keep = (m_truth > 0) & (m_jet > 0)
     truth_fraction, gen_fraction = m_truth[keep] / m_jet[keep], m_gen[keep] / m_jet[keep]
+    counts = {} if edges is None else {
+        "truth_histogram": fraction_histogram(truth_fraction, edges),
+        "generated_histogram": fraction_histogram(gen_fraction, edges)}
     rng = np.random.default_rng(seed)
     shifts = []
     for _ in range(BOOTSTRAPS):  # the same jets resampled in both: the shift is paired
@@ -104,6 +159,7 @@ def response(truth: JetCloudSample, generated: JetCloudSample, seed: int) -> dic
         "median_shift": float(np.median(gen_fraction) - np.median(truth_fraction)),
         "median_shift_error": float(np.std(shifts)),
         "w1_relative_mass": float(wasserstein_distance(m_gen, m_truth)),
+        **counts,
     }
 
 
@@ -118,16 +174,46 @@ def jet_groups(jets: JetCloudSample, code: int) -> dict[str, np.ndarray]:
             "central m_jet": central, "all": of_type}
 
 
-def mass_response(generated: JetCloudSample, truth: JetCloudSample, seed: int) -> dict:
+def mass_response(generated: JetCloudSample, truth: JetCloudSample, seed: int,
+                  edges: dict[str, list[float]] | None = None) -> dict:
     """{type letter: {group: response}} for the groups of ``jet_groups`` (of the matched
-    truth jets, whose kinematics and counts the generated jets share)."""
+    truth jets, whose kinematics and counts the generated jets share); the group "all" with
+    the histograms of m / m_jet in ``edges[type]`` where given."""
+    matched = matched_truth(generated, truth)
+    edges = edges or {}
+    out: dict = {}
+    for code in np.unique(generated.jet_type):
+        letter = JET_TYPES[code]
+        out[letter] = {name: response(matched.subset(rows), generated.subset(rows), seed,
+                                      edges.get(letter) if name == "all" else None)
+                                for name, rows in jet_groups(matched, code).items()
+                                if rows.any()}
+    return out
+
+
+def decile_response(generated: JetCloudSample, truth: JetCloudSample,
+                    seed: int) -> dict[str, list[dict]]:
+    """{type letter: per decile of the matched truth jets' m_jet, lowest first: its jets,
+    median m_jet (GeV), the truth's median m / m_jet and the shift of the generated median
+    with its bootstrap error (``response``)}."""
     matched = matched_truth(generated, truth)
     out: dict = {}
     for code in np.unique(generated.jet_type):
-        out[JET_TYPES[code]] = {name: response(matched.subset(rows), generated.subset(rows),
-                                               seed)
-                                for name, rows in jet_groups(matched, code).items()
-                                if rows.any()}
+        of_type = matched.jet_type == code
+        m_jet = matched.jets[:, 2]
+        edges = np.quantile(m_jet[of_type], np.linspace(0.0, 1.0, DECILES + 1))
+        which = np.clip(np.searchsorted(edges, m_jet, side="right") - 1, 0, DECILES - 1)
+        rows = []
+        for k in range(DECILES):
+            pick = of_type & (which == k)
+            if not pick.any():
+                continue
+            r = response(matched.subset(pick), generated.subset(pick), seed)
+            rows.append({"jets": r["jets"], "m_jet_median": float(np.median(m_jet[pick])),
+                         "truth_median": r["truth_mass_fraction_quantiles"][1],
+                         "median_shift": r["median_shift"],
+                         "median_shift_error": r["median_shift_error"]})
+        out[JET_TYPES[code]] = rows
     return out
 
 
@@ -138,12 +224,14 @@ def _condition_features(jets: JetCloudSample) -> np.ndarray:
                             np.log(np.maximum(jets.n_constituents, 1))])
 
 
-def truth_spread(truth: JetCloudSample, second: JetCloudSample) -> dict:
+def truth_spread(truth: JetCloudSample, second: JetCloudSample,
+                 edges: dict[str, list[float]] | None = None) -> dict:
     """The truth's own per-jet spread of the stored constituents' mass at fixed conditions:
     for each jet of ``truth``, the jet of ``second`` (independent truth jets) of the same
     type nearest in the conditions (log pT, eta, log m, log N, each scaled by its standard
     deviation in ``second``); per type and group (``jet_groups``), quantiles of the ratio
-    of their m_P / m_jet (neighbour over jet) and the median distance. A generator that
+    of their m_P / m_jet (neighbour over jet) and the median distance, and for all of them
+    the neighbours' m_P / m_jet histogram in ``edges[type]`` where given. A generator that
     draws the constituents as the physics does has a per-jet ratio m_gen / m_truth that
     spreads as widely (up to the neighbours' small distance)."""
     if second.n_particles != truth.n_particles:  # kept masses of 30 and 150 do not compare
@@ -157,17 +245,17 @@ def truth_spread(truth: JetCloudSample, second: JetCloudSample) -> dict:
         features = _condition_features(pool)
         scale = np.where(features.std(axis=0) > 0, features.std(axis=0), 1.0)
         distance, index = cKDTree(features / scale).query(_condition_features(truth) / scale)
-        fraction = relative_jet_mass(truth.particles, truth.mask) \
-            * truth.jets[:, 0] / truth.jets[:, 2]
-        neighbour = (relative_jet_mass(pool.particles, pool.mask)
-                     * pool.jets[:, 0] / pool.jets[:, 2])[index]
+        fraction, neighbour = mass_fraction(truth), mass_fraction(pool)[index]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = neighbour / fraction
-        keep = (fraction > 0) & np.isfinite(ratio)  # a massless jet has no fraction
-        out[JET_TYPES[code]] = {
+        keep = np.isfinite(fraction) & (fraction > 0) & np.isfinite(ratio)  # massless: none
+        letter = JET_TYPES[code]
+        out[letter] = {
             name: {"jets": int((rows & keep).sum()),
                    "ratio_quantiles": _quantiles(ratio[rows & keep]),
-                   "median_distance": float(np.median(distance[rows]))}
+                   "median_distance": float(np.median(distance[rows])),
+                   **({"histogram": fraction_histogram(neighbour[rows & keep], edges[letter])}
+                      if name == "all" and letter in (edges or {}) else {})}
             for name, rows in jet_groups(truth, code).items() if (rows & keep).any()}
     return out
 
@@ -184,8 +272,38 @@ def sampler_label(attrs: dict) -> str:
     return ", ".join([label, *options])
 
 
+def run_record(attrs: dict) -> dict:
+    """{"run": the run directory's name, "epochs": its training chain's epochs (None where
+    its metrics.json cannot be read)} of a generated file."""
+    run_dir = Path(str(attrs.get("run_dir", "")))
+    try:
+        metrics = json.loads((run_dir / METRICS_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {"run": run_dir.name or "-", "epochs": None}
+    return {"run": run_dir.name, "epochs": chain_history(metrics, str(run_dir))["epochs"]}
+
+
+def figure_path(result: dict, stem: Path, jet_type: str, suffix: str = "") -> Path:
+    """NAME[_T][_suffix].png: the type in the name where the result holds several."""
+    several = len(result["samples"][0]["types"]) > 1
+    return stem.parent / f"{stem.name}{'_' + jet_type if several else ''}{suffix}.png"
+
+
+def several_runs(result: dict) -> bool:
+    return len({s.get("run") for s in result["samples"]}) > 1
+
+
+def sample_label(sample: dict, with_run: bool) -> str:
+    """The sampler, after the run and its epochs where the samples come from several runs."""
+    if not with_run:
+        return sample["sampler"]
+    epochs = "-" if sample["epochs"] is None else sample["epochs"]
+    return f"{sample['run']} ({epochs} epochs), {sample['sampler']}"
+
+
 def render(result: dict) -> str:
     m = result["machine"]
+    with_run = several_runs(result)
     made = "; ".join(f"`{s['generated']}` ({s['generator']}, {s['sampler']})"
                      for s in result["samples"])
     lines = ["# Jets generators: mass response to the conditions", "",
@@ -202,18 +320,21 @@ def render(result: dict) -> str:
              "median of m / m_jet generated minus truth, with the bootstrap error of the "
              f"paired jets ({BOOTSTRAPS} resamples). W1: of the m / pT distributions (as "
              "W1m, on the group's jets at once).", "",
-             "| sampler | type | jets | group | m_gen / m_truth per jet | m / m_jet truth | "
+             f"| {'run (epochs), sampler' if with_run else 'sampler'} | type | jets | group | "
+             "m_gen / m_truth per jet | m / m_jet truth | "
              "m / m_jet generated | shift of the median | W1 of m/pT |",
              "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for sample in result["samples"]:
         for jet_type, groups in sample["types"].items():
             for group, r in groups.items():
-                lines.append(f"| {sample['sampler']} | {jet_type} | {r['jets']} | {group} | "
+                lines.append(f"| {sample_label(sample, with_run)} | {jet_type} | {r['jets']} "
+                             f"| {group} | "
                              f"{_q(r['ratio_quantiles'])} | "
                              f"{_q(r['truth_mass_fraction_quantiles'])} | "
                              f"{_q(r['generated_mass_fraction_quantiles'])} | "
                              f"{r['median_shift']:+.4f} ± {r['median_shift_error']:.4f} | "
                              f"{r['w1_relative_mass']:.3g} |")
+    lines += _decile_tables(result, with_run)
     spread = result.get("truth_spread")
     if spread:
         lines += ["", f"The truth's own per-jet spread (`{result['truth_2']}`): for each truth "
@@ -228,6 +349,96 @@ def render(result: dict) -> str:
                 lines.append(f"| {jet_type} | {r['jets']} | {group} | "
                              f"{_q(r['ratio_quantiles'])} | {r['median_distance']:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _decile_tables(result: dict, with_run: bool) -> list[str]:
+    """Per type, the shift of the median of m / m_jet by decile of m_jet (results made before
+    the deciles were kept have none)."""
+    lines: list[str] = []
+    first = result["samples"][0].get("deciles", {})
+    for jet_type, reference in first.items():
+        lines += ["", f"Type {jet_type}, by decile of m_jet (equal numbers of the truth jets, "
+                  f"{reference[0]['jets']} each): the truth's median m / m_jet, and each "
+                  "sample's shift of it (generated − truth, ×10⁻³, with its bootstrap error).",
+                  "", "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV"
+                                          for d in reference) + " |",
+                  "| --- |" + " ---: |" * len(reference),
+                  "| truth m / m_jet | " + " | ".join(f"{d['truth_median']:.3f}"
+                                                     for d in reference) + " |"]
+        for sample in result["samples"]:
+            rows = sample.get("deciles", {}).get(jet_type, [])
+            lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
+                f"{1e3 * d['median_shift']:+.0f} ± {1e3 * d['median_shift_error']:.0f}"
+                for d in rows) + " |")
+    return lines
+
+
+def plot_deciles(result: dict, stem: Path) -> list[Path]:
+    """NAME[_T]_deciles.png per type: the median m / m_jet against m_jet by decile (truth and
+    every sample), and below it each sample's shift with its bootstrap error."""
+    with_run = several_runs(result)
+    written = []
+    for jet_type, reference in result["samples"][0].get("deciles", {}).items():
+        with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
+            fig = Figure(figsize=(6.0, 6.0))
+            grid = fig.add_gridspec(2, 1, height_ratios=(2.0, 1.2), hspace=0.07,
+                                    left=0.17, right=0.96, top=0.94, bottom=0.1)
+            top, bottom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+            bottom.sharex(top)
+            x = [d["m_jet_median"] for d in reference]
+            top.plot(x, [d["truth_median"] for d in reference], "o-", color="black",
+                     label=REFERENCE)
+            bottom.axhline(0.0, color="black", lw=1.0)
+            for i, sample in enumerate(result["samples"]):
+                rows = sample.get("deciles", {}).get(jet_type, [])
+                colour = MODEL_COLOURS[i % len(MODEL_COLOURS)]
+                xs = [d["m_jet_median"] for d in rows]
+                top.plot(xs, [d["truth_median"] + d["median_shift"] for d in rows], "s--",
+                         color=colour, ms=4, label=sample_label(sample, with_run))
+                bottom.errorbar(xs, [1e3 * d["median_shift"] for d in rows],
+                                yerr=[1e3 * d["median_shift_error"] for d in rows], fmt="s",
+                                color=colour, ms=4, capsize=2)
+            top.set_ylabel(r"median $m / m_\mathrm{jet}$")
+            low, high = top.get_ylim()
+            top.set_ylim(low, high + 0.25 * len(result["samples"]) * (high - low))  # legend
+            top.legend(loc="upper right", fontsize="xx-small")
+            top.set_title(f"{jet_type} jets at the conditions of {Path(result['truth']).name}",
+                          fontsize="small", loc="left")
+            top.tick_params(labelbottom=False)
+            bottom.set_ylabel(r"shift [$10^{-3}$]")
+            bottom.set_xlabel(r"$m_\mathrm{jet}$ [GeV] (median of each decile)")
+            path = figure_path(result, stem, jet_type, "_deciles")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format="png", dpi=90)
+        written.append(path)
+    return written
+
+
+def plot(result: dict, stem: Path) -> list[Path]:
+    """NAME[_T].png per type T of the first sample: m / m_jet of every sample and of the
+    second truth's neighbours against the truth (``three_panel``); none for results made
+    before the histograms were kept. Returns the files written."""
+    with_run = several_runs(result)
+    spread = result.get("truth_spread") or {}
+    written = []
+    for jet_type, groups in result["samples"][0]["types"].items():
+        if "truth_histogram" not in groups["all"]:
+            continue
+        counts = {REFERENCE: groups["all"]["truth_histogram"]}
+        if "histogram" in spread.get(jet_type, {}).get("all", {}):
+            counts["truth-2"] = spread[jet_type]["all"]["histogram"]
+        for sample in result["samples"]:
+            if jet_type in sample["types"]:
+                counts[sample_label(sample, with_run)] = \
+                    sample["types"][jet_type]["all"]["generated_histogram"]
+        edges = np.asarray(result["histogram_edges"][jet_type])
+        curves = {name: normalised(np.asarray(c, float), np.asarray(c, float), edges)
+                  for name, c in counts.items()}
+        path = figure_path(result, stem, jet_type)
+        three_panel(edges, curves, r"$m / m_\mathrm{jet}$ (stored constituents)", path,
+                    title=f"{jet_type} jets at the conditions of {Path(result['truth']).name}")
+        written.append(path)
+    return written + plot_deciles(result, stem)
 
 
 def parse_args() -> argparse.Namespace:
@@ -254,6 +465,7 @@ def main() -> None:
     stem = Path(args.out_dir) / args.name
     if args.render_only:
         rerender(stem.with_suffix(".json"), render)
+        plot(json.loads(stem.with_suffix(".json").read_text()), stem)
         return
     samples = []
     try:
@@ -263,22 +475,28 @@ def main() -> None:
             if generated.n_particles != truth.n_particles:
                 raise LhcgenError(f"{path} stores {generated.n_particles} particles per jet, "
                                   f"{args.truth} {truth.n_particles}")
-            if not samples:
-                conditioned = generated  # every file took the same truth jets' conditions
+            if not samples:  # every file took the same truth jets' conditions
+                conditioned = matched_truth(generated, truth)
+                edges = histogram_edges(conditioned)
             samples.append({"generated": path,
                             "generator": str(generated.attrs.get("generator", "-")),
+                            **run_record(generated.attrs),
                             "sampler": sampler_label(generated.attrs),
-                            "types": mass_response(generated, truth, args.seed)})
-        spread = truth_spread(matched_truth(conditioned, truth), read_jets(args.truth_2)) \
+                            "types": mass_response(generated, truth, args.seed, edges),
+                            "deciles": decile_response(generated, truth, args.seed)})
+        spread = truth_spread(conditioned, read_jets(args.truth_2), edges) \
             if args.truth_2 else None
     except LhcgenError as e:
         sys.exit(f"error: {e}")
     result = {"machine": machine_info(), "command": command_line(), "truth": args.truth,
-              "particles": truth.n_particles, "seed": args.seed, "samples": samples}
+              "particles": truth.n_particles, "seed": args.seed, "samples": samples,
+              "histogram_edges": edges}
     if spread is not None:
         result.update(truth_2=args.truth_2, truth_spread=spread)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     write_results(stem, result, render)
+    for path in plot(result, stem):
+        print(f"wrote {path}")
     print(render(result))
 
 

@@ -7,6 +7,9 @@ import sys
 import numpy as np
 import pytest
 from benchmarks.jets_mass_response import (
+    DECILES,
+    decile_response,
+    histogram_edges,
     main,
     mass_response,
     matched_truth,
@@ -81,6 +84,15 @@ def test_a_shift_confined_to_the_mass_peak_shows_in_the_central_group():
     assert r["central m_jet"]["median_shift"] == pytest.approx(-0.03 * median, rel=0.05)
     np.testing.assert_allclose(r["central m_jet"]["ratio_quantiles"], 0.97, rtol=2e-3)
     assert r["all"]["ratio_quantiles"][2] == pytest.approx(1.0)  # the rest untouched
+    deciles = decile_response(dataclasses.replace(generated, particles=particles), truth,
+                              seed=0)["t"]
+    assert len(deciles) == DECILES and sum(d["jets"] for d in deciles) == 120
+    m_jets = [d["m_jet_median"] for d in deciles]
+    assert m_jets == sorted(m_jets)
+    for d in deciles[:2] + deciles[-2:]:  # outside the central half: untouched
+        assert d["median_shift"] == 0.0
+    for d in deciles[3:7]:  # inside it: 3 % lighter
+        assert d["median_shift"] == pytest.approx(-0.03 * d["truth_median"], rel=0.05)
 
 
 def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, monkeypatch):
@@ -100,6 +112,7 @@ def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, mo
     main()
     result = json.loads((tmp_path / "both.json").read_text())
     assert result["truth_spread"]["t"]["all"]["ratio_quantiles"] == [1.0, 1.0, 1.0]
+    assert all(d["median_shift"] == 0.0 for d in result["samples"][0]["deciles"]["t"])
     assert [s["sampler"] for s in result["samples"]] == ["midpoint, 32 steps",
                                                          "stochastic, 32 steps, s_churn 5"]
     assert result["samples"][0]["types"]["t"]["all"]["median_shift"] == 0.0
@@ -107,6 +120,72 @@ def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, mo
     md = (tmp_path / "both.md").read_text()
     assert md == render(result)
     assert md.count("| stochastic, 32 steps, s_churn 5 | t |") == 4  # one row per group
+
+
+def test_the_histograms_count_every_jet_and_follow_wider_jets():
+    """The truth against itself: the same counts, as many as the jets with a mass; the
+    truth's own neighbours in the same file are the jets themselves, so their histogram is
+    the truth's too. 2 % wider constituents move the histogram's mean up by 2 %."""
+    truth = _truth()
+    generated = _generated(truth, 1.0)
+    edges = histogram_edges(matched_truth(generated, truth))
+    assert set(edges) == {"t"} and len(edges["t"]) == 41
+    same = mass_response(generated, truth, seed=0, edges=edges)["t"]
+    assert same["all"]["generated_histogram"] == same["all"]["truth_histogram"]
+    assert sum(same["all"]["truth_histogram"]) == 120 - same["all"]["massless_skipped"]
+    assert "truth_histogram" not in same["central m_jet"]  # the group "all" only
+    spread = truth_spread(generated, generated, edges)["t"]["all"]
+    assert spread["histogram"] == same["all"]["truth_histogram"]
+    wide = mass_response(_generated(truth, 1.02), truth, seed=0, edges=edges)["t"]["all"]
+    centres = np.convolve(edges["t"], [0.5, 0.5], mode="valid")
+
+    def mean(counts: list[int]) -> float:
+        return float(np.average(centres, weights=counts))
+
+    bin_width = edges["t"][1] - edges["t"][0]
+    assert mean(wide["generated_histogram"]) == pytest.approx(
+        1.02 * mean(wide["truth_histogram"]), abs=bin_width / 2)
+    assert mean(wide["generated_histogram"]) > mean(wide["truth_histogram"])
+
+
+def test_samples_of_several_runs_are_labelled_by_run_and_epochs_and_plotted(
+        tmp_path, monkeypatch):
+    """A run fine-tuned for 51 epochs from one of 10 is labelled with the chain's 61; a run
+    whose metrics.json is gone with '-'; one PNG per type, redrawn by --render-only."""
+    truth = _truth()
+    write_jets(tmp_path / "truth.h5", truth)
+    first, tuned, gone = (tmp_path / name for name in ("first", "tuned", "gone"))
+    first.mkdir()
+    tuned.mkdir()
+    (first / "metrics.json").write_text(json.dumps({"epochs": 10}))
+    (tuned / "metrics.json").write_text(json.dumps(
+        {"epochs": 51, "init_from": {"history": {"epochs": 10, "runs": [str(first)]}}}))
+    files = []
+    for run, scale in ((first, 0.98), (tuned, 1.0), (gone, 1.0)):
+        sample = _generated(truth, scale)
+        sample.attrs.update(sampling_solver="midpoint", sampling_steps=32, run_dir=str(run))
+        files.append(str(tmp_path / f"{run.name}.h5"))
+        write_jets(files[-1], sample)
+    monkeypatch.setattr(sys, "argv", ["jets_mass_response.py", "--generated", *files,
+                                      "--truth", str(tmp_path / "truth.h5"),
+                                      "--out-dir", str(tmp_path), "--name", "runs"])
+    main()
+    result = json.loads((tmp_path / "runs.json").read_text())
+    assert [(s["run"], s["epochs"]) for s in result["samples"]] == [
+        ("first", 10), ("tuned", 61), ("gone", None)]
+    md = (tmp_path / "runs.md").read_text()
+    assert md == render(result)
+    assert "| run (epochs), sampler | type |" in md
+    assert md.count("| first (10 epochs), midpoint, 32 steps | t |") == 4
+    assert md.count("| gone (- epochs), midpoint, 32 steps | t |") == 4
+    assert "| first (10 epochs), midpoint, 32 steps | -" in md  # 2 % lighter: every decile
+    png, deciles_png = tmp_path / "runs.png", tmp_path / "runs_deciles.png"  # one type
+    assert png.stat().st_size > 10_000 and deciles_png.stat().st_size > 10_000
+    png.unlink()
+    monkeypatch.setattr(sys, "argv", ["jets_mass_response.py", "--render-only",
+                                      "--out-dir", str(tmp_path), "--name", "runs"])
+    main()
+    assert png.is_file() and (tmp_path / "runs.md").read_text() == md
 
 
 def test_the_truth_spread_is_one_against_itself_and_follows_wider_jets():

@@ -28,6 +28,10 @@ def add_parsers(sub: Any) -> None:
     train.add_argument("--out", required=True, help="run directory")
     train.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from its last checkpoint")
+    train.add_argument("--seed", type=non_negative_int, default=None,
+                       help="replace the config's training.seed: the network's "
+                            "initialisation, the batch order and the train/validation split "
+                            "(a replica of the same run; the run's config.yaml records it)")
     add_runtime(train)
     train.set_defaults(handler=run_train)
 
@@ -128,7 +132,7 @@ def run_train(args: argparse.Namespace) -> int:
     from lhcgen.train.run import resolve_device, train_run
 
     with process_group(resolve_device(args.device)) as ranks:
-        cfg = ranks.main_first(load_config, args.config, broadcast=False)
+        cfg = ranks.main_first(load_config, args.config, args.seed, broadcast=False)
         metrics = train_run(cfg, args.out, ranks.device, resume=args.resume,
                             progress=progress(args), ranks=ranks)
     if ranks.is_main:

@@ -12,6 +12,7 @@ from torch import nn
 
 from lhcgen.errors import LhcgenError
 from lhcgen.models.config import ModelConfig
+from lhcgen.nets.embeddings import ContextFourierFeatures
 from lhcgen.nets.mlp import ResidualMLP
 from lhcgen.nets.transformer import ObjectTransformer
 from lhcgen.transforms.coordinates import Coordinates
@@ -31,6 +32,19 @@ class CloudNet(nn.Module):
     def forward(self, x: torch.Tensor, context: torch.Tensor,
                 dims_mask: torch.Tensor) -> torch.Tensor:
         return self.backbone(x, dims_mask[..., 0].bool(), context)
+
+
+def context_features(cfg: ModelConfig, coordinates: Coordinates) -> tuple[nn.Module, int]:
+    """The embedding of the continuous conditions (``model.context_frequencies``) and its
+    width: the identity (the conditions as they are) or ``ContextFourierFeatures``."""
+    if not cfg.context_frequencies:
+        return nn.Identity(), coordinates.context
+    if cfg.context_frequencies < 0 or not coordinates.context:
+        raise LhcgenError("model.context_frequencies applies to continuous conditions "
+                          f"(jets as particle clouds); got {cfg.context_frequencies} for "
+                          f"coordinates with {coordinates.context} conditions")
+    return (ContextFourierFeatures(cfg.context_frequencies),
+            ContextFourierFeatures.width(coordinates.context, cfg.context_frequencies))
 
 
 def coordinate_net(cfg: ModelConfig, coordinates: Coordinates, context: int) -> nn.Module:

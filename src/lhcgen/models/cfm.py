@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lhcgen.models.backbones import coordinate_net
+from lhcgen.models.backbones import context_features, coordinate_net
 from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.registry import SamplerSpec
@@ -38,9 +38,10 @@ class ConditionalFlowMatching(Generator):
     sampling = "ode"
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int],
-                 time_embedding: int = 32):
+                 time_embedding: int = 32, context_embedding: nn.Module | None = None):
         super().__init__(multiplicities)
         self.net, self.dim = net, dim
+        self.context_embedding = context_embedding or nn.Identity()
         self.time_embedding = FourierTimeEmbedding(time_embedding)
 
     @staticmethod
@@ -54,7 +55,7 @@ class ConditionalFlowMatching(Generator):
         onehot = nn.functional.one_hot(condition, len(self.multiplicities)).to(x.dtype)
         parts = [self.time_embedding(t), onehot]
         if context is not None:
-            parts.append(context.to(x.dtype))
+            parts.append(self.context_embedding(context.to(x.dtype)))
         mask = dims_mask.to(x.dtype)
         return self.net(x * mask, torch.cat(parts, dim=-1), dims_mask) * mask
 
@@ -76,7 +77,8 @@ class ConditionalFlowMatching(Generator):
 def build(cfg: ModelConfig, coordinates: Coordinates,
           multiplicities: list[int]) -> ConditionalFlowMatching:
     dim = coordinates.dim
+    embedding, width = context_features(cfg, coordinates)
     context = ConditionalFlowMatching.context_dim(cfg.time_embedding, len(multiplicities),
-                                                  coordinates.context)
+                                                  width)
     net = coordinate_net(cfg, coordinates, context)
-    return ConditionalFlowMatching(net, dim, multiplicities, cfg.time_embedding)
+    return ConditionalFlowMatching(net, dim, multiplicities, cfg.time_embedding, embedding)

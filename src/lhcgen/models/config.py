@@ -56,6 +56,12 @@ class ModelConfig:
     """Learned global tokens of the cross-attention encoder ("cae"); the global vector's
     width of EPiC."""
     time_embedding: int = 32
+    context_frequencies: int = 0
+    """Continuous conditions (jets as particle clouds: pT, eta, m, N) enter the network as
+    they are (0), or each with sin and cos at this many octave-spaced frequencies as well
+    (nets/embeddings.py ``ContextFourierFeatures``), so that it resolves a condition that
+    matters on a small scale, such as the jet mass across a resonance peak. CFM, EDM and
+    consistency models; processes without continuous conditions take 0."""
     dropout: float = 0.0
     # the section classes live in their model files (resolved by type_namespace)
     inn: INNConfig = _default("inn")  # noqa: F821

@@ -47,7 +47,7 @@ from torch import nn
 
 from lhcgen.errors import LhcgenError
 from lhcgen.models import edm
-from lhcgen.models.backbones import coordinate_net
+from lhcgen.models.backbones import context_features, coordinate_net
 from lhcgen.models.base import Batch
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.registry import SamplerSpec
@@ -154,7 +154,7 @@ def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], teacher: st
     except RuntimeError:
         raise LhcgenError(f"model.consistency.teacher '{teacher}': its network does not fit "
                           "the student's model section (use the teacher's net, hidden, "
-                          "blocks, ...)") from None
+                          "blocks, context_frequencies, ...)") from None
 
 
 class ConsistencyModel(edm.EDMDiffusion):
@@ -166,8 +166,9 @@ class ConsistencyModel(edm.EDMDiffusion):
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int],
                  cfg: edm.EDMConfig, consistency: ConsistencyConfig, time_embedding: int,
-                 build_teacher: Callable[[], edm.EDMDiffusion]):
-        super().__init__(net, dim, multiplicities, cfg, time_embedding)
+                 build_teacher: Callable[[], edm.EDMDiffusion],
+                 context_embedding: nn.Module | None = None):
+        super().__init__(net, dim, multiplicities, cfg, time_embedding, context_embedding)
         self.consistency = consistency
         self.teacher = _TeacherSlot(consistency.teacher, build_teacher)
 
@@ -267,11 +268,11 @@ def build(cfg: ModelConfig, coordinates: Coordinates,
     """The student, initialised from the teacher's EMA weights when the teacher run is there
     (training; train/config.py has checked it). Without it (sampling a distilled run whose
     teacher is gone) the weights stay random: the run's checkpoint replaces them."""
-    context = cfg.time_embedding + len(multiplicities) + coordinates.context
-    net = coordinate_net(cfg, coordinates, context)
+    embedding, width = context_features(cfg, coordinates)
+    net = coordinate_net(cfg, coordinates, cfg.time_embedding + len(multiplicities) + width)
     model = ConsistencyModel(net, coordinates.dim, multiplicities, cfg.edm, cfg.consistency,
                              cfg.time_embedding,
-                             _teacher_builder(cfg, coordinates, multiplicities))
+                             _teacher_builder(cfg, coordinates, multiplicities), embedding)
     teacher = cfg.consistency.teacher
     if teacher and (Path(teacher) / TEACHER_CHECKPOINT).is_file():
         try:

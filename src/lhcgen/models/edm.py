@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lhcgen.models.backbones import coordinate_net
+from lhcgen.models.backbones import context_features, coordinate_net
 from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.registry import SamplerSpec
@@ -61,9 +61,10 @@ class EDMDiffusion(Generator):
     sampling = "edm"
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int], cfg: EDMConfig,
-                 time_embedding: int = 32):
+                 time_embedding: int = 32, context_embedding: nn.Module | None = None):
         super().__init__(multiplicities)
         self.net, self.dim, self.cfg = net, dim, cfg
+        self.context_embedding = context_embedding or nn.Identity()
         self.sigma_min, self.sigma_max, self.rho = cfg.sigma_min, cfg.sigma_max, cfg.rho
         self.sigma_embedding = FourierTimeEmbedding(time_embedding)
 
@@ -89,7 +90,7 @@ class EDMDiffusion(Generator):
         onehot = nn.functional.one_hot(condition, len(self.multiplicities)).to(x.dtype)
         parts = [self.sigma_embedding(self._noise_level(sigma.to(x.dtype))), onehot]
         if context is not None:
-            parts.append(context.to(x.dtype))
+            parts.append(self.context_embedding(context.to(x.dtype)))
         mask = dims_mask.to(x.dtype)
         out = self.net(c_in * x * mask, torch.cat(parts, dim=-1), dims_mask)
         return (c_skip * x + c_out * out) * mask
@@ -112,6 +113,7 @@ class EDMDiffusion(Generator):
 
 
 def build(cfg: ModelConfig, coordinates: Coordinates, multiplicities: list[int]) -> EDMDiffusion:
-    context = cfg.time_embedding + len(multiplicities) + coordinates.context
-    net = coordinate_net(cfg, coordinates, context)
-    return EDMDiffusion(net, coordinates.dim, multiplicities, cfg.edm, cfg.time_embedding)
+    embedding, width = context_features(cfg, coordinates)
+    net = coordinate_net(cfg, coordinates, cfg.time_embedding + len(multiplicities) + width)
+    return EDMDiffusion(net, coordinates.dim, multiplicities, cfg.edm, cfg.time_embedding,
+                        embedding)

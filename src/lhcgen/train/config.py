@@ -196,6 +196,13 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'training.micro_batches' must divide 'training.batch_size'")
     if cfg.model.net in ("transformer", "cae") and cfg.model.hidden % cfg.model.heads:
         raise LhcgenError("config: 'model.hidden' must be divisible by 'model.heads'")
+    if cfg.model.context_frequencies < 0:
+        raise LhcgenError("config: 'model.context_frequencies' must not be negative (0: the "
+                          "conditions as they are)")
+    if cfg.model.context_frequencies and not process.has_conditions_model:
+        raise LhcgenError(f"config: 'model.context_frequencies': process {process.name!r} has "
+                          "no continuous conditions to embed (jets as particle clouds have: "
+                          "pT, eta, m, N); leave it at 0")
     if cfg.sampling.steps < 0:
         raise LhcgenError("config: 'sampling.steps' must not be negative (0: the model's "
                           "default)")
@@ -317,10 +324,14 @@ def check_teacher(cfg: RunConfig) -> None:
                               "training.seed and model section)")
 
 
-def load_config(path: str | Path) -> RunConfig:
+def load_config(path: str | Path, seed: int | None = None) -> RunConfig:
     """The run config at ``path``, validated, for training: a consistency model's teacher
-    run is checked too (``check_teacher``)."""
+    run is checked too (``check_teacher``). ``seed`` replaces its ``training.seed`` before
+    the checks (``lhcgen train --seed``: a replica of the same run)."""
     data = read_yaml_mapping(path)
+    training = data.get("training") if isinstance(data, dict) else None
+    if seed is not None and isinstance(data, dict) and isinstance(training, dict | None):
+        data = {**data, "training": {**(training or {}), "seed": seed}}
     try:
         cfg = config_from_dict(data)
         if cfg.model.name == "consistency":
