@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass jetsoctaves jetsspread paired \
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass jetsoctaves jetsedge jetsspread paired \
 	bench clean
 
 $(STAMP): pyproject.toml
@@ -282,23 +282,36 @@ jetsmass: $(STAMP)
 ## once more with training seed 2), each given the kinematics of 5000 truth jets: their
 ## constituents' mass by decile of m_jet (benchmarks/jets_mass_response.py), then the two
 ## seed-1 runs on the time-fidelity benchmark. About 2 h 30 min on 2 cores; runs are kept
-JETS_OCTAVES_RUNS := jets_edm:jets_edm:1 jets_edm_seed2:jets_edm:2 \
-	jets_edm_octaves:jets_edm_octaves:1 jets_edm_octaves_seed2:jets_edm_octaves:2
-jetsoctaves: $(STAMP)
-	[ -f data/jets/t30_a.h5 ] || $(BIN)/lhcgen data jets --type t --jets 50000 --seed 1 \
-	    --workers 2 --out data/jets/t30_a.h5
-	[ -f data/jets/t30_a5k.h5 ] || $(BIN)/lhcgen data jets --type t --jets 5000 --seed 1 \
-	    --workers 2 --out data/jets/t30_a5k.h5
-	[ -f data/jets/t30_b5k.h5 ] || $(BIN)/lhcgen data jets --type t --jets 5000 --seed 2 \
-	    --workers 2 --out data/jets/t30_b5k.h5
-	[ -f data/jets/t30_c50k.h5 ] || $(BIN)/lhcgen data jets --type t --jets 50000 --seed 21 \
-	    --workers 2 --out data/jets/t30_c50k.h5
-	for r in $(JETS_OCTAVES_RUNS); do run=$${r%%:*}; rest=$${r#*:}; \
-	    [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen train configs/$${rest%%:*}.yaml \
-	        --out runs/$$run --seed $${rest#*:} --threads 2 --resume || exit 1; \
-	    $(BIN)/lhcgen sample runs/$$run -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+JETS_OCTAVES_RUNS := jets_edm:jets_edm:1:t jets_edm_seed2:jets_edm:2:t \
+	jets_edm_octaves:jets_edm_octaves:1:t jets_edm_octaves_seed2:jets_edm_octaves:2:t
+# $(call ab_data,TYPES): the jets of the CPU A/B targets (jetsoctaves, jetsedge) per type, each
+# made once: 50000 to train on, 5000 whose kinematics the runs are given, 5000 for the floor,
+# 50000 independent ones for the truth's own spread
+ab_data = for t in $(1); do \
+	    [ -f data/jets/$${t}30_a.h5 ] || $(BIN)/lhcgen data jets --type $$t --jets 50000 \
+	        --seed 1 --workers 2 --out data/jets/$${t}30_a.h5 || exit 1; \
+	    [ -f data/jets/$${t}30_a5k.h5 ] || $(BIN)/lhcgen data jets --type $$t --jets 5000 \
+	        --seed 1 --workers 2 --out data/jets/$${t}30_a5k.h5 || exit 1; \
+	    [ -f data/jets/$${t}30_b5k.h5 ] || $(BIN)/lhcgen data jets --type $$t --jets 5000 \
+	        --seed 2 --workers 2 --out data/jets/$${t}30_b5k.h5 || exit 1; \
+	    [ -f data/jets/$${t}30_c50k.h5 ] || $(BIN)/lhcgen data jets --type $$t --jets 50000 \
+	        --seed 21 --workers 2 --out data/jets/$${t}30_c50k.h5 || exit 1; done
+
+# $(call ab_runs,RUN:CONFIG:SEED:TYPE ...): train each run that has not finished, then sample
+# 5000 jets of TYPE given the kinematics of TYPE30_b5k.h5 at 32 midpoint steps where not yet
+# sampled (runs/mass_response_TYPE_RUN_midpoint32.h5)
+ab_runs = for r in $(1); do run=$${r%%:*}; rest=$${r\#*:}; config=$${rest%%:*}; \
+	    rest=$${rest\#*:}; seed=$${rest%%:*}; t=$${rest\#*:}; \
+	    [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen train configs/$$config.yaml \
+	        --out runs/$$run --seed $$seed --threads 2 --resume || exit 1; \
+	    [ -f runs/mass_response_$${t}_$${run}_midpoint32.h5 ] || $(BIN)/lhcgen sample \
+	        runs/$$run -n 5000 --type $$t --condition-from data/jets/$${t}30_b5k.h5 \
 	        --solver midpoint --steps 32 --threads 2 \
-	        --out runs/mass_response_t_$${run}_midpoint32.h5 || exit 1; done
+	        --out runs/mass_response_$${t}_$${run}_midpoint32.h5 || exit 1; done
+
+jetsoctaves: $(STAMP)
+	$(call ab_data,t)
+	$(call ab_runs,$(JETS_OCTAVES_RUNS))
 	$(BIN)/python benchmarks/jets_mass_response.py \
 	    --generated runs/mass_response_t_jets_edm_midpoint32.h5 \
 	    runs/mass_response_t_jets_edm_seed2_midpoint32.h5 \
@@ -310,6 +323,42 @@ jetsoctaves: $(STAMP)
 	    --types t --jets 5000 --samplers midpoint:16,32 --threads 2 \
 	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
 	    --name jets_time_fidelity_octaves
+
+## make jetsedge: the network's radial coordinate stretched at the jet radius
+## (preprocessing.stretch_jet_edge) against the same network without it, same data, seed and
+## budget: top jets (configs/jets_edm_edge.yaml beside the four runs of make jetsoctaves) and
+## W jets (configs/jets_edm_edge_w.yaml against configs/jets_edm_w.yaml), by ring of Delta R
+## (where the generated pT falls short of Pythia's) and by decile of m_jet
+## (benchmarks/jets_mass_response.py), then on the time-fidelity benchmark. About 1 h 40 min
+## on 2 cores beyond the runs of make jetsoctaves (trained here where missing); runs and
+## samples are kept
+JETS_EDGE_RUNS := jets_edm_edge:jets_edm_edge:1:t jets_edm_w:jets_edm_w:1:w \
+	jets_edm_edge_w:jets_edm_edge_w:1:w
+jetsedge: $(STAMP)
+	$(call ab_data,t w)
+	$(call ab_runs,$(JETS_OCTAVES_RUNS) $(JETS_EDGE_RUNS))
+	$(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/mass_response_t_jets_edm_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_seed2_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_octaves_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_octaves_seed2_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_edge_midpoint32.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_edge_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py \
+	    --runs runs/jets_edm runs/jets_edm_octaves runs/jets_edm_edge \
+	    --types t --jets 5000 --samplers midpoint:16,32 --threads 2 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_edge
+	$(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/mass_response_w_jets_edm_w_midpoint32.h5 \
+	    runs/mass_response_w_jets_edm_edge_w_midpoint32.h5 \
+	    --truth data/jets/w30_b5k.h5 --truth-2 data/jets/w30_c50k.h5 \
+	    --name jets_mass_response_edge_w
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_w runs/jets_edm_edge_w \
+	    --types w --jets 5000 --samplers midpoint:16,32 --threads 2 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_edge_w
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

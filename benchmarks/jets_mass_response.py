@@ -26,7 +26,11 @@ the files hold one type): the histogram of m / m_jet of every sample against the
 (``decile_response``): the truth's median m / m_jet and each sample's shift of it, a table
 and NAME[_T]_deciles.png; a generator whose m / m_jet is a smoothed function of m_jet (its
 conditioning does not resolve the resonance) is too light at the peak and too heavy on both
-sides of it.
+sides of it. By ring of Delta R from the jet axis (``radial_response``): the constituents
+and their pT_rel per jet, generated over truth, and the shift of the median m / m_jet that
+each ring's pT deficit alone makes (the truth jets with that ring's pT_rel scaled by the
+ratio); a table per type and NAME[_T]_radial.png. A generator that smooths the fall of the
+constituent density at the jet radius makes too little pT at 0.6-0.8 and jets too light.
 
     lhcgen sample runs/jets_edm_all_ft2 -n 5000 --type t --condition-from data/jets/t30_b.h5 \\
         --solver midpoint --steps 16 --out runs/t_file.h5
@@ -39,6 +43,7 @@ Writes NAME.json and NAME.md into --out-dir (benchmarks/results).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -78,6 +83,9 @@ CENTRAL = (0.25, 0.75)
 truth jets."""
 DECILES = 10
 """m_jet bins of ``decile_response``: equal numbers of the type's matched truth jets."""
+RADIAL_EDGES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, np.inf)
+"""Rings of Delta R from the jet axis of ``radial_response`` (the last beyond R = 0.8 of the
+JetNet jets, where soft hadrons lie in pseudorapidity)."""
 HISTOGRAM_BINS = 40
 """Bins of m / m_jet in the histograms, over the 0.1-99.9 % range of the type's truth
 (``evaluate.histograms.binning``; the overflow folds into the end bins)."""
@@ -174,12 +182,12 @@ def jet_groups(jets: JetCloudSample, code: int) -> dict[str, np.ndarray]:
             "central m_jet": central, "all": of_type}
 
 
-def mass_response(generated: JetCloudSample, truth: JetCloudSample, seed: int,
+def mass_response(generated: JetCloudSample, matched: JetCloudSample, seed: int,
                   edges: dict[str, list[float]] | None = None) -> dict:
-    """{type letter: {group: response}} for the groups of ``jet_groups`` (of the matched
-    truth jets, whose kinematics and counts the generated jets share); the group "all" with
-    the histograms of m / m_jet in ``edges[type]`` where given."""
-    matched = matched_truth(generated, truth)
+    """{type letter: {group: response}} for the groups of ``jet_groups`` of ``matched`` (the
+    truth jets whose kinematics and counts the generated jets took, in their order:
+    ``matched_truth``); the group "all" with the histograms of m / m_jet in ``edges[type]``
+    where given."""
     edges = edges or {}
     out: dict = {}
     for code in np.unique(generated.jet_type):
@@ -191,12 +199,11 @@ def mass_response(generated: JetCloudSample, truth: JetCloudSample, seed: int,
     return out
 
 
-def decile_response(generated: JetCloudSample, truth: JetCloudSample,
+def decile_response(generated: JetCloudSample, matched: JetCloudSample,
                     seed: int) -> dict[str, list[dict]]:
-    """{type letter: per decile of the matched truth jets' m_jet, lowest first: its jets,
-    median m_jet (GeV), the truth's median m / m_jet and the shift of the generated median
-    with its bootstrap error (``response``)}."""
-    matched = matched_truth(generated, truth)
+    """{type letter: per decile of the matched truth jets' m_jet (``matched_truth``), lowest
+    first: its jets, median m_jet (GeV), the truth's median m / m_jet and the shift of the
+    generated median with its bootstrap error (``response``)}."""
     out: dict = {}
     for code in np.unique(generated.jet_type):
         of_type = matched.jet_type == code
@@ -215,6 +222,69 @@ def decile_response(generated: JetCloudSample, truth: JetCloudSample,
                          "median_shift_error": r["median_shift_error"]})
         out[JET_TYPES[code]] = rows
     return out
+
+
+def _ring_sums(jets: JetCloudSample) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, rings) constituents and pT_rel sums per jet in RADIAL_EDGES, and (N, P) ring index
+    of each constituent."""
+    ring = np.clip(np.searchsorted(RADIAL_EDGES, np.hypot(jets.particles[..., 0],
+                                                          jets.particles[..., 1]),
+                                   side="right") - 1, 0, len(RADIAL_EDGES) - 2)
+    rings = np.arange(len(RADIAL_EDGES) - 1)
+    inside = (ring[..., None] == rings) & jets.mask[..., None]
+    return inside.sum(axis=1), (inside * jets.particles[..., 2:3]).sum(axis=1), ring
+
+
+def radial_response(generated: JetCloudSample, matched: JetCloudSample,
+                    seed: int) -> dict[str, list[dict]]:
+    """{type letter: per ring of Delta R (RADIAL_EDGES), innermost first: the truth's
+    constituents and pT_rel per jet, generated over truth for both with bootstrap errors
+    (the same jets resampled in both), and ``mass_shift``: the shift of the median m / m_jet
+    of the truth jets when only this ring's pT_rel is scaled by the generated / truth ratio
+    (first order; angles within a ring and correlations between rings are not in it)}.
+    ``matched``: the truth jets whose conditions the generated ones took
+    (``matched_truth``)."""
+    rng = np.random.default_rng(seed)
+    out: dict = {}
+    for code in np.unique(generated.jet_type):
+        rows = generated.jet_type == code
+        gen, truth = generated.subset(rows), matched.subset(rows)
+        (n_gen, pt_gen, _), (n_truth, pt_truth, ring) = _ring_sums(gen), _ring_sums(truth)
+        picks = [rng.integers(0, len(truth), len(truth)) for _ in range(BOOTSTRAPS)]
+        fraction = mass_fraction(truth)
+        keep = np.isfinite(fraction) & (fraction > 0)  # as ``response``: jets with a mass
+        base = np.median(fraction[keep])
+        out_rows = []
+        for k in range(len(RADIAL_EDGES) - 1):
+            row = {"low": RADIAL_EDGES[k],
+                   "high": RADIAL_EDGES[k + 1] if np.isfinite(RADIAL_EDGES[k + 1]) else None,
+                   "truth_constituents": float(n_truth[:, k].mean()),
+                   "truth_pt_rel": float(pt_truth[:, k].mean()),
+                   "constituent_ratio": None, "constituent_ratio_error": None,
+                   "pt_ratio": None, "pt_ratio_error": None, "mass_shift": None}
+            if pt_truth[:, k].sum() > 0:  # an empty ring has no ratio
+                pt_ratio = float(pt_gen[:, k].sum() / pt_truth[:, k].sum())
+                scaled = truth.particles.copy()
+                scaled[..., 2] = np.where((ring == k) & truth.mask, scaled[..., 2] * pt_ratio,
+                                          scaled[..., 2])
+                row.update(
+                    constituent_ratio=float(n_gen[:, k].sum() / n_truth[:, k].sum()),
+                    constituent_ratio_error=_ratio_error(n_gen[:, k], n_truth[:, k], picks),
+                    pt_ratio=pt_ratio,
+                    pt_ratio_error=_ratio_error(pt_gen[:, k], pt_truth[:, k], picks),
+                    mass_shift=float(np.median(mass_fraction(
+                        dataclasses.replace(truth, particles=scaled))[keep]) - base))
+            out_rows.append(row)
+        out[JET_TYPES[code]] = out_rows
+    return out
+
+
+def _ratio_error(gen: np.ndarray, truth: np.ndarray, picks: list[np.ndarray]) -> float:
+    """Bootstrap error of sum(gen) / sum(truth) over the jets (resamples with an empty
+    truth sum left out)."""
+    sums = np.array([(gen[p].sum(), truth[p].sum()) for p in picks])
+    ok = sums[:, 1] > 0
+    return float(np.std(sums[ok, 0] / sums[ok, 1])) if ok.sum() > 1 else 0.0
 
 
 def _condition_features(jets: JetCloudSample) -> np.ndarray:
@@ -335,6 +405,7 @@ def render(result: dict) -> str:
                              f"{r['median_shift']:+.4f} ± {r['median_shift_error']:.4f} | "
                              f"{r['w1_relative_mass']:.3g} |")
     lines += _decile_tables(result, with_run)
+    lines += _radial_tables(result, with_run)
     spread = result.get("truth_spread")
     if spread:
         lines += ["", f"The truth's own per-jet spread (`{result['truth_2']}`): for each truth "
@@ -371,6 +442,86 @@ def _decile_tables(result: dict, with_run: bool) -> list[str]:
                 f"{1e3 * d['median_shift']:+.0f} ± {1e3 * d['median_shift_error']:.0f}"
                 for d in rows) + " |")
     return lines
+
+
+def _ring_label(row: dict) -> str:
+    return f"> {row['low']:g}" if row["high"] is None else f"{row['low']:g}–{row['high']:g}"
+
+
+def _radial_tables(result: dict, with_run: bool) -> list[str]:
+    """Per type, by ring of Delta R: generated / truth of the pT_rel per jet and the shift of
+    the median m / m_jet each ring's deficit alone makes (results made before the rings were
+    kept have none)."""
+    lines: list[str] = []
+    first = result["samples"][0].get("radial", {})
+    for jet_type, reference in first.items():
+        lines += ["", f"Type {jet_type}, by ring of ΔR from the jet axis: the truth's "
+                  "constituents and Σ pT_rel per jet; per sample the generated / truth ratio "
+                  "of Σ pT_rel (with the bootstrap error of the paired jets) and, below it, "
+                  "the shift of the median m / m_jet (×10⁻³) that this ring's ratio alone "
+                  "makes when applied to the truth jets (first order: the rows need not add "
+                  "up to the shift of the table above).", "",
+                  "| ΔR | " + " | ".join(_ring_label(r) for r in reference) + " |",
+                  "| --- |" + " ---: |" * len(reference),
+                  "| truth constituents per jet | " + " | ".join(
+                      f"{r['truth_constituents']:.3g}" for r in reference) + " |",
+                  "| truth Σ pT_rel per jet | " + " | ".join(
+                      f"{r['truth_pt_rel']:.2g}" for r in reference) + " |"]
+        for sample in result["samples"]:
+            rows = sample.get("radial", {}).get(jet_type, [])
+            label = sample_label(sample, with_run)
+            lines.append(f"| {label}: pT gen / truth | " + " | ".join(
+                "-" if r["pt_ratio"] is None else
+                f"{r['pt_ratio']:.3f} ± {r['pt_ratio_error']:.3f}" for r in rows) + " |")
+            total = 1e3 * sum(r["mass_shift"] or 0.0 for r in rows)
+            lines.append(f"| {label}: m / m_jet shift (sum {total:+.1f}) | " + " | ".join(
+                "-" if r["mass_shift"] is None else f"{1e3 * r['mass_shift']:+.1f}"
+                for r in rows) + " |")
+    return lines
+
+
+def plot_radial(result: dict, stem: Path) -> list[Path]:
+    """NAME[_T]_radial.png per type: the truth's Σ pT_rel per jet by ring of Delta R, and
+    below it each sample's generated / truth ratio with its bootstrap error."""
+    with_run = several_runs(result)
+    written = []
+    for jet_type, reference in result["samples"][0].get("radial", {}).items():
+        with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
+            fig = Figure(figsize=(6.0, 6.0))
+            grid = fig.add_gridspec(2, 1, height_ratios=(2.0, 1.2), hspace=0.07,
+                                    left=0.17, right=0.96, top=0.94, bottom=0.1)
+            top, bottom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+            bottom.sharex(top)
+            x = np.arange(len(reference))
+            top.step(x, [r["truth_pt_rel"] for r in reference], where="mid", color="black",
+                     label=REFERENCE)
+            top.set_yscale("log")
+            bottom.axhline(1.0, color="black", lw=1.0)
+            for i, sample in enumerate(result["samples"]):
+                rows = sample.get("radial", {}).get(jet_type, [])
+                colour = MODEL_COLOURS[i % len(MODEL_COLOURS)]
+                ratio = [np.nan if r["pt_ratio"] is None else r["pt_ratio"] for r in rows]
+                error = [np.nan if r["pt_ratio_error"] is None else r["pt_ratio_error"]
+                         for r in rows]
+                top.plot(x + 0.06 * i, np.asarray(ratio) * [r["truth_pt_rel"] for r in rows],
+                         "s", color=colour, ms=4, label=sample_label(sample, with_run))
+                bottom.errorbar(x + 0.06 * i, ratio, yerr=error, fmt="s", color=colour, ms=4,
+                                capsize=2)
+            top.set_ylabel(r"$\Sigma\, p_\mathrm{T}^\mathrm{rel}$ per jet")
+            top.legend(loc="lower left", fontsize="xx-small")
+            top.set_title(f"{jet_type} jets at the conditions of {Path(result['truth']).name}",
+                          fontsize="small", loc="left")
+            top.tick_params(labelbottom=False)
+            bottom.set_ylim(0.5, 1.5)
+            bottom.set_ylabel("gen / truth")
+            bottom.set_xticks(x, [_ring_label(r) for r in reference], rotation=60,
+                              fontsize="xx-small")
+            bottom.set_xlabel(r"$\Delta R$ from the jet axis")
+            path = figure_path(result, stem, jet_type, "_radial")
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format="png", dpi=90)
+        written.append(path)
+    return written
 
 
 def plot_deciles(result: dict, stem: Path) -> list[Path]:
@@ -438,7 +589,7 @@ def plot(result: dict, stem: Path) -> list[Path]:
         three_panel(edges, curves, r"$m / m_\mathrm{jet}$ (stored constituents)", path,
                     title=f"{jet_type} jets at the conditions of {Path(result['truth']).name}")
         written.append(path)
-    return written + plot_deciles(result, stem)
+    return written + plot_deciles(result, stem) + plot_radial(result, stem)
 
 
 def parse_args() -> argparse.Namespace:
@@ -475,15 +626,17 @@ def main() -> None:
             if generated.n_particles != truth.n_particles:
                 raise LhcgenError(f"{path} stores {generated.n_particles} particles per jet, "
                                   f"{args.truth} {truth.n_particles}")
+            matched = matched_truth(generated, truth)
             if not samples:  # every file took the same truth jets' conditions
-                conditioned = matched_truth(generated, truth)
+                conditioned = matched
                 edges = histogram_edges(conditioned)
             samples.append({"generated": path,
                             "generator": str(generated.attrs.get("generator", "-")),
                             **run_record(generated.attrs),
                             "sampler": sampler_label(generated.attrs),
-                            "types": mass_response(generated, truth, args.seed, edges),
-                            "deciles": decile_response(generated, truth, args.seed)})
+                            "types": mass_response(generated, matched, args.seed, edges),
+                            "deciles": decile_response(generated, matched, args.seed),
+                            "radial": radial_response(generated, matched, args.seed)})
         spread = truth_spread(conditioned, read_jets(args.truth_2), edges) \
             if args.truth_2 else None
     except LhcgenError as e:

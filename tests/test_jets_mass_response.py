@@ -13,6 +13,7 @@ from benchmarks.jets_mass_response import (
     main,
     mass_response,
     matched_truth,
+    radial_response,
     render,
     sampler_label,
     truth_spread,
@@ -44,7 +45,8 @@ def _generated(truth: JetCloudSample, angle_scale: float) -> JetCloudSample:
 
 def test_the_truth_against_itself_responds_exactly_one():
     truth = _truth()
-    result = mass_response(_generated(truth, 1.0), truth, seed=0)
+    generated = _generated(truth, 1.0)
+    result = mass_response(generated, matched_truth(generated, truth), seed=0)
     assert set(result) == {"t"}
     assert set(result["t"]) == {"complete", "truncated", "central m_jet", "all"}
     assert result["t"]["all"]["jets"] == 120 and result["t"]["complete"]["jets"] == 60
@@ -60,7 +62,8 @@ def test_wider_constituents_make_heavier_jets_in_proportion():
     """Small angles: m/pT = sqrt(sum z_i z_j dR_ij^2) grows with the angles, so 2 % wider
     constituents make every jet 2 % heavier, and the median of m / m_jet 2 % higher."""
     truth = _truth()
-    r = mass_response(_generated(truth, 1.02), truth, seed=0)["t"]["all"]
+    wide = _generated(truth, 1.02)
+    r = mass_response(wide, matched_truth(wide, truth), seed=0)["t"]["all"]
     np.testing.assert_allclose(r["ratio_quantiles"], 1.02, rtol=2e-3)
     median = r["truth_mass_fraction_quantiles"][1]
     assert r["median_shift"] == pytest.approx(0.02 * median, rel=0.05)
@@ -78,13 +81,14 @@ def test_a_shift_confined_to_the_mass_peak_shows_in_the_central_group():
     central = (m_jet >= low) & (m_jet <= high)
     particles = generated.particles.copy()
     particles[central, :, :2] *= 0.97
-    r = mass_response(dataclasses.replace(generated, particles=particles), truth,
+    matched = matched_truth(generated, truth)
+    r = mass_response(dataclasses.replace(generated, particles=particles), matched,
                       seed=0)["t"]
     median = r["central m_jet"]["truth_mass_fraction_quantiles"][1]
     assert r["central m_jet"]["median_shift"] == pytest.approx(-0.03 * median, rel=0.05)
     np.testing.assert_allclose(r["central m_jet"]["ratio_quantiles"], 0.97, rtol=2e-3)
     assert r["all"]["ratio_quantiles"][2] == pytest.approx(1.0)  # the rest untouched
-    deciles = decile_response(dataclasses.replace(generated, particles=particles), truth,
+    deciles = decile_response(dataclasses.replace(generated, particles=particles), matched,
                               seed=0)["t"]
     assert len(deciles) == DECILES and sum(d["jets"] for d in deciles) == 120
     m_jets = [d["m_jet_median"] for d in deciles]
@@ -128,15 +132,16 @@ def test_the_histograms_count_every_jet_and_follow_wider_jets():
     the truth's too. 2 % wider constituents move the histogram's mean up by 2 %."""
     truth = _truth()
     generated = _generated(truth, 1.0)
-    edges = histogram_edges(matched_truth(generated, truth))
+    matched = matched_truth(generated, truth)
+    edges = histogram_edges(matched)
     assert set(edges) == {"t"} and len(edges["t"]) == 41
-    same = mass_response(generated, truth, seed=0, edges=edges)["t"]
+    same = mass_response(generated, matched, seed=0, edges=edges)["t"]
     assert same["all"]["generated_histogram"] == same["all"]["truth_histogram"]
     assert sum(same["all"]["truth_histogram"]) == 120 - same["all"]["massless_skipped"]
     assert "truth_histogram" not in same["central m_jet"]  # the group "all" only
     spread = truth_spread(generated, generated, edges)["t"]["all"]
     assert spread["histogram"] == same["all"]["truth_histogram"]
-    wide = mass_response(_generated(truth, 1.02), truth, seed=0, edges=edges)["t"]["all"]
+    wide = mass_response(_generated(truth, 1.02), matched, seed=0, edges=edges)["t"]["all"]
     centres = np.convolve(edges["t"], [0.5, 0.5], mode="valid")
 
     def mean(counts: list[int]) -> float:
@@ -181,6 +186,9 @@ def test_samples_of_several_runs_are_labelled_by_run_and_epochs_and_plotted(
     assert "| first (10 epochs), midpoint, 32 steps | -" in md  # 2 % lighter: every decile
     png, deciles_png = tmp_path / "runs.png", tmp_path / "runs_deciles.png"  # one type
     assert png.stat().st_size > 10_000 and deciles_png.stat().st_size > 10_000
+    assert (tmp_path / "runs_radial.png").stat().st_size > 10_000
+    assert "| tuned (61 epochs), midpoint, 32 steps: pT gen / truth | 1.000 ± 0.000 |" in md
+    assert "| tuned (61 epochs), midpoint, 32 steps: m / m_jet shift (sum +0.0) | +0.0 |" in md
     png.unlink()
     monkeypatch.setattr(sys, "argv", ["jets_mass_response.py", "--render-only",
                                       "--out-dir", str(tmp_path), "--name", "runs"])
@@ -230,3 +238,35 @@ def test_the_committed_tables_re_render_byte_for_byte():
     for stem in stems:
         assert render(json.loads(stem.with_suffix(".json").read_text())) \
             == stem.with_suffix(".md").read_text(), stem.name
+
+
+def test_the_radial_profile_finds_the_ring_that_lost_its_pt():
+    """The truth against itself: every ratio 1 and no shift. The constituents at
+    0.1 <= Delta R < 0.15 made 10 % softer: that ring's pT ratio is 0.9 exactly, every
+    other ring's 1, the constituent counts unchanged; scaling the truth's ring by 0.9 is
+    exactly what was done, so its first-order shift is the whole shift of the median."""
+    truth = _truth()
+    generated = _generated(truth, 1.0)
+    matched = matched_truth(generated, truth)
+    same = radial_response(generated, matched, seed=0)["t"]
+    assert [r["low"] for r in same][:4] == [0.0, 0.02, 0.05, 0.1] and same[-1]["high"] is None
+    for r in same:
+        if r["truth_constituents"] > 0:
+            assert r["pt_ratio"] == 1.0 and r["pt_ratio_error"] == 0.0
+            assert r["constituent_ratio"] == 1.0 and r["mass_shift"] == 0.0
+    r = np.hypot(generated.particles[..., 0], generated.particles[..., 1])
+    ring = (r >= 0.1) & (r < 0.15) & generated.mask
+    particles = generated.particles.copy()
+    particles[..., 2] = np.where(ring, 0.9 * particles[..., 2], particles[..., 2])
+    softer = dataclasses.replace(generated, particles=particles)
+    rows = radial_response(softer, matched, seed=0)["t"]
+    for row in rows:
+        if row["truth_constituents"] == 0:
+            continue
+        assert row["constituent_ratio"] == 1.0
+        assert row["pt_ratio"] == pytest.approx(0.9 if row["low"] == 0.1 else 1.0, abs=1e-12)
+    whole = mass_response(softer, matched, seed=0)["t"]["all"]["median_shift"]
+    assert whole < 0
+    assert rows[3]["mass_shift"] == pytest.approx(whole, abs=1e-12)
+    assert all(row["mass_shift"] == 0.0 for row in rows if row["low"] != 0.1
+               and row["truth_constituents"] > 0)

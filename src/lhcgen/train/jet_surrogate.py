@@ -277,6 +277,7 @@ class JetSurrogate:
         attrs = {
             "kind": "generated", "generator": f"lhcgen {__version__} {self.cfg.model.name}",
             "run_dir": str(self.run_dir.resolve()), "max_delta_r": self.preprocessing.max_delta_r,
+            "jet_edge": self.preprocessing.jet_edge,
             "condition_file": str(Path(condition_from).resolve()) if condition_from else "",
             **{f"sampling_{k}": v for k, v in info.items()},
         }

@@ -3,7 +3,7 @@
 Constituents (Delta eta, Delta phi, pT_rel) map to three unbounded coordinates whose inverse
 is physical by construction:
 
-    (u, v) = (Delta eta, Delta phi) atanh(Delta R / R_max) / Delta R,
+    (u, v) = (Delta eta, Delta phi) atanh(h(Delta R) / R_a) / Delta R,
     w = log(pT_rel / (c - pT_rel)),
 
 so every decoded particle has 0 < pT_rel < c and Delta R < R_max (the jet's catchment: the
@@ -11,6 +11,19 @@ largest Delta R of the training constituents, with a 2 % margin, or the config's
 c = max(1, 1.02 x the largest training pT_rel)); w is log pT_rel for soft particles and
 keeps an untrained or extrapolating network from making constituents harder than the jet.
 Then each coordinate is standardised over the real particles of the training jets.
+
+The jet's edge. Anti-kT catches constituents within R of the axis in rapidity, but the
+stored Delta eta is in pseudorapidity, so a few soft massive hadrons lie beyond R (in the
+Pythia jets at R = 0.8: 1e-4 of the top constituents, 2e-3 of the W ones, some at
+Delta R = 4), and R_max is set by them. Then atanh(Delta R / R_max) is nearly linear at
+Delta R = R, where the density of constituents falls by more than an order of magnitude: a
+cliff the network smooths, making too few constituents at 0.6-0.8 and so jets too light.
+With the jet edge (``stretch_jet_edge``, R from the training file's cuts), h is the
+identity up to R and maps [R, R_max) linearly onto the thin shell [R, R_a), R_a = 1.02 R:
+the atanh then stretches the edge as if nothing lay beyond it, and the few constituents
+that do keep their place (h is a bijection) at moderate values of the coordinate. Without
+an edge (a file that does not name R, every constituent within 1.02 R, or runs made before
+it), R_a = R_max and h is the identity.
 
 A jet's kinematics (pT, eta, m, N) with N the untruncated constituent count are the
 network's continuous condition, standardised (log pT, eta, log m, log N). The model that
@@ -51,6 +64,13 @@ class JetCloudPreprocessingConfig:
     eta_max: float = 0.0
     """|eta| bound of the generated jets (0: the training file's cut ``jet_abs_eta_max``,
     else the largest |eta| in the data plus 1 %)."""
+    stretch_jet_edge: bool = False
+    """Stretch the network's radial coordinate at the jet radius R, where the density of
+    constituents falls steeply (module docstring); false: atanh(Delta R / R_max) alone, the
+    map of every run made before this option (so that their configs train them again)."""
+    jet_radius: float = 0.0
+    """R of the jet edge (0: the training file's ``cuts.jet_radius``; a file without one has
+    no edge)."""
 
 
 def _standardise_fit(values: np.ndarray) -> tuple[list[float], list[float]]:
@@ -73,6 +93,10 @@ class JetCloudPreprocessing:
         self.multiplicities: list[int] = []
         self.fractions: list[float] = []
         self.max_delta_r = 0.0
+        self.jet_edge = 0.0
+        """R of the stretched jet edge; 0: none (also for runs saved before it existed)."""
+        self.edge_bound = 0.0
+        """R_a = 1.02 R, where the atanh of the radial coordinate diverges (with an edge)."""
         self.max_pt_rel = 1.0
         self.eta_max = 0.0
         self.particle_mean: list[float] = []
@@ -121,6 +145,7 @@ class JetCloudPreprocessing:
                               f"R_max = {self.max_delta_r:.3g} and {outside_eta} jets at |eta| "
                               f">= {self.eta_max:.3g}; raise preprocessing.max_delta_r or "
                               "preprocessing.eta_max")
+        self._fit_edge(cut if isinstance(cut, dict) else {})
         raw = self._particle_coordinates(real[None])[0]
         self.particle_mean, self.particle_std = _standardise_fit(raw)
         self.context_mean, self.context_std = _standardise_fit(
@@ -129,16 +154,57 @@ class JetCloudPreprocessing:
         self.kinematics_mean, self.kinematics_std = _standardise_fit(kin)
         self.fit_counts = {"jets": len(sample), "mass_below_floor":
                            int((sample.jets[:, 2] < MASS_FLOOR_GEV).sum())}
+        if self.jet_edge:
+            self.fit_counts["constituents_beyond_jet_radius"] = int(
+                (delta_r > self.jet_edge).sum())
+
+    def _fit_edge(self, cuts: dict) -> None:
+        """The jet edge R and R_a = 1.02 R, if stretched: only where some constituents lie
+        beyond 1.02 R (otherwise R_max is already at the data's edge)."""
+        self.jet_edge, self.edge_bound = 0.0, 0.0
+        if not self.cfg.stretch_jet_edge:
+            return
+        if self.cfg.jet_radius < 0:
+            raise LhcgenError(f"preprocessing.jet_radius must be >= 0 (0: the training "
+                              f"file's), got {self.cfg.jet_radius}")
+        radius = float(self.cfg.jet_radius or cuts.get("jet_radius", 0.0) or 0.0)
+        if radius > 0 and 1.02 * radius < self.max_delta_r:
+            self.jet_edge, self.edge_bound = radius, 1.02 * radius
 
     # ---- constituents --------------------------------------------------------------------
+    def _atanh_bound(self) -> float:
+        """R_a of the radial map: 1.02 R with an edge, else R_max."""
+        return self.edge_bound if self.jet_edge else self.max_delta_r
+
+    def _shell(self) -> float:
+        """How much h compresses [R, R_max) into [R, R_a)."""
+        return (self.edge_bound - self.jet_edge) / (self.max_delta_r - self.jet_edge)
+
+    def _into_edge(self, r: np.ndarray) -> np.ndarray:
+        """h: Delta R in [0, R_max) -> [0, R_a), the identity up to R, [R, R_max) linearly
+        onto [R, R_a)."""
+        if not self.jet_edge:
+            return r
+        return np.where(r <= self.jet_edge, r, self.jet_edge + (r - self.jet_edge)
+                        * self._shell())
+
+    def _out_of_edge(self, rho: np.ndarray) -> np.ndarray:
+        """The inverse of ``_into_edge``."""
+        if not self.jet_edge:
+            return rho
+        return np.where(rho <= self.jet_edge, rho, self.jet_edge + (rho - self.jet_edge)
+                        / self._shell())
+
     def _particle_coordinates(self, particles: np.ndarray) -> np.ndarray:
         """(..., 3) physical -> (..., 3) unstandardised network coordinates. A constituent at
         Delta R >= R_max (possible in jets the fit did not see, such as the validation
         split) is encoded at R_max (1 - 1e-9), its direction kept; ``encode`` counts them."""
         eta, phi, pt = particles[..., 0], particles[..., 1], particles[..., 2]
         r = np.hypot(eta, phi)
-        scale = np.where(r > 0, np.arctanh(np.minimum(r / self.max_delta_r, 1.0 - 1e-9))
-                         / np.where(r > 0, r, 1.0), 1.0 / self.max_delta_r)
+        bound = self._atanh_bound()
+        inner = self._into_edge(np.minimum(r, self.max_delta_r))
+        scale = np.where(r > 0, np.arctanh(np.minimum(inner / bound, 1.0 - 1e-9))
+                         / np.where(r > 0, r, 1.0), 1.0 / bound)
         pt = np.clip(pt, 1e-300, self.max_pt_rel * (1 - 1e-15))
         return np.stack([eta * scale, phi * scale, np.log(pt) - np.log(self.max_pt_rel - pt)],
                         axis=-1)
@@ -155,8 +221,9 @@ class JetCloudPreprocessing:
             + np.asarray(self.particle_mean)
         u, v, w = x[..., 0], x[..., 1], x[..., 2]
         s = np.hypot(u, v)
-        factor = np.where(s > 0, self.max_delta_r * np.tanh(s) / np.where(s > 0, s, 1.0),
-                          self.max_delta_r)
+        bound = self._atanh_bound()
+        r = self._out_of_edge(bound * np.tanh(s))
+        factor = np.where(s > 0, r / np.where(s > 0, s, 1.0), bound)
         pt_rel = self.max_pt_rel / (1.0 + np.exp(-w))  # c sigmoid(w), in (0, c)
         out = np.stack([u * factor, v * factor, pt_rel], axis=-1)
         return np.where(mask[..., None], out, 0.0)
@@ -225,7 +292,8 @@ class JetCloudPreprocessing:
     def state_dict(self) -> dict:
         return {"types": self.types, "n_particles": self.n_particles,
                 "multiplicities": self.multiplicities, "fractions": self.fractions,
-                "max_delta_r": self.max_delta_r, "max_pt_rel": self.max_pt_rel,
+                "max_delta_r": self.max_delta_r, "jet_edge": self.jet_edge,
+                "edge_bound": self.edge_bound, "max_pt_rel": self.max_pt_rel,
                 "eta_max": self.eta_max, "particle_mean": self.particle_mean,
                 "particle_std": self.particle_std, "context_mean": self.context_mean,
                 "context_std": self.context_std, "kinematics_mean": self.kinematics_mean,
