@@ -480,6 +480,29 @@ def _radial_tables(result: dict, with_run: bool) -> list[str]:
     return lines
 
 
+def _two_panels() -> tuple[Figure, object, object]:
+    """A figure with a main panel over a smaller one sharing its x axis (the deciles' and the
+    rings' figures)."""
+    fig = Figure(figsize=(6.0, 6.0))
+    grid = fig.add_gridspec(2, 1, height_ratios=(2.0, 1.2), hspace=0.07, left=0.17, right=0.96,
+                            top=0.94, bottom=0.1)
+    top, bottom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+    bottom.sharex(top)
+    return fig, top, bottom
+
+
+def _title_and_save(fig: Figure, top, result: dict, stem: Path, jet_type: str,
+                    suffix: str) -> Path:
+    """Title the main panel (type and truth file), hide its x labels, write the PNG."""
+    top.set_title(f"{jet_type} jets at the conditions of {Path(result['truth']).name}",
+                  fontsize="small", loc="left")
+    top.tick_params(labelbottom=False)
+    path = figure_path(result, stem, jet_type, suffix)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    return path
+
+
 def plot_radial(result: dict, stem: Path) -> list[Path]:
     """NAME[_T]_radial.png per type: the truth's Σ pT_rel per jet by ring of Delta R, and
     below it each sample's generated / truth ratio with its bootstrap error."""
@@ -487,11 +510,7 @@ def plot_radial(result: dict, stem: Path) -> list[Path]:
     written = []
     for jet_type, reference in result["samples"][0].get("radial", {}).items():
         with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
-            fig = Figure(figsize=(6.0, 6.0))
-            grid = fig.add_gridspec(2, 1, height_ratios=(2.0, 1.2), hspace=0.07,
-                                    left=0.17, right=0.96, top=0.94, bottom=0.1)
-            top, bottom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-            bottom.sharex(top)
+            fig, top, bottom = _two_panels()
             x = np.arange(len(reference))
             top.step(x, [r["truth_pt_rel"] for r in reference], where="mid", color="black",
                      label=REFERENCE)
@@ -509,17 +528,12 @@ def plot_radial(result: dict, stem: Path) -> list[Path]:
                                 capsize=2)
             top.set_ylabel(r"$\Sigma\, p_\mathrm{T}^\mathrm{rel}$ per jet")
             top.legend(loc="lower left", fontsize="xx-small")
-            top.set_title(f"{jet_type} jets at the conditions of {Path(result['truth']).name}",
-                          fontsize="small", loc="left")
-            top.tick_params(labelbottom=False)
             bottom.set_ylim(0.5, 1.5)
             bottom.set_ylabel("gen / truth")
             bottom.set_xticks(x, [_ring_label(r) for r in reference], rotation=60,
                               fontsize="xx-small")
             bottom.set_xlabel(r"$\Delta R$ from the jet axis")
-            path = figure_path(result, stem, jet_type, "_radial")
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=90)
+            path = _title_and_save(fig, top, result, stem, jet_type, "_radial")
         written.append(path)
     return written
 
@@ -531,11 +545,7 @@ def plot_deciles(result: dict, stem: Path) -> list[Path]:
     written = []
     for jet_type, reference in result["samples"][0].get("deciles", {}).items():
         with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
-            fig = Figure(figsize=(6.0, 6.0))
-            grid = fig.add_gridspec(2, 1, height_ratios=(2.0, 1.2), hspace=0.07,
-                                    left=0.17, right=0.96, top=0.94, bottom=0.1)
-            top, bottom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-            bottom.sharex(top)
+            fig, top, bottom = _two_panels()
             x = [d["m_jet_median"] for d in reference]
             top.plot(x, [d["truth_median"] for d in reference], "o-", color="black",
                      label=REFERENCE)
@@ -553,14 +563,9 @@ def plot_deciles(result: dict, stem: Path) -> list[Path]:
             low, high = top.get_ylim()
             top.set_ylim(low, high + 0.25 * len(result["samples"]) * (high - low))  # legend
             top.legend(loc="upper right", fontsize="xx-small")
-            top.set_title(f"{jet_type} jets at the conditions of {Path(result['truth']).name}",
-                          fontsize="small", loc="left")
-            top.tick_params(labelbottom=False)
             bottom.set_ylabel(r"shift [$10^{-3}$]")
             bottom.set_xlabel(r"$m_\mathrm{jet}$ [GeV] (median of each decile)")
-            path = figure_path(result, stem, jet_type, "_deciles")
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format="png", dpi=90)
+            path = _title_and_save(fig, top, result, stem, jet_type, "_deciles")
         written.append(path)
     return written
 
