@@ -17,13 +17,16 @@ stored Delta eta is in pseudorapidity, so a few soft massive hadrons lie beyond 
 Pythia jets at R = 0.8: 1e-4 of the top constituents, 2e-3 of the W ones, some at
 Delta R = 4), and R_max is set by them. Then atanh(Delta R / R_max) is nearly linear at
 Delta R = R, where the density of constituents falls by more than an order of magnitude: a
-cliff the network smooths, making too few constituents at 0.6-0.8 and so jets too light.
-With the jet edge (``stretch_jet_edge``, R from the training file's cuts), h is the
+cliff the network smooths (every network measured makes too little pT at 0.6-0.8 and too
+much beyond R). With the jet edge (``stretch_jet_edge``, R from the training file's cuts), h is the
 identity up to R and maps [R, R_max) linearly onto the thin shell [R, R_a), R_a = 1.02 R:
 the atanh then stretches the edge as if nothing lay beyond it, and the few constituents
 that do keep their place (h is a bijection) at moderate values of the coordinate. Without
 an edge (a file that does not name R, every constituent within 1.02 R, or runs made before
-it), R_a = R_max and h is the identity.
+it), R_a = R_max and h is the identity. Measured (docs/jets-generators.md, "The jet edge"):
+the edge mends the pT of the outermost ring but not the jet mass, and the core, where the
+prongs lie, gets less of the standardised coordinate's range (W jets' FPD 3x worse); so it
+is off by default.
 
 A jet's kinematics (pT, eta, m, N) with N the untruncated constituent count are the
 network's continuous condition, standardised (log pT, eta, log m, log N). The model that
