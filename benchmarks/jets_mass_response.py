@@ -49,6 +49,7 @@ import sys
 from pathlib import Path
 
 import matplotlib.style
+import matplotlib.ticker
 import mplhep
 import numpy as np
 from matplotlib.figure import Figure
@@ -480,12 +481,12 @@ def _radial_tables(result: dict, with_run: bool) -> list[str]:
     return lines
 
 
-def _two_panels() -> tuple[Figure, object, object]:
+def _two_panels(bottom_margin: float = 0.1) -> tuple[Figure, object, object]:
     """A figure with a main panel over a smaller one sharing its x axis (the deciles' and the
     rings' figures)."""
     fig = Figure(figsize=(6.0, 6.0))
     grid = fig.add_gridspec(2, 1, height_ratios=(2.0, 1.2), hspace=0.07, left=0.17, right=0.96,
-                            top=0.94, bottom=0.1)
+                            top=0.94, bottom=bottom_margin)
     top, bottom = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
     bottom.sharex(top)
     return fig, top, bottom
@@ -510,7 +511,8 @@ def plot_radial(result: dict, stem: Path) -> list[Path]:
     written = []
     for jet_type, reference in result["samples"][0].get("radial", {}).items():
         with matplotlib.style.context([mplhep.style.CMS, TEXT_SIZES]):
-            fig, top, bottom = _two_panels()
+            fig, top, bottom = _two_panels(bottom_margin=0.17)
+            ratios = []
             x = np.arange(len(reference))
             top.step(x, [r["truth_pt_rel"] for r in reference], where="mid", color="black",
                      label=REFERENCE)
@@ -526,9 +528,13 @@ def plot_radial(result: dict, stem: Path) -> list[Path]:
                          "s", color=colour, ms=4, label=sample_label(sample, with_run))
                 bottom.errorbar(x + 0.06 * i, ratio, yerr=error, fmt="s", color=colour, ms=4,
                                 capsize=2)
+                ratios += [r for r in ratio if np.isfinite(r) and r > 0]
             top.set_ylabel(r"$\Sigma\, p_\mathrm{T}^\mathrm{rel}$ per jet")
             top.legend(loc="lower left", fontsize="xx-small")
-            bottom.set_ylim(0.5, 1.5)
+            bottom.set_yscale("log")  # rare rings beyond R reach several times the truth
+            bottom.set_ylim(min([0.5, *ratios]) / 1.3, max([2.0, *ratios]) * 1.3)
+            bottom.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            bottom.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             bottom.set_ylabel("gen / truth")
             bottom.set_xticks(x, [_ring_label(r) for r in reference], rotation=60,
                               fontsize="xx-small")
