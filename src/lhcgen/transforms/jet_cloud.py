@@ -52,6 +52,8 @@ N_FEATURES = 3
 N_CONTEXT = 4
 CONTEXT_NAMES = ("log_pt", "eta", "log_mass", "log_n_constituents")
 KINEMATICS_NAMES = ("log_pt", "atanh_eta", "log_mass", "log_n_dequantised")
+CATCHMENT_MARGIN = 1.02
+"""R_max (and c of pT_rel, and R_a of the jet edge) lie 2 % beyond what they bound."""
 MASS_FLOOR_GEV = 1e-3
 """Jet masses below this are encoded at it (counted in ``fit``)."""
 
@@ -98,8 +100,6 @@ class JetCloudPreprocessing:
         self.max_delta_r = 0.0
         self.jet_edge = 0.0
         """R of the stretched jet edge; 0: none (also for runs saved before it existed)."""
-        self.edge_bound = 0.0
-        """R_a = 1.02 R, where the atanh of the radial coordinate diverges (with an edge)."""
         self.max_pt_rel = 1.0
         self.eta_max = 0.0
         self.particle_mean: list[float] = []
@@ -136,8 +136,8 @@ class JetCloudPreprocessing:
         self.fractions = (counts / counts.sum()).tolist()
         real = sample.particles[sample.mask]
         delta_r = np.hypot(real[:, 0], real[:, 1])
-        self.max_delta_r = float(self.cfg.max_delta_r or 1.02 * delta_r.max())
-        self.max_pt_rel = float(max(1.0, 1.02 * real[:, 2].max()))
+        self.max_delta_r = float(self.cfg.max_delta_r or CATCHMENT_MARGIN * delta_r.max())
+        self.max_pt_rel = float(max(1.0, CATCHMENT_MARGIN * real[:, 2].max()))
         cut = sample.attrs.get("cuts", {}) or {}
         eta_cut = cut.get("jet_abs_eta_max") if isinstance(cut, dict) else None
         self.eta_max = float(self.cfg.eta_max or eta_cut or 1.01 * np.abs(sample.jets[:, 1]).max())
@@ -162,19 +162,24 @@ class JetCloudPreprocessing:
                 (delta_r > self.jet_edge).sum())
 
     def _fit_edge(self, cuts: dict) -> None:
-        """The jet edge R and R_a = 1.02 R, if stretched: only where some constituents lie
-        beyond 1.02 R (otherwise R_max is already at the data's edge)."""
-        self.jet_edge, self.edge_bound = 0.0, 0.0
+        """The jet edge R, if stretched: only where some constituents lie beyond R_a = 1.02 R
+        (otherwise R_max is already at the data's edge)."""
+        self.jet_edge = 0.0
         if not self.cfg.stretch_jet_edge:
             return
         if self.cfg.jet_radius < 0:
             raise LhcgenError(f"preprocessing.jet_radius must be >= 0 (0: the training "
                               f"file's), got {self.cfg.jet_radius}")
         radius = float(self.cfg.jet_radius or cuts.get("jet_radius", 0.0) or 0.0)
-        if radius > 0 and 1.02 * radius < self.max_delta_r:
-            self.jet_edge, self.edge_bound = radius, 1.02 * radius
+        if radius > 0 and CATCHMENT_MARGIN * radius < self.max_delta_r:
+            self.jet_edge = radius
 
     # ---- constituents --------------------------------------------------------------------
+    @property
+    def edge_bound(self) -> float:
+        """R_a = 1.02 R, where the atanh of the radial coordinate diverges (with an edge)."""
+        return CATCHMENT_MARGIN * self.jet_edge
+
     def _atanh_bound(self) -> float:
         """R_a of the radial map: 1.02 R with an edge, else R_max."""
         return self.edge_bound if self.jet_edge else self.max_delta_r
@@ -296,7 +301,7 @@ class JetCloudPreprocessing:
         return {"types": self.types, "n_particles": self.n_particles,
                 "multiplicities": self.multiplicities, "fractions": self.fractions,
                 "max_delta_r": self.max_delta_r, "jet_edge": self.jet_edge,
-                "edge_bound": self.edge_bound, "max_pt_rel": self.max_pt_rel,
+                "max_pt_rel": self.max_pt_rel,
                 "eta_max": self.eta_max, "particle_mean": self.particle_mean,
                 "particle_std": self.particle_std, "context_mean": self.context_mean,
                 "context_std": self.context_std, "kinematics_mean": self.kinematics_mean,
