@@ -142,8 +142,9 @@ jets: $(STAMP)
 
 ## make jets150: top jets at 150 particles (the data of the floor, the EDM and its distilled
 ## student, the EDM's sampler steps, then the time-fidelity benchmark of both, as the network
-## made the constituents and with the pT sum conserved; about 3 hours on 2 CPU cores, 6-12
-## minutes of them the data; every step resumes)
+## made the constituents and with the pT sum conserved; then the EDM with octaves of the
+## conditions trained for 24 epochs, configs/jets_edm_150_octaves.yaml, and its benchmark;
+## about 4 h 30 min on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -158,6 +159,17 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150 runs/jets_cd_150 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
 	    --jets 5000 --samplers 'midpoint:16 consistency:1,2,3' --pt-sum both --name jets_pt_sum_150
+	$(BIN)/lhcgen train configs/jets_edm_150_octaves.yaml --out runs/jets_edm_150_octaves --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 5000 --samplers 'midpoint:16' --threads 2 --generate-only \
+	    --samples runs/samples_150_octaves --name jets_time_fidelity_150_octaves
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_octaves \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_octaves
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/samples_150_octaves/t_file_jets_edm_150_octaves_midpoint_16_conserved.h5 \
+	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 --name jets_mass_response_150_octaves
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

@@ -31,6 +31,10 @@ and their pT_rel per jet, generated over truth, and the shift of the median m / 
 each ring's pT deficit alone makes (the truth jets with that ring's pT_rel scaled by the
 ratio); a table per type and NAME[_T]_radial.png. A generator that smooths the fall of the
 constituent density at the jet radius makes too little pT at 0.6-0.8 and jets too light.
+By prong (``jets_prong_response.prong_response``: exclusive-kT prongs, three for top jets,
+two for the others): the prongs' separation, balance and width and the jet's squared mass
+split into the prongs' own masses and what lies between them, generated over truth; a table
+per type and NAME[_T]_prong_separation_min.png, NAME[_T]_prong_width.png.
 
     lhcgen sample runs/jets_edm_all_ft2 -n 5000 --type t --condition-from data/jets/t30_b.h5 \\
         --solver midpoint --steps 16 --out runs/t_file.h5
@@ -57,6 +61,12 @@ from scipy.spatial import cKDTree
 from scipy.stats import wasserstein_distance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jets_prong_response import (  # noqa: E402
+    plot_prongs,
+    prong_edges,
+    prong_response,
+    prong_tables,
+)
 from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetCloudSample  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
@@ -407,6 +417,8 @@ def render(result: dict) -> str:
                              f"{r['w1_relative_mass']:.3g} |")
     lines += _decile_tables(result, with_run)
     lines += _radial_tables(result, with_run)
+    lines += prong_tables([s.get("prongs", {}) for s in result["samples"]],
+                          [sample_label(s, with_run) for s in result["samples"]])
     spread = result.get("truth_spread")
     if spread:
         lines += ["", f"The truth's own per-jet spread (`{result['truth_2']}`): for each truth "
@@ -600,7 +612,13 @@ def plot(result: dict, stem: Path) -> list[Path]:
         three_panel(edges, curves, r"$m / m_\mathrm{jet}$ (stored constituents)", path,
                     title=f"{jet_type} jets at the conditions of {Path(result['truth']).name}")
         written.append(path)
-    return written + plot_deciles(result, stem) + plot_radial(result, stem)
+    prongs = plot_prongs([s.get("prongs", {}) for s in result["samples"]],
+                         [sample_label(s, with_run) for s in result["samples"]],
+                         result.get("prong_edges", {}),
+                         lambda jet_type, suffix: figure_path(result, stem, jet_type, suffix),
+                         lambda jet_type: f"{jet_type} jets at the conditions of "
+                                          f"{Path(result['truth']).name}")
+    return written + plot_deciles(result, stem) + plot_radial(result, stem) + prongs
 
 
 def parse_args() -> argparse.Namespace:
@@ -641,20 +659,23 @@ def main() -> None:
             if not samples:  # every file took the same truth jets' conditions
                 conditioned = matched
                 edges = histogram_edges(conditioned)
+                edges_of_prongs = prong_edges(conditioned)
             samples.append({"generated": path,
                             "generator": str(generated.attrs.get("generator", "-")),
                             **run_record(generated.attrs),
                             "sampler": sampler_label(generated.attrs),
                             "types": mass_response(generated, matched, args.seed, edges),
                             "deciles": decile_response(generated, matched, args.seed),
-                            "radial": radial_response(generated, matched, args.seed)})
+                            "radial": radial_response(generated, matched, args.seed),
+                            "prongs": prong_response(generated, matched, args.seed,
+                                                     edges_of_prongs)})
         spread = truth_spread(conditioned, read_jets(args.truth_2), edges) \
             if args.truth_2 else None
     except LhcgenError as e:
         sys.exit(f"error: {e}")
     result = {"machine": machine_info(), "command": command_line(), "truth": args.truth,
               "particles": truth.n_particles, "seed": args.seed, "samples": samples,
-              "histogram_edges": edges}
+              "histogram_edges": edges, "prong_edges": edges_of_prongs}
     if spread is not None:
         result.update(truth_2=args.truth_2, truth_spread=spread)
     Path(args.out_dir).mkdir(parents=True, exist_ok=True)

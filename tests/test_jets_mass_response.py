@@ -18,6 +18,7 @@ from benchmarks.jets_mass_response import (
     sampler_label,
     truth_spread,
 )
+from benchmarks.jets_prong_response import prong_edges, prong_response
 
 from lhcgen.data.jet_hdf5 import write_jets
 from lhcgen.data.jets import JetCloudSample
@@ -124,6 +125,10 @@ def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, mo
     md = (tmp_path / "both.md").read_text()
     assert md == render(result)
     assert md.count("| stochastic, 32 steps, s_churn 5 | t |") == 4  # one row per group
+    assert "3 exclusive-kT prongs" in md
+    assert md.count("| midpoint, 32 steps: gen / truth | 1.000 ± 0.000 |") == 1
+    for name in ("separation_min", "width"):
+        assert (tmp_path / f"both_prong_{name}.png").stat().st_size > 10_000
 
 
 def test_the_histograms_count_every_jet_and_follow_wider_jets():
@@ -270,3 +275,30 @@ def test_the_radial_profile_finds_the_ring_that_lost_its_pt():
     assert rows[3]["mass_shift"] == pytest.approx(whole, abs=1e-12)
     assert all(row["mass_shift"] == 0.0 for row in rows if row["low"] != 0.1
                and row["truth_constituents"] > 0)
+
+
+def test_the_prongs_are_one_against_the_truth_and_follow_narrower_jets():
+    """The truth against itself: every ratio 1 with no error, the same histograms. Angles
+    made 10 % smaller: kT clusters the same constituents (its distances scale together), so
+    the prongs' separations shrink by 0.9 exactly, their widths by about 0.9 and every
+    m^2 term by about 0.81; the jets with fewer than three constituents are counted apart."""
+    truth = _truth()
+    generated = _generated(truth, 1.0)
+    matched = matched_truth(generated, truth)
+    edges = prong_edges(matched)
+    same = prong_response(generated, matched, 0, edges)["t"]
+    few = int((generated.mask.sum(axis=1) < 3).sum())
+    assert same["prongs"] == 3 and few > 0
+    assert same["without_prongs"] == few and same["jets"] == len(generated) - few
+    for r in same["observables"].values():
+        assert r["ratio"] == 1.0 and r["ratio_error"] == 0.0
+    for counts in same["histograms"].values():
+        assert counts["truth"] == counts["generated"] and sum(counts["truth"]) == same["jets"]
+    narrow = prong_response(_generated(truth, 0.9), matched, 0, edges)["t"]["observables"]
+    for name in ("separation_min", "separation_max"):
+        assert narrow[name]["ratio"] == pytest.approx(0.9, rel=1e-12)
+    assert narrow["softest_share"]["ratio"] == pytest.approx(1.0, abs=2e-3)
+    assert narrow["width"]["ratio"] == pytest.approx(0.9, rel=5e-3)
+    for name in ("within", "between"):
+        assert narrow[name]["ratio"] == pytest.approx(0.81, rel=5e-3)
+        assert narrow[name]["ratio_error"] > 0

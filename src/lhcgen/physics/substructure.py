@@ -29,7 +29,9 @@ from lhcgen.physics import fourvectors as fv
 EXCLUSIVE_KT_R = 1000.0
 
 
-def _check(particles: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def checked_cloud(particles: np.ndarray, mask: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(particles[..., :3] as float64, mask as bool; all True where None), shapes checked."""
     particles = np.asarray(particles, dtype=np.float64)
     if particles.ndim != 3 or particles.shape[-1] < 3:
         raise LhcgenError(f"particles must have shape (N, P, 3), got {particles.shape}")
@@ -49,7 +51,7 @@ def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 def momentum_fractions(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """(N, P) z_i = pT_i / sum_j pT_j of each jet (0 for masked particles)."""
-    particles, mask = _check(particles, mask)
+    particles, mask = checked_cloud(particles, mask)
     pt = np.where(mask, particles[..., 2], 0.0)
     return _safe_ratio(pt, np.broadcast_to(pt.sum(axis=1, keepdims=True), pt.shape))
 
@@ -68,7 +70,7 @@ def energy_correlations(particles: np.ndarray, mask: np.ndarray | None = None,
     e3 = (1/6) sum_ij z_i z_j R_ij (R diag(z) R)_ij: all i, j, k with R_ii = 0, so the
     terms with repeated indices vanish.
     """
-    particles, mask = _check(particles, mask)
+    particles, mask = checked_cloud(particles, mask)
     z = momentum_fractions(particles, mask)
     e2 = np.empty(len(particles))
     e3 = np.empty(len(particles))
@@ -89,7 +91,8 @@ def d2(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return _safe_ratio(e3, e2 ** 3)
 
 
-def _massless_four_vectors(particles: np.ndarray, mask: np.ndarray) -> ak.Array:
+def massless_four_vectors(particles: np.ndarray, mask: np.ndarray) -> ak.Array:
+    """Awkward (px, py, pz, E) records of the filled slots, one list per jet (FastJet's input)."""
     eta, phi, pt = (particles[..., k][mask] for k in range(3))
     e, px, py, pz = np.moveaxis(fv.from_pt_eta_phi_massless(pt, eta, phi), -1, 0)
     return ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": e}), mask.sum(axis=1))
@@ -98,13 +101,13 @@ def _massless_four_vectors(particles: np.ndarray, mask: np.ndarray) -> ak.Array:
 def nsubjettiness(particles: np.ndarray, mask: np.ndarray | None = None,
                   n_max: int = 3) -> np.ndarray:
     """(N, n_max) tau_1 .. tau_n_max (beta = 1, exclusive-kT axes; see the module doc)."""
-    particles, mask = _check(particles, mask)
+    particles, mask = checked_cloud(particles, mask)
     from lhcgen.physics.fastjet_setup import silence_fastjet_banner
 
     silence_fastjet_banner()
     n_jets, n_slots = mask.shape
     z = momentum_fractions(particles, mask)
-    vectors = _massless_four_vectors(particles, mask)
+    vectors = massless_four_vectors(particles, mask)
     jet_def = fastjet.JetDefinition(fastjet.kt_algorithm, EXCLUSIVE_KT_R)
     taus = np.zeros((n_jets, n_max))
     eta = particles[..., 0]
@@ -134,7 +137,7 @@ def substructure(particles: np.ndarray, mask: np.ndarray | None = None
     """tau21, tau32, D2, relative jet mass and constituent multiplicity, each (N,)."""
     from lhcgen.physics.particle_cloud import relative_jet_mass
 
-    particles, mask = _check(particles, mask)
+    particles, mask = checked_cloud(particles, mask)
     taus = nsubjettiness(particles, mask, n_max=3)
     return {"tau21": _safe_ratio(taus[:, 1], taus[:, 0]),
             "tau32": _safe_ratio(taus[:, 2], taus[:, 1]),
