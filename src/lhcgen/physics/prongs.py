@@ -1,7 +1,8 @@
 """The prongs of a jet: where its mass sits, between its hard subjets or inside them.
 
-A jet's constituents are clustered into exactly n exclusive-kT subjets (FastJet, E-scheme,
-R = 1000 as in ``physics.substructure``: three for top jets, two for W and Z). Per jet:
+A jet's constituents are clustered into exactly n exclusive-kT subjets, its prongs (FastJet,
+E-scheme, R = 1000 as in ``physics.substructure``; n is the caller's: three for the decay
+t -> bqq', two for W, Z -> qq'). Per jet:
 
 * ``separation_min``, ``separation_max``: the smallest and largest Delta R between the
   prongs, each prong placed at its hardest constituent (a winner-take-all axis: the hard
@@ -10,10 +11,12 @@ R = 1000 as in ``physics.substructure``: three for top jets, two for W and Z). P
   transverse momentum of the prong's four-momentum (the balance of the decay);
 * ``width``: sum_i z_i Delta R(i, axis of i's prong), z_i = pT_i / sum_j pT_j, the axis the
   prong's E-scheme four-momentum in (rapidity, phi) (how far the constituents spread around
-  their prong; tau_n of the same axes);
+  their prong; N-subjettiness tau_n of these axes would take each constituent's nearest axis
+  instead of its own prong's);
 * ``within``, ``between``: the jet's squared mass split exactly into its prongs' own masses
-  and what their relative motion adds, m^2 = sum_k m_k^2 + sum_{k<l} 2 p_k.p_l, both over
-  (sum_i pT_i)^2 so that ``within + between`` is the squared relative constituent mass.
+  and what their relative motion adds, m^2 = sum_k m_k^2 + sum_{k<l} 2 p_k.p_l, in the units
+  of pT_rel (over the jet pT squared), so that ``within + between`` is ``relative_jet_mass``
+  squared.
 
 A generator that places its prongs too close together makes ``between`` too small; one that
 smears its constituents away from the prong cores makes ``width`` and ``within`` too large.
@@ -62,7 +65,7 @@ def prong_labels(particles: np.ndarray, mask: np.ndarray | None, n: int) -> np.n
     prong = ak.flatten(ak.local_index(index, axis=1) * ak.ones_like(index), axis=None)
     jet = ak.flatten(ak.local_index(index, axis=0) * ak.ones_like(index), axis=None)
     within_jet = ak.to_numpy(ak.flatten(index, axis=None)).astype(np.int64)
-    rows, cols = np.nonzero(sub_mask)
+    cols = np.nonzero(sub_mask)[1]
     offsets = np.concatenate([[0], np.cumsum(sub_mask.sum(axis=1))[:-1]])
     jet = ak.to_numpy(jet).astype(np.int64)
     sub_labels = np.full(sub_mask.shape, -1, dtype=np.int64)
@@ -89,7 +92,7 @@ def prong_observables(particles: np.ndarray, mask: np.ndarray | None = None, n: 
     out = {name: np.full(n_jets, np.nan) for name in PRONG_OBSERVABLES}
     if not valid.any():
         return out
-    v = valid
+    v = valid  # the jets with n prongs
     hardest = np.argmax(one_hot[v] * pt[v][..., None], axis=1)             # (V, n) slots
     rows = np.arange(v.sum())[:, None]
     lead_eta, lead_phi = eta[v][rows, hardest], phi[v][rows, hardest]
