@@ -93,7 +93,10 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
 )
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
-from lhcgen.physics.particle_cloud import conserve_cloud_pt  # noqa: E402
+from lhcgen.physics.particle_cloud import (  # noqa: E402
+    bound_truncated_cloud_pt,
+    conserve_cloud_pt,
+)
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import history_before, with_teacher  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
@@ -317,11 +320,15 @@ def keep_sample(jets: JetCloudSample, row: dict, folder: Path) -> str:
 def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, dict]:
     """Raw generated jets, their pT sum conserved after the fact as ``generate`` does it."""
     started = time.perf_counter()
-    complete = complete_jets(jets.n_constituents, jets.mask.sum(axis=1))
+    stored = jets.mask.sum(axis=1)
+    complete = complete_jets(jets.n_constituents, stored)
     particles, sums = conserve_cloud_pt(jets.particles, jets.mask, complete)
+    particles, factors = bound_truncated_cloud_pt(particles, jets.mask,
+                                                  jets.n_constituents - stored)
     seconds = info["seconds"] + time.perf_counter() - started
     return (dataclasses.replace(jets, particles=particles),
             {**info, "pt_sum": "conserved", "n_pt_sum_rescaled": int(np.isfinite(sums).sum()),
+             "n_truncated_pt_sum_bounded": int((factors != 1.0).sum()),
              "seconds": round(seconds, 4), "jets_per_second": info["n_requested"] / seconds})
 
 
@@ -340,6 +347,7 @@ def speed_row(info: dict, facts: dict, jet_type: str, protocol: str,
         "times_simulator": rate / ctx["simulator"]["jets_per_second"],
         "options": options, "pt_sum": info["pt_sum"],
         "pt_sum_quantiles": info["pt_sum_quantiles"], "device": info["device"],
+        "n_truncated_pt_sum_bounded": info.get("n_truncated_pt_sum_bounded"),
     }
     return row
 
@@ -499,8 +507,21 @@ def _pt_sum_note(result: dict) -> str:
             "{1:.3f} [{0:.3f} / {2:.3f}]".format(*r["pt_sum_quantiles"][1:4])
         if text not in parts:
             parts.append(text)
-    return ("Summed constituent pT over the jet pT of the complete jets as the network made "
+    text = ("Summed constituent pT over the jet pT of the complete jets as the network made "
             "them, median [5 % / 95 %] (the truth's: 1): " + "; ".join(parts) + ".")
+    bounded = []
+    for r in seen:
+        if r.get("n_truncated_pt_sum_bounded") is not None:
+            key = f"{r['run']} {r['solver'] or 'one pass'} {r['steps'] or ''}".strip()
+            entry = f"{key} ({r['type']}, {r['protocol']}): {r['n_truncated_pt_sum_bounded']}"
+            if entry not in bounded:
+                bounded.append(entry)
+    if bounded:
+        text += (" Truncated jets whose stored constituents summed farther from the jet pT "
+                 "than their cut ones (each softer than the softest stored) can make up, "
+                 "rescaled to the nearest allowed sum (`bound_truncated_cloud_pt`, with "
+                 f"{PT_SUM_MARK} since 2026-12-05): " + "; ".join(bounded) + ".")
+    return text
 
 
 def _where(result: dict) -> str:
@@ -1122,6 +1143,10 @@ def judge(args: argparse.Namespace, stem: Path) -> None:
             jets = read_jets(folder / row["sample"])
         except LhcgenError as e:
             sys.exit(f"error: {e}")
+        if row.get("n_truncated_pt_sum_bounded") is None:  # as the kept file records it
+            bounded = jets.attrs.get("sampling_n_truncated_pt_sum_bounded")
+            row = {**row, "n_truncated_pt_sum_bounded": None if bounded is None
+                   else int(bounded)}
         result["rows"][k] = judge_row(row, jets, contexts[row["type"]])
         print(f"[{row['type']}] {label(row)} {row['protocol']}: worst ×floor "
               f"{_x(result['rows'][k].get('worst_ratio'))}", flush=True)

@@ -218,9 +218,9 @@ def test_sample_jets_as_published_takes_the_conditions_from_the_file(runs):
 def test_complete_jets_sum_to_their_pt_unless_raw_is_asked_for(runs, capsys):
     """By default every jet that keeps all its constituents is rescaled to sum to the jet pT
     (a toy network misses the sum by far); --raw-pt-sum writes the network's constituents,
-    which differ from the default ones by one factor per complete jet and not at all for
-    truncated jets."""
-    from lhcgen.physics.particle_cloud import relative_cloud_pt
+    which differ from the default ones by one factor per complete jet, and for a truncated jet
+    only where its sum lies outside what its cut constituents allow."""
+    from lhcgen.physics.particle_cloud import bound_truncated_cloud_pt, relative_cloud_pt
 
     paths = {}
     for mode, extra in (("conserved", []), ("raw", ["--raw-pt-sum"])):
@@ -239,7 +239,13 @@ def test_complete_jets_sum_to_their_pt_unless_raw_is_asked_for(runs, capsys):
     assert np.abs(raw_sum[complete] - 1).max() > 0.01
     np.testing.assert_allclose(conserved.particles[complete][..., 2],
                                raw.particles[complete][..., 2] / raw_sum[complete, None])
-    np.testing.assert_array_equal(conserved.particles[~complete], raw.particles[~complete])
+    # a truncated jet is rescaled only where its sum lies outside what its cut constituents
+    # allow (bound_truncated_cloud_pt), and counted
+    missing = raw.n_constituents - raw.mask.sum(axis=1)
+    bounded, factor = bound_truncated_cloud_pt(raw.particles, raw.mask, missing)
+    np.testing.assert_allclose(conserved.particles[~complete], bounded[~complete], rtol=1e-12)
+    assert conserved.attrs["sampling_n_truncated_pt_sum_bounded"] == (factor != 1).sum() > 0
+    assert raw.attrs["sampling_n_truncated_pt_sum_bounded"] == 0
     assert conserved.attrs["sampling_pt_sum"] == "conserved"
     assert raw.attrs["sampling_pt_sum"] == "raw"
     assert conserved.attrs["sampling_n_complete_jets"] == complete.sum()

@@ -98,7 +98,10 @@ def add_parsers(sub: Any) -> None:
                         help="jets: write the constituents as the network made them; by "
                              "default (the config's sampling.conserve_pt_sum) the pT_rel of "
                              "every jet that keeps all its constituents are rescaled by one "
-                             "factor so that they sum to the jet pT, as the truth's do")
+                             "factor so that they sum to the jet pT, as the truth's do, and "
+                             "a truncated jet only where its sum lies farther from the jet pT "
+                             "than its cut constituents (each softer than its softest kept "
+                             "one) can make up")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -202,6 +205,10 @@ def run_sample_jets(args: argparse.Namespace) -> int:
         print(f"pT sum: the constituents of the {info['n_complete_jets']} jets that keep them "
               f"all summed to {median:.3f} of the jet pT (median; {low:.3f} to {high:.3f}); "
               f"{done}")
+    if info.get("n_truncated_pt_sum_bounded"):
+        print(f"pT sum: {info['n_truncated_pt_sum_bounded']} truncated jets summed to more or "
+              "less than their cut constituents allow and were rescaled to the nearest "
+              "allowed sum")
     cuts = info["cut_violations"]
     if cuts["any_selection_cut"]:
         print(f"note: {cuts['any_selection_cut']} jets lie outside the training selection "

@@ -102,3 +102,50 @@ def conserve_cloud_pt(particles: np.ndarray, mask: np.ndarray,
     scaled = complete & np.isfinite(pt_sum) & (pt_sum > 0)
     particles[scaled, :, 2] /= pt_sum[scaled, None]
     return particles, np.where(scaled, pt_sum, np.nan)
+
+
+def bound_truncated_cloud_pt(particles: np.ndarray, mask: np.ndarray,
+                             missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rescale the pT_rel of every truncated jet whose stored particles cannot sum to its pT.
+
+    A jet truncated to its P hardest constituents lost ``missing`` = N - P of them, each
+    softer than its softest stored one (pT_min), so the lost ones carry at most
+    delta = missing * pT_min of transverse momentum and the stored ones sum to
+    C = ``relative_cloud_pt`` with |C - 1| <= delta (the triangle inequality; every Pythia
+    jet obeys it). A generated jet outside this band is rescaled by the one factor s nearest
+    1 that brings it inside: C and delta both scale with s, so s must lie in
+    [1 / (C + delta), 1 / (C - delta)] (no upper end where C <= delta). As for
+    ``conserve_cloud_pt``, one factor per jet keeps every angle, the pT ordering and m / pT of
+    the summed particles. Complete jets (``missing`` <= 0), empty ones and those whose sum is
+    not positive and finite are left as they are.
+
+    Parameters
+    ----------
+    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
+    mask : (N, P) bool.
+    missing : (N,) int, constituents of each jet that were not stored (N - P; 0 if none).
+
+    Returns
+    -------
+    (particles (N, P, 3) float64, a new array; the factor applied to each jet (N,) float64,
+    1 where a jet was left as it is).
+    """
+    particles = np.array(particles, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    missing = np.asarray(missing)
+    if missing.shape != particles.shape[:1]:
+        raise LhcgenError(f"missing must have shape ({len(particles)},), got {missing.shape}")
+    pt_sum = relative_cloud_pt(particles, mask)
+    softest = np.where(mask, particles[..., 2], np.inf).min(axis=1, initial=np.inf)
+    candidates = (missing > 0) & mask.any(axis=1) & np.isfinite(pt_sum) & (pt_sum > 0) \
+        & np.isfinite(softest)
+    delta = np.where(candidates, np.maximum(missing, 0) * np.where(candidates, softest, 0.0),
+                     0.0)
+    low = np.ones(len(particles))
+    high = np.full(len(particles), np.inf)
+    low[candidates] = 1.0 / (pt_sum[candidates] + delta[candidates])
+    upper = candidates & (pt_sum > delta)
+    high[upper] = 1.0 / (pt_sum[upper] - delta[upper])
+    factor = np.where(candidates, np.clip(1.0, low, high), 1.0)
+    particles[..., 2] *= factor[:, None]
+    return particles, factor

@@ -87,8 +87,10 @@ class SamplingConfig:
     conserve_pt_sum: bool = True
     """Jets as particle clouds: rescale the pT_rel of every jet that keeps all its
     constituents so that they sum to the jet pT (physics/particle_cloud.py
-    ``conserve_cloud_pt``); false writes them as the network made them. Other processes
-    have no constituents and ignore it."""
+    ``conserve_cloud_pt``), and of every truncated jet whose stored constituents sum farther
+    from the jet pT than its cut ones (each softer than the softest stored) can make up, by
+    the factor nearest 1 that brings it within (``bound_truncated_cloud_pt``); false writes
+    them as the network made them. Other processes have no constituents and ignore it."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,11 @@ from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.noise import EventNoise, aligned_batch_size
-from lhcgen.physics.particle_cloud import conserve_cloud_pt, relative_cloud_pt
+from lhcgen.physics.particle_cloud import (
+    bound_truncated_cloud_pt,
+    conserve_cloud_pt,
+    relative_cloud_pt,
+)
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS, consistency_sigmas
@@ -253,11 +257,16 @@ class JetSurrogate:
                             for k in ("jet_type", "kinematics", "n_constituents", "stored")))
         started = time.perf_counter()
         complete = complete_jets(cond.n_constituents, cond.stored)
+        bounded = 0
         if conserve_pt_sum:
             particles, sums = conserve_cloud_pt(particles, mask, complete)
+            particles, factors = bound_truncated_cloud_pt(particles, mask,
+                                                          cond.n_constituents - cond.stored)
+            bounded = int((factors != 1.0).sum())
         else:
             sums = relative_cloud_pt(particles, mask)
-        pt_sum = pt_sum_facts(sums[complete], conserve_pt_sum)
+        pt_sum = {**pt_sum_facts(sums[complete], conserve_pt_sum),
+                  "n_truncated_pt_sum_bounded": bounded}
         seconds += time.perf_counter() - started
         particles = pt_ordered(particles, mask)
         jets = np.column_stack([cond.kinematics, mask.sum(axis=1)])
