@@ -139,8 +139,8 @@ def bound_truncated_cloud_pt(particles: np.ndarray, mask: np.ndarray,
     softest = np.where(mask, particles[..., 2], np.inf).min(axis=1, initial=np.inf)
     candidates = (missing > 0) & mask.any(axis=1) & np.isfinite(pt_sum) & (pt_sum > 0) \
         & np.isfinite(softest)
-    delta = np.where(candidates, np.maximum(missing, 0) * np.where(candidates, softest, 0.0),
-                     0.0)
+    delta = np.zeros(len(particles))
+    delta[candidates] = missing[candidates] * softest[candidates]
     low = np.ones(len(particles))
     high = np.full(len(particles), np.inf)
     low[candidates] = 1.0 / (pt_sum[candidates] + delta[candidates])
