@@ -495,6 +495,11 @@ def _count(n: int | None) -> str:
     return f"{n / 1e6:.3g}M" if n >= 1e6 else f"{n / 1e3:.3g}k" if n >= 1e3 else str(n)
 
 
+def _setting_key(row: dict) -> str:
+    """Run, sampler and steps of a row, as the pT-sum notes name it."""
+    return f"{row['run']} {row['solver'] or 'one pass'} {row['steps'] or ''}".strip()
+
+
 def _pt_sum_note(result: dict) -> str:
     """The generated pT sums of complete jets, per run and setting, before any rescaling."""
     seen = [r for r in result["rows"] if "error" not in r and r.get("pt_sum_quantiles")]
@@ -502,8 +507,7 @@ def _pt_sum_note(result: dict) -> str:
         return ""
     parts = []
     for r in seen:
-        key = f"{r['run']} {r['solver'] or 'one pass'} {r['steps'] or ''}".strip()
-        text = f"{key} ({r['type']}, {r['protocol']}): " + \
+        text = f"{_setting_key(r)} ({r['type']}, {r['protocol']}): " + \
             "{1:.3f} [{0:.3f} / {2:.3f}]".format(*r["pt_sum_quantiles"][1:4])
         if text not in parts:
             parts.append(text)
@@ -511,9 +515,9 @@ def _pt_sum_note(result: dict) -> str:
             "them, median [5 % / 95 %] (the truth's: 1): " + "; ".join(parts) + ".")
     bounded = []
     for r in seen:
-        if r.get("n_truncated_pt_sum_bounded") is not None:
-            key = f"{r['run']} {r['solver'] or 'one pass'} {r['steps'] or ''}".strip()
-            entry = f"{key} ({r['type']}, {r['protocol']}): {r['n_truncated_pt_sum_bounded']}"
+        if r.get("n_truncated_pt_sum_bounded") is not None and r["pt_sum"] == "conserved":
+            entry = (f"{_setting_key(r)} ({r['type']}, {r['protocol']}): "
+                     f"{r['n_truncated_pt_sum_bounded']}")
             if entry not in bounded:
                 bounded.append(entry)
     if bounded:
