@@ -93,13 +93,9 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
 )
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
-from lhcgen.physics.particle_cloud import (  # noqa: E402
-    bound_truncated_cloud_pt,
-    conserve_cloud_pt,
-)
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import history_before, with_teacher  # noqa: E402
-from lhcgen.train.jet_surrogate import JetSurrogate, complete_jets  # noqa: E402
+from lhcgen.train.jet_surrogate import JetSurrogate, conserve_jet_pt_sums  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, synchronize  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
@@ -320,15 +316,12 @@ def keep_sample(jets: JetCloudSample, row: dict, folder: Path) -> str:
 def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, dict]:
     """Raw generated jets, their pT sum conserved after the fact as ``generate`` does it."""
     started = time.perf_counter()
-    stored = jets.mask.sum(axis=1)
-    complete = complete_jets(jets.n_constituents, stored)
-    particles, sums = conserve_cloud_pt(jets.particles, jets.mask, complete)
-    particles, factors = bound_truncated_cloud_pt(particles, jets.mask,
-                                                  jets.n_constituents - stored)
+    particles, sums, bounded = conserve_jet_pt_sums(jets.particles, jets.mask,
+                                                    jets.n_constituents, jets.mask.sum(axis=1))
     seconds = info["seconds"] + time.perf_counter() - started
     return (dataclasses.replace(jets, particles=particles),
             {**info, "pt_sum": "conserved", "n_pt_sum_rescaled": int(np.isfinite(sums).sum()),
-             "n_truncated_pt_sum_bounded": int((factors != 1.0).sum()),
+             "n_truncated_pt_sum_bounded": bounded,
              "seconds": round(seconds, 4), "jets_per_second": info["n_requested"] / seconds})
 
 

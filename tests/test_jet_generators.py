@@ -246,6 +246,12 @@ def test_complete_jets_sum_to_their_pt_unless_raw_is_asked_for(runs, capsys):
     np.testing.assert_allclose(conserved.particles[~complete], bounded[~complete], rtol=1e-12)
     assert conserved.attrs["sampling_n_truncated_pt_sum_bounded"] == (factor != 1).sum() > 0
     assert raw.attrs["sampling_n_truncated_pt_sum_bounded"] == 0
+    # the time-fidelity benchmark's --pt-sum both conserves raw jets as lhcgen sample does
+    from benchmarks.jets_time_fidelity import pt_sum_conserved
+
+    after, info = pt_sum_conserved(raw, {"seconds": 1.0, "n_requested": len(raw)})
+    np.testing.assert_allclose(after.particles, conserved.particles, rtol=1e-12)
+    assert info["n_truncated_pt_sum_bounded"] == (factor != 1).sum()
     assert conserved.attrs["sampling_pt_sum"] == "conserved"
     assert raw.attrs["sampling_pt_sum"] == "raw"
     assert conserved.attrs["sampling_n_complete_jets"] == complete.sum()

@@ -178,8 +178,9 @@ class JetSurrogate:
                  conserve_pt_sum: bool | None = None) -> tuple[JetCloudSample, dict]:
         """``n`` jets; non-finite ones are removed and counted. Returns (jets, info).
         ``conserve_pt_sum`` (default: the config's ``sampling.conserve_pt_sum``): rescale the
-        constituents of every jet that keeps them all to sum to its pT (``conserve_cloud_pt``);
-        the sums before are summarised in info (``pt_sum_quantiles``).
+        constituents of every jet that keeps them all to sum to its pT and bound the sum of the
+        truncated ones (``conserve_jet_pt_sums``); the sums before are summarised in info
+        (``pt_sum_quantiles``, ``n_truncated_pt_sum_bounded``).
         ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
         noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler;
         default: the config's) or consistency ones (``CONSISTENCY_OPTIONS``: ``sigma_1`` and
@@ -259,10 +260,8 @@ class JetSurrogate:
         complete = complete_jets(cond.n_constituents, cond.stored)
         bounded = 0
         if conserve_pt_sum:
-            particles, sums = conserve_cloud_pt(particles, mask, complete)
-            particles, factors = bound_truncated_cloud_pt(particles, mask,
-                                                          cond.n_constituents - cond.stored)
-            bounded = int((factors != 1.0).sum())
+            particles, sums, bounded = conserve_jet_pt_sums(particles, mask,
+                                                            cond.n_constituents, cond.stored)
         else:
             sums = relative_cloud_pt(particles, mask)
         pt_sum = {**pt_sum_facts(sums[complete], conserve_pt_sum),
@@ -311,6 +310,19 @@ PT_SUM_QUANTILES = (0.05, 0.5, 0.95)
 def complete_jets(n_constituents: np.ndarray, stored: np.ndarray) -> np.ndarray:
     """(N,) bool: the jets that store every constituent (untruncated count = stored)."""
     return np.asarray(n_constituents) == np.asarray(stored)
+
+
+def conserve_jet_pt_sums(particles: np.ndarray, mask: np.ndarray, n_constituents: np.ndarray,
+                         stored: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """What ``sampling.conserve_pt_sum`` does to generated jets: every complete jet rescaled to
+    sum to its pT (``conserve_cloud_pt``), every truncated one outside the band its cut
+    constituents allow brought to its edge (``bound_truncated_cloud_pt``). Returns the new
+    particles, the complete jets' sums before rescaling (NaN elsewhere) and how many truncated
+    jets were rescaled."""
+    n_constituents, stored = np.asarray(n_constituents), np.asarray(stored)
+    particles, sums = conserve_cloud_pt(particles, mask, complete_jets(n_constituents, stored))
+    particles, factors = bound_truncated_cloud_pt(particles, mask, n_constituents - stored)
+    return particles, sums, int((factors != 1.0).sum())
 
 
 def pt_sum_facts(sums: np.ndarray, conserved: bool) -> dict:
