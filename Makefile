@@ -4,8 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass jetsoctaves jetsedge jetsspread paired \
-	bench clean
+.PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass \
+	jetsoctaves jetsedge jetslowsigma jetsspread paired bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -296,9 +296,9 @@ jetsmass: $(STAMP)
 ## seed-1 runs on the time-fidelity benchmark. About 2 h 30 min on 2 cores; runs are kept
 JETS_OCTAVES_RUNS := jets_edm:jets_edm:1:t jets_edm_seed2:jets_edm:2:t \
 	jets_edm_octaves:jets_edm_octaves:1:t jets_edm_octaves_seed2:jets_edm_octaves:2:t
-# $(call ab_data,TYPES): the jets of the CPU A/B targets (jetsoctaves, jetsedge) per type, each
-# made once: 50000 to train on, 5000 whose kinematics the runs are given, 5000 for the floor,
-# 50000 independent ones for the truth's own spread
+# $(call ab_data,TYPES): the jets of the CPU A/B targets (jetsoctaves, jetsedge, jetslowsigma)
+# per type, each made once: 50000 to train on, 5000 whose kinematics the runs are given, 5000
+# for the floor, 50000 independent ones for the truth's own spread
 ab_data = for t in $(1); do \
 	    [ -f data/jets/$${t}30_a.h5 ] || $(BIN)/lhcgen data jets --type $$t --jets 50000 \
 	        --seed 1 --workers 2 --out data/jets/$${t}30_a.h5 || exit 1; \
@@ -371,6 +371,25 @@ jetsedge: $(STAMP)
 	    --types w --jets 5000 --samplers midpoint:16,32 --threads 2 \
 	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
 	    --name jets_time_fidelity_edge_w
+
+## make jetslowsigma: EDM's training noise levels drawn lower (model.edm.p_mean -1.8 against
+## Karras et al.'s -1.2; configs/jets_edm_low_sigma.yaml beside configs/jets_edm.yaml), same
+## top jets, seed and budget: the constituents' mass and prongs
+## (benchmarks/jets_mass_response.py), then the time-fidelity benchmark. About 1 h 40 min on
+## 2 cores (runs trained here where missing); runs and samples are kept
+JETS_LOW_SIGMA_RUNS := jets_edm:jets_edm:1:t jets_edm_low_sigma:jets_edm_low_sigma:1:t
+jetslowsigma: $(STAMP)
+	$(call ab_data,t)
+	$(call ab_runs,$(JETS_LOW_SIGMA_RUNS))
+	$(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/mass_response_t_jets_edm_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_low_sigma_midpoint32.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_low_sigma_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_edm_low_sigma \
+	    --types t --jets 5000 --samplers midpoint:16,32 --threads 2 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_low_sigma
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

@@ -62,6 +62,7 @@ from scipy.stats import wasserstein_distance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jets_prong_response import (  # noqa: E402
+    BOOTSTRAPS,
     plot_prongs,
     prong_edges,
     prong_response,
@@ -88,7 +89,6 @@ from machine import command_line, machine_info, script_parser  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 QUANTILES = (0.16, 0.5, 0.84)
-BOOTSTRAPS = 200
 CENTRAL = (0.25, 0.75)
 """The central group: jets whose m_jet lies between these quantiles of the type's matched
 truth jets."""
@@ -640,6 +640,19 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
+def check_same_truth_jets(matched: JetCloudSample, first: JetCloudSample, path: str,
+                          first_path: str) -> None:
+    """The tables share the first file's truth jets (the deciles' m_jet, the histograms'
+    reference): a file that took other truth jets (another -n) is one clear error."""
+    def counts(jets: JetCloudSample) -> dict[str, int]:
+        return {JET_TYPES[c]: int((jets.jet_type == c).sum()) for c in np.unique(jets.jet_type)}
+
+    if counts(matched) != counts(first):
+        raise LhcgenError(f"{path} took the conditions of {counts(matched)} truth jets per type, "
+                          f"{first_path} of {counts(first)}: sample every file with the same "
+                          "-n and --condition-from")
+
+
 def main() -> None:
     args = parse_args()
     stem = Path(args.out_dir) / args.name
@@ -656,10 +669,12 @@ def main() -> None:
                 raise LhcgenError(f"{path} stores {generated.n_particles} particles per jet, "
                                   f"{args.truth} {truth.n_particles}")
             matched = matched_truth(generated, truth)
-            if not samples:  # every file took the same truth jets' conditions
+            if not samples:  # every file must take the same truth jets' conditions
                 conditioned = matched
                 edges = histogram_edges(conditioned)
                 edges_of_prongs = prong_edges(conditioned)
+            else:
+                check_same_truth_jets(matched, conditioned, path, args.generated[0])
             samples.append({"generated": path,
                             "generator": str(generated.attrs.get("generator", "-")),
                             **run_record(generated.attrs),

@@ -34,6 +34,8 @@ LABELS = {"separation_min": "smallest ΔR between prongs", "separation_max": "la
 """Table headers; pT: the jet's (the constituents' pT_rel units)."""
 BINS = 40
 BOOTSTRAPS = 200
+"""Resamples of the paired jets for every error of the mass response (this module's and
+``jets_mass_response.py``'s)."""
 
 
 def _observables(jets: JetCloudSample, n: int) -> np.ndarray:
@@ -105,13 +107,17 @@ def prong_tables(prongs: list[dict], labels: list[str]) -> list[str]:
         return lines
     for jet_type, reference in prongs[0].items():
         names = list(reference["observables"])
+        labels_here = dict(LABELS)
+        if reference["prongs"] == 2:  # one pair: its smallest and largest ΔR are one number
+            names.remove("separation_max")
+            labels_here["separation_min"] = "ΔR between the prongs"
         lines += ["", f"Type {jet_type}, its jets split into {reference['prongs']} "
                   "exclusive-kT prongs (`lhcgen.physics.prongs`): the truth's mean of each "
                   "observable and per sample the generated / truth ratio of the means (with the "
                   f"bootstrap error of the paired jets; {reference['jets']} jets, "
                   f"{reference['without_prongs']} left out with fewer constituents than "
                   "prongs). m² / pT² = the prongs' own + between them, exactly.", "",
-                  "| | " + " | ".join(LABELS[n] for n in names) + " |",
+                  "| | " + " | ".join(labels_here[n] for n in names) + " |",
                   "| --- |" + " ---: |" * len(names),
                   "| truth mean | " + " | ".join(
                       f"{reference['observables'][n]['truth_mean']:.4g}" for n in names) + " |"]

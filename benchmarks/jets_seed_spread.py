@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jets_time_fidelity import GOOD  # noqa: E402
 from lhcgen.evaluate.jets.files import METRIC_ORDER  # noqa: E402
 from machine import command_line  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 SAME = ("jets", "truth", "truth_floor", "metric_seed", "metric_settings")
 """What results must share to be seeds of one measurement."""
-WITHIN = 2.0
 
 
 def setting_label(row: dict) -> str:
@@ -161,7 +161,7 @@ def summarise(groups: dict, reference: str, min_seeds: int = 2) -> list[dict]:
             "largest_reach": [row.get("efp_range", {}).get("largest_reach")
                               for row in measured],
             "median": statistics.median(worst), "min": min(worst), "max": max(worst),
-            "within": sum(w <= WITHIN for w in worst),
+            "within": sum(w <= GOOD for w in worst),
             "metric_medians": metric_medians(measured),
             "jets_per_second": statistics.median(row["jets_per_second"] for row in measured),
             "times_simulator": statistics.median(row["times_simulator"] for row in measured)})
@@ -194,7 +194,7 @@ def render(result: dict) -> str:
              f"`{result['truth']}`, floor `{result['truth_floor']}`. worst: the largest "
              "×floor of the five JetNet metrics in each seed, its metric, and the largest EFP "
              "reach (a generated jet's EFP over the truth's largest; 1: inside the truth's "
-             f"range); within {WITHIN:g}×: the seeds with every metric within {WITHIN:g}× of "
+             f"range); within {GOOD:g}×: the seeds with every metric within {GOOD:g}× of "
              "the floor. jets/s and ×sim: medians over the seeds"
              + (f"; × ref: the median over that of {reference} for the type"
                 + (" (of its best setting there)" if _several(result) else "") + "."
@@ -211,7 +211,7 @@ def render(result: dict) -> str:
                   "the metrics whose median ×floor over the seeds exceeds the largest of any "
                   "truth draw (in brackets), metric by metric.", ""]
     head = ("| type | protocol | run | setting | worst per seed (metric, reach) | median | "
-            f"range | within {WITHIN:g}× | jets/s (×sim) |")
+            f"range | within {GOOD:g}× | jets/s (×sim) |")
     if reference:
         head += " × ref |"
     if truth:
@@ -279,7 +279,7 @@ def plot(result: dict, path: Path) -> None:
                 ax.plot([x - 0.3, x + 0.3], [statistics.median(values)] * 2, color=colour,
                         lw=2.5)
             ax.axhline(1.0, color="grey", lw=1)
-            ax.axhline(WITHIN, color="grey", ls=":", lw=1)
+            ax.axhline(GOOD, color="grey", ls=":", lw=1)
             ax.set_yscale("log")
             ax.set_xticks(range(len(columns)), [c[0] for c in columns], rotation=90,
                           fontsize=7)

@@ -18,7 +18,7 @@ from benchmarks.jets_mass_response import (
     sampler_label,
     truth_spread,
 )
-from benchmarks.jets_prong_response import prong_edges, prong_response
+from benchmarks.jets_prong_response import prong_edges, prong_response, prong_tables
 
 from lhcgen.data.jet_hdf5 import write_jets
 from lhcgen.data.jets import JetCloudSample
@@ -302,3 +302,40 @@ def test_the_prongs_are_one_against_the_truth_and_follow_narrower_jets():
     for name in ("within", "between"):
         assert narrow[name]["ratio"] == pytest.approx(0.81, rel=5e-3)
         assert narrow[name]["ratio_error"] > 0
+
+
+def test_the_prong_table_shows_one_separation_for_two_prongs():
+    """Gluon jets have two prongs, one pair: one separation column; top jets three."""
+    truth = _truth()
+    gluons = truth.subset(truth.jet_type == 0)
+    tables = {}
+    for letter, sample in (("g", gluons), ("t", _generated(truth, 1.0))):
+        matched = matched_truth(sample, truth)
+        response = prong_response(sample, matched, 0, prong_edges(matched))
+        assert response[letter]["observables"]["separation_min"]["ratio"] == 1.0
+        tables[letter] = "\n".join(prong_tables([response], ["same"]))
+    header = {k: next(line for line in v.splitlines() if line.startswith("| |"))
+              for k, v in tables.items()}
+    assert header["g"].count("ΔR") == 1 and "ΔR between the prongs" in header["g"]
+    assert "smallest ΔR" in header["t"] and "largest ΔR" in header["t"]
+    assert header["g"].count("|") == header["t"].count("|") - 1
+    same_row = next(line for line in tables["g"].splitlines() if line.startswith("| same"))
+    assert same_row.count("1.000 ± 0.000") == header["g"].count("|") - 2
+
+
+def test_files_that_took_different_truth_jets_are_one_clear_error(tmp_path, monkeypatch):
+    """The decile table's m_jet and the histograms' reference are the first file's truth
+    jets: a second file sampled with another -n is refused, nothing written."""
+    truth = _truth()
+    write_jets(tmp_path / "truth.h5", truth)
+    write_jets(tmp_path / "gen.h5", _generated(truth, 1.0))
+    write_jets(tmp_path / "fewer.h5", _generated(truth, 1.0).subset(slice(0, 80)))
+    monkeypatch.setattr(sys, "argv", ["jets_mass_response.py", "--generated",
+                                      str(tmp_path / "gen.h5"), str(tmp_path / "fewer.h5"),
+                                      "--truth", str(tmp_path / "truth.h5"),
+                                      "--out-dir", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"^error: .*fewer.h5 took the conditions of "
+                                         r"\{'t': 80\} truth jets per type, .*gen.h5 of "
+                                         r"\{'t': 120\}: sample every file with the same -n"):
+        main()
+    assert not (tmp_path / "jets_mass_response.json").exists()
