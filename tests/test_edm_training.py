@@ -2,7 +2,7 @@
 
 The loss draws log sigma ~ N(p_mean, p_std^2) per event and weighs the squared denoising
 error by lambda(sigma) = (sigma^2 + s_d^2) / (sigma s_d)^2. `make jetslowsigma` trains with
-p_mean moved from -1.2 to -1.8 and -2.4; these tests hold that the setting does what it says.
+p_mean moved from -1.2 to -1.8; these tests hold that the setting does what it says.
 """
 
 from __future__ import annotations
