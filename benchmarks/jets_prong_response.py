@@ -7,7 +7,9 @@ by its mean over the matched truth jets, with the bootstrap error of the paired 
 jet's constituent mass is split exactly into the prongs' own masses (``within``) and what
 their relative motion adds (``between``): a generator whose mass deficit sits in ``between``
 places its prongs too close together or too unbalanced; one with ``width`` and ``within``
-too large smears the constituents away from the prong cores.
+too large smears the constituents away from the prong cores. A mean hides whether the prongs
+are pulled in evenly or a few merge: ``close_prongs`` counts the jets whose closest prongs lie
+below the truth's lower quartile of that separation.
 """
 
 from __future__ import annotations
