@@ -647,9 +647,10 @@ def check_same_truth_jets(matched: JetCloudSample, first: JetCloudSample, path: 
     def counts(jets: JetCloudSample) -> dict[str, int]:
         return {JET_TYPES[c]: int((jets.jet_type == c).sum()) for c in np.unique(jets.jet_type)}
 
-    if counts(matched) != counts(first):
-        raise LhcgenError(f"{path} took the conditions of {counts(matched)} truth jets per type, "
-                          f"{first_path} of {counts(first)}: sample every file with the same "
+    these, those = counts(matched), counts(first)
+    if these != those:
+        raise LhcgenError(f"{path} took the conditions of {these} truth jets per type, "
+                          f"{first_path} of {those}: sample every file with the same "
                           "-n and --condition-from")
 
 

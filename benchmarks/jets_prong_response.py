@@ -104,9 +104,8 @@ def prong_response(generated: JetCloudSample, matched: JetCloudSample, seed: int
                        "without_prongs": int((~both).sum()), "observables": observables,
                        "histograms": histograms}
         if len(truth):
-            out[letter]["close_prongs"] = close_prongs(
-                gen[:, PRONG_OBSERVABLES.index("separation_min")],
-                truth[:, PRONG_OBSERVABLES.index("separation_min")], picks)
+            k = PRONG_OBSERVABLES.index("separation_min")
+            out[letter]["close_prongs"] = close_prongs(gen[:, k], truth[:, k], picks)
     return out
 
 

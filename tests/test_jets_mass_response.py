@@ -314,25 +314,24 @@ def test_close_prongs_count_the_jets_below_the_truths_lower_quartile():
     generated = _generated(truth, 1.0)
     matched = matched_truth(generated, truth)
     edges = prong_edges(matched)
-    same = prong_response(generated, matched, 0, edges)["t"]["close_prongs"]
+    same_response = prong_response(generated, matched, 0, edges)
+    narrow_response = prong_response(_generated(truth, 0.9), matched, 0, edges)
+    same = same_response["t"]["close_prongs"]
     separations = prong_observables(matched.particles, matched.mask, 3)["separation_min"]
     separations = separations[np.isfinite(separations)]
     assert same["threshold"] == pytest.approx(np.quantile(separations, 0.25), rel=1e-12)
     assert same["generated_share"] == same["truth_share"] == pytest.approx(0.25, abs=0.01)
     assert 0 < same["error"] < 0.1
-    narrow = prong_response(_generated(truth, 0.9), matched, 0, edges)["t"]["close_prongs"]
+    narrow = narrow_response["t"]["close_prongs"]
     assert narrow["threshold"] == same["threshold"]
     expected = (separations < same["threshold"] / 0.9).mean()
     assert narrow["generated_share"] == pytest.approx(expected, abs=1e-12)
     assert narrow["generated_share"] > same["truth_share"] + 0.05
-    table = "\n".join(prong_tables([{"t": {**prong_response(generated, matched, 0, edges)["t"]}},
-                                     {"t": prong_response(_generated(truth, 0.9), matched, 0,
-                                                          edges)["t"]}], ["same", "narrow"]))
+    table = "\n".join(prong_tables([same_response, narrow_response], ["same", "narrow"]))
     assert f"same {same['generated_share']:.3f} ± {same['error']:.3f}" in table
     assert f"narrow {narrow['generated_share']:.3f} ± {narrow['error']:.3f}" in table
-    old = prong_response(generated, matched, 0, edges)
-    del old["t"]["close_prongs"]  # a result kept before the share existed renders without it
-    assert "Close prongs" not in "\n".join(prong_tables([old], ["old"]))
+    del same_response["t"]["close_prongs"]  # a result kept before the share existed
+    assert "Close prongs" not in "\n".join(prong_tables([same_response], ["old"]))
 
 
 def test_the_prong_table_shows_one_separation_for_two_prongs():
