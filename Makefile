@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass \
-	jetsoctaves jetsedge jetslowsigma jetsspread paired bench clean
+	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsspread paired bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -390,6 +390,50 @@ jetslowsigma: $(STAMP)
 	    --types t --jets 5000 --samplers midpoint:16,32 --threads 2 \
 	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
 	    --name jets_time_fidelity_low_sigma
+
+## make jetspairs: the masked transformer with pair biases (model.pair_bias: attention between
+## two constituents biased by their distance, as in ParT; configs/jets_edm_pairs.yaml) against
+## the same transformer without them and the default CAE, same top jets, seed and budget: the
+## constituents' mass and prongs, then the time-fidelity benchmark. About 2 h 30 min on 2
+## cores (runs trained here where missing); runs and samples are kept
+JETS_PAIRS_RUNS := jets_edm:jets_edm:1:t jets_edm_transformer:jets_edm_transformer:1:t \
+	jets_edm_pairs:jets_edm_pairs:1:t
+jetspairs: $(STAMP)
+	$(call ab_data,t)
+	$(call ab_runs,$(JETS_PAIRS_RUNS))
+	$(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/mass_response_t_jets_edm_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_transformer_midpoint32.h5 \
+	    runs/mass_response_t_jets_edm_pairs_midpoint32.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_pairs_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py \
+	    --runs runs/jets_edm runs/jets_edm_transformer runs/jets_edm_pairs \
+	    --types t --jets 5000 --samplers midpoint:16,32 --threads 2 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_pairs
+
+## make jetsprongsamplers: is the excess of merged prongs the network's or the sampler's? The
+## plain top-jet run (runs/jets_edm, trained by make jetslowsigma or make jetspairs where
+## missing) sampled at midpoint 16, 32 and 64 steps and at 32 steps of EDM's stochastic sampler
+## (S_churn 5), 5000 jets given the kinematics of t30_b5k.h5; then the mass and prong response.
+## About 15 min on 2 cores once the run exists
+jetsprongsamplers: $(STAMP)
+	$(call ab_data,t)
+	$(call ab_runs,jets_edm:jets_edm:1:t)
+	$(BIN)/lhcgen sample runs/jets_edm -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver midpoint --steps 16 --threads 2 --out runs/mass_response_t_jets_edm_midpoint16.h5
+	$(BIN)/lhcgen sample runs/jets_edm -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver midpoint --steps 64 --threads 2 --out runs/mass_response_t_jets_edm_midpoint64.h5
+	$(BIN)/lhcgen sample runs/jets_edm -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver stochastic --steps 32 --s-churn 5 --threads 2 \
+	    --out runs/mass_response_t_jets_edm_stochastic32.h5
+	$(BIN)/python benchmarks/jets_mass_response.py \
+	    --generated runs/mass_response_t_jets_edm_midpoint16.h5 \
+	    runs/mass_response_t_jets_edm_midpoint32.h5 runs/mass_response_t_jets_edm_midpoint64.h5 \
+	    runs/mass_response_t_jets_edm_stochastic32.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_samplers_t
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

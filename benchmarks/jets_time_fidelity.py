@@ -92,6 +92,7 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
     ratio_to_floor,
 )
 from lhcgen.io import atomic_path  # noqa: E402
+from lhcgen.models.config import ModelConfig  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import history_before, with_teacher  # noqa: E402
@@ -233,6 +234,11 @@ def simulator_rate(jet_type: str, particles: int, n: int, seed: int) -> dict:
 
 
 # ---- runs -------------------------------------------------------------------------------------
+def network_label(model: ModelConfig) -> str:
+    """The backbone as the tables name it: ``model.net``, with its pair biases where on."""
+    return f"{model.net} + pair biases" if model.pair_bias else model.net
+
+
 def run_facts(label: str, surrogate: JetSurrogate) -> dict:
     """Model, backbone, parameters and training time of a run (RUN/metrics.json)."""
     facts = surrogate.run_facts()
@@ -248,7 +254,7 @@ def run_facts(label: str, surrogate: JetSurrogate) -> dict:
         total += chain["training_seconds"]
         epochs = f"{chain['epochs']} + {epochs}"
     return {"run": label, "run_dir": str(surrogate.run_dir.resolve()),
-            "model": surrogate.cfg.model.name, "net": surrogate.cfg.model.net,
+            "model": surrogate.cfg.model.name, "net": network_label(surrogate.cfg.model),
             "parameters": int(params), "conditions_parameters": cond.get("parameters"),
             "training_seconds": seconds,
             "conditions_training_seconds": cond.get("training_seconds"),

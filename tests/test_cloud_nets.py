@@ -9,17 +9,20 @@ from lhcgen.errors import LhcgenError
 from lhcgen.nets.cloud_backbones import CLOUD_BACKBONES, cloud_backbone
 
 N, P, F_IN, F_OUT, C = 5, 12, 3, 4, 6
-SMALL = {
-    "transformer": {"dim": 32, "heads": 4, "layers": 2},
-    "cae": {"dim": 32, "heads": 4, "layers": 2, "global_tokens": 4},
-    "epic": {"dim": 32, "global_dim": 8, "layers": 2},
+SMALL = {  # case -> (backbone, options)
+    "transformer": ("transformer", {"dim": 32, "heads": 4, "layers": 2}),
+    "transformer_pairs": ("transformer", {"dim": 32, "heads": 4, "layers": 2,
+                                          "pair_coordinates": 2}),
+    "cae": ("cae", {"dim": 32, "heads": 4, "layers": 2, "global_tokens": 4}),
+    "epic": ("epic", {"dim": 32, "global_dim": 8, "layers": 2}),
 }
 ATOL = 1e-5
 
 
-def make_net(name: str) -> torch.nn.Module:
+def make_net(case: str) -> torch.nn.Module:
     torch.manual_seed(0)
-    return cloud_backbone(name, F_IN, F_OUT, C, **SMALL[name])
+    name, options = SMALL[case]
+    return cloud_backbone(name, F_IN, F_OUT, C, **options)
 
 
 def make_batch(lengths=(12, 9, 5, 2, 1), shuffle: bool = True):
@@ -34,7 +37,11 @@ def make_batch(lengths=(12, 9, 5, 2, 1), shuffle: bool = True):
     return x, mask, context
 
 
-backbones = pytest.mark.parametrize("name", sorted(CLOUD_BACKBONES))
+backbones = pytest.mark.parametrize("name", sorted(SMALL))
+
+
+def test_every_backbone_is_tested():
+    assert {name for name, _ in SMALL.values()} == set(CLOUD_BACKBONES)
 
 
 @backbones

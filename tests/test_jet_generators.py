@@ -106,12 +106,14 @@ def _cloud_batch(prep, sample) -> Batch:
                  enc.context.float())
 
 
-@pytest.mark.parametrize("name,net", [("edm", "transformer"), ("edm", "cae"),
-                                      ("cfm", "epic"), ("cfm", "cae")])
-def test_cloud_generators_ignore_padding_and_output_zero_there(fitted, name, net):
+@pytest.mark.parametrize("name,net,pairs", [("edm", "transformer", False), ("edm", "cae", False),
+                                            ("cfm", "epic", False), ("cfm", "cae", False),
+                                            ("edm", "transformer", True)])
+def test_cloud_generators_ignore_padding_and_output_zero_there(fitted, name, net, pairs):
     prep, sample = fitted
     torch.manual_seed(0)
-    cfg = ModelConfig(name=name, net=net, hidden=32, blocks=2, heads=2, global_tokens=4)
+    cfg = ModelConfig(name=name, net=net, hidden=32, blocks=2, heads=2, global_tokens=4,
+                      pair_bias=pairs)
     model = build_generator(cfg, prep.coordinates(), prep.multiplicities)
     batch = _cloud_batch(prep, sample.subset(slice(0, 64)))
     loss = model.loss(batch, torch.Generator().manual_seed(1))
@@ -356,6 +358,7 @@ def test_a_cloud_net_on_events_and_an_event_model_on_clouds_are_one_line(runs, c
     bad = _config(runs, "ddpm", "mlp", runs / "truth.h5")
     assert main(["train", bad, "--out", str(runs / "bad_run"), "--no-progress"]) == 1
     one_line_error(capsys, "model 'ddpm' generates events")
+    assert not (runs / "bad_run").exists()
 
 
 def test_merge_jets_joins_types_and_refuses_other_particle_counts(runs, capsys):

@@ -58,6 +58,13 @@ def coordinate_net(cfg: ModelConfig, coordinates: Coordinates, context: int) -> 
         from lhcgen.nets.cloud_backbones import cloud_backbone
 
         options = {"dim": cfg.hidden, "layers": cfg.blocks}
+        if cfg.pair_bias:
+            if cfg.net != "transformer" or not coordinates.angular:
+                raise LhcgenError("model.pair_bias needs model.net: transformer (particles "
+                                  "attending to each other) and a process whose particles have "
+                                  f"angular coordinates; got net '{cfg.net}' and "
+                                  f"{coordinates.angular} angular coordinates")
+            options["pair_coordinates"] = coordinates.angular
         if cfg.net in ("transformer", "cae"):
             options["heads"] = cfg.heads
         if cfg.net == "cae":
@@ -66,6 +73,9 @@ def coordinate_net(cfg: ModelConfig, coordinates: Coordinates, context: int) -> 
             options["global_dim"] = cfg.global_tokens
         return CloudNet(cloud_backbone(cfg.net, coordinates.dim, coordinates.dim, context,
                                        **options))
+    if cfg.pair_bias:
+        raise LhcgenError("model.pair_bias applies to particle clouds (jets) with model.net: "
+                          "transformer; events have no pairwise particle distances")
     if cfg.net not in EVENT_NETS:
         raise LhcgenError(f"model.net '{cfg.net}' is a network of particle clouds; events take "
                           f"one of {', '.join(EVENT_NETS)}")

@@ -62,6 +62,11 @@ class ModelConfig:
     (nets/embeddings.py ``ContextFourierFeatures``), so that it resolves a condition that
     matters on a small scale, such as the jet mass across a resonance peak. CFM, EDM and
     consistency models; processes without continuous conditions take 0."""
+    pair_bias: bool = False
+    """Particle clouds, "transformer" only: bias every attention logit between two particles
+    by a learned function of their distance in the angular coordinates (the interaction
+    features of ParT, nets/pair_bias.py), so that the network sees which particles are
+    neighbours, the geometry of a jet's prongs. Costs O(P^2) pair features per layer."""
     dropout: float = 0.0
     # the section classes live in their model files (resolved by type_namespace)
     inn: INNConfig = _default("inn")  # noqa: F821

@@ -17,6 +17,7 @@ class MaskedAttention(nn.Module):
     """Queries (N, Q, dim) attend to keys and values (N, K, dim) -> (N, Q, dim).
 
     ``key_mask`` (N, K) bool, True at keys that take part; None lets every key take part.
+    ``bias`` (N, heads, Q, K) is added to the attention logits (nets/pair_bias.py).
     """
 
     def __init__(self, dim: int, heads: int):
@@ -32,18 +33,18 @@ class MaskedAttention(nn.Module):
         """(N, L, dim) -> (N, heads, L, dim / heads)."""
         return h.unflatten(-1, (self.heads, -1)).transpose(1, 2)
 
-    def forward(self, q: torch.Tensor, kv: torch.Tensor,
-                key_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, kv: torch.Tensor, key_mask: torch.Tensor | None = None,
+                bias: torch.Tensor | None = None) -> torch.Tensor:
         query = self._split(self.query(q))
         key, value = (self._split(h) for h in self.key_value(kv).chunk(2, dim=-1))
         if key_mask is None:
-            out = scaled_dot_product_attention(query, key, value)
-        else:
-            present = key_mask.any(dim=-1)
-            allowed = key_mask | ~present[:, None]  # empty rows: attend anywhere, then zeroed
-            out = scaled_dot_product_attention(query, key, value,
-                                               attn_mask=allowed[:, None, None, :])
-            out = out.masked_fill(~present[:, None, None, None], 0.0)
+            return self.out(scaled_dot_product_attention(query, key, value, attn_mask=bias)
+                            .transpose(1, 2).flatten(2))
+        present = key_mask.any(dim=-1)
+        allowed = (key_mask | ~present[:, None])[:, None, None, :]  # empty rows: then zeroed
+        attn_mask = allowed if bias is None else bias.masked_fill(~allowed, float("-inf"))
+        out = scaled_dot_product_attention(query, key, value, attn_mask=attn_mask)
+        out = out.masked_fill(~present[:, None, None, None], 0.0)
         return self.out(out.transpose(1, 2).flatten(2))
 
 
@@ -51,7 +52,8 @@ class AttentionBlock(nn.Module):
     """Pre-norm attention block with FiLM context: (N, Q, dim) queries -> (N, Q, dim).
 
     q <- q + Attn(FiLM(LN q), LN kv); q <- q + FF(FiLM(LN q)). Without ``kv`` (``cross`` off)
-    it is self-attention of q on itself. Context c: (N, context_dim).
+    it is self-attention of q on itself. Context c: (N, context_dim); ``bias`` (N, heads, Q, K)
+    is added to the attention logits.
     """
 
     def __init__(self, dim: int, heads: int, ff_mult: int, context_dim: int,
@@ -66,7 +68,8 @@ class AttentionBlock(nn.Module):
         self.film = nn.Linear(context_dim, 4 * dim)
 
     def forward(self, q: torch.Tensor, c: torch.Tensor, kv: torch.Tensor | None = None,
-                key_mask: torch.Tensor | None = None) -> torch.Tensor:
+                key_mask: torch.Tensor | None = None,
+                bias: torch.Tensor | None = None) -> torch.Tensor:
         scale_a, shift_a, scale_f, shift_f = self.film(c)[:, None].chunk(4, dim=-1)
         h = self.norm_q(q) * (1 + scale_a) + shift_a
         if self.norm_kv is None:
@@ -77,5 +80,5 @@ class AttentionBlock(nn.Module):
             if kv is None:
                 raise ValueError("a cross-attention block needs keys")
             keys = self.norm_kv(kv)
-        q = q + self.attention(h, keys, key_mask)
+        q = q + self.attention(h, keys, key_mask, bias)
         return q + self.ff(self.norm_ff(q) * (1 + scale_f) + shift_f)

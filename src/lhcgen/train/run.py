@@ -182,6 +182,11 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         # not resumed inside its own training: it starts from another run's, or afresh
         condition_init, condition_source = ranks.main_first(
             conditions_start, cfg, torch.device("cpu") if ranks.distributed else device)
+    # before anything is written: a network that does not fit the coordinates ends here
+    # (nothing below draws from torch's generator before training starts)
+    torch.manual_seed(cfg.training.seed)
+    model = build_generator(cfg.model, preprocessing.coordinates(),
+                            preprocessing.multiplicities)
     if state is None:
         ranks.main_first(start_run_dir)
     train = to_batch(preprocessing.encode(train_sample))
@@ -199,9 +204,6 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
         draws = torch.from_numpy(found.weights)
         rare_facts = found.facts(cfg.training.rare_boost, process.rare_condition_name)
 
-    torch.manual_seed(cfg.training.seed)
-    model = build_generator(cfg.model, preprocessing.coordinates(),
-                                preprocessing.multiplicities)
     n_params = sum(p.numel() for p in model.parameters())
     history = init.history if init is not None else (state or {}).get("init_history")
     with graceful_interrupt() as ctrl_c:

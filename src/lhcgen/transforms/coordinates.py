@@ -15,12 +15,16 @@ class Coordinates:
     particles: 0 for events, a flat vector of D coordinates; P > 0 for particle clouds,
     (P, D) with one row per particle slot (``slots`` then are all 0: D features per particle).
     context: the number of continuous conditions (``Batch.context``) the network receives.
+    angular: clouds: the first ``angular`` coordinates of a particle place it in the
+    (eta, phi) plane, so that their Euclidean distance between two particles grows with the
+    particles' Delta R (the pair biases of ``model.pair_bias``); 0: no such coordinates.
     """
 
     slots: tuple[int, ...]
     periods: tuple[float | None, ...]
     particles: int = 0
     context: int = 0
+    angular: int = 0
 
     def __post_init__(self) -> None:
         if len(self.slots) != len(self.periods):
@@ -36,9 +40,13 @@ class Coordinates:
         return self.particles > 0
 
     @classmethod
-    def cloud(cls, particles: int, features: int, context: int) -> Coordinates:
-        """A particle cloud of ``particles`` slots with ``features`` coordinates each."""
-        return cls((0,) * features, (None,) * features, particles, context)
+    def cloud(cls, particles: int, features: int, context: int,
+              angular: int = 0) -> Coordinates:
+        """A particle cloud of ``particles`` slots with ``features`` coordinates each, the
+        first ``angular`` of them the particle's place in the (eta, phi) plane."""
+        if not 0 <= angular <= features:
+            raise ValueError(f"{angular} angular coordinates among {features}")
+        return cls((0,) * features, (None,) * features, particles, context, angular)
 
     @classmethod
     def plain(cls, slots: list[int]) -> Coordinates:

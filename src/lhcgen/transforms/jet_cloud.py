@@ -295,7 +295,7 @@ class JetCloudPreprocessing:
         return torch.from_numpy(mask)[..., None].expand(-1, -1, N_FEATURES).clone()
 
     def coordinates(self) -> Coordinates:
-        return Coordinates.cloud(self.n_particles, N_FEATURES, N_CONTEXT)
+        return Coordinates.cloud(self.n_particles, N_FEATURES, N_CONTEXT, angular=2)
 
     def state_dict(self) -> dict:
         return {"types": self.types, "n_particles": self.n_particles,
