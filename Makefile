@@ -394,7 +394,7 @@ jetslowsigma: $(STAMP)
 ## make jetspairs: the masked transformer with pair biases (model.pair_bias: attention between
 ## two constituents biased by their distance, as in ParT; configs/jets_edm_pairs.yaml) against
 ## the same transformer without them and the default CAE, same top jets, seed and budget: the
-## constituents' mass and prongs, then the time-fidelity benchmark. About 2 h 30 min on 2
+## constituents' mass and prongs, then the time-fidelity benchmark. About 2 h 40 min on 2
 ## cores (runs trained here where missing); runs and samples are kept
 JETS_PAIRS_RUNS := jets_edm:jets_edm:1:t jets_edm_transformer:jets_edm_transformer:1:t \
 	jets_edm_pairs:jets_edm_pairs:1:t

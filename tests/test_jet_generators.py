@@ -164,10 +164,11 @@ def test_edm_learns_a_gaussian():
 
 
 # ---- the commands ------------------------------------------------------------------------
-def _config(root, name: str, net: str, train) -> str:
+def _config(root, name: str, net: str, train, **model) -> str:
+    """A tiny run config of the jets process (``model``: more keys of its model section)."""
     cfg = {"data": {"process": "jets", "train": str(train), "val_fraction": 0.1},
            "model": {"name": name, "net": net, "hidden": 32, "blocks": 2, "heads": 2,
-                     "global_tokens": 4},
+                     "global_tokens": 4, **model},
            "training": {"batch_size": 64, "epochs": 2, "checkpoint_every": 1000},
            "conditions": {"epochs": 2, "hidden": 32, "blocks": 1, "batch_size": 64,
                           "steps": 4},

@@ -13,6 +13,7 @@ from benchmarks.jets_time_fidelity import (
     evaluate_setting,
     label,
     model_grid,
+    network_label,
     parse_grid,
     render,
     run_facts,
@@ -118,12 +119,25 @@ def test_cost_table_divides_each_protocol_by_the_published_one():
         assert _cost_table({**result, "protocols": ran}) == []
 
 
-def _surrogate(metrics: dict) -> SimpleNamespace:
+def _surrogate(metrics: dict, **model) -> SimpleNamespace:
     from pathlib import Path
 
+    from lhcgen.models.config import ModelConfig
+
     return SimpleNamespace(run_facts=lambda: metrics, run_dir=Path("runs/x"),
-                           cfg=SimpleNamespace(model=SimpleNamespace(name="edm", net="cae")),
+                           cfg=SimpleNamespace(model=ModelConfig(**{"name": "edm", "net": "cae",
+                                                                    **model})),
                            model=None, types=["t", "w"], conditions_model=object())
+
+
+def test_the_tables_name_a_transformer_with_pair_biases():
+    """The net column tells the pair-bias transformer from the plain one (their runs share
+    model and net, and the frontier plot gives each model/net its own marker)."""
+    assert run_facts("x", _surrogate({"parameters": 10}))["net"] == "cae"
+    plain = _surrogate({"parameters": 10}, net="transformer")
+    paired = _surrogate({"parameters": 10}, net="transformer", pair_bias=True)
+    assert run_facts("x", plain)["net"] == network_label(plain.cfg.model) == "transformer"
+    assert run_facts("x", paired)["net"] == "transformer + pair biases"
 
 
 def test_a_run_that_started_from_another_is_charged_the_whole_chain():

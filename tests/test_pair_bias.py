@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from lhcgen.cli import main
 from lhcgen.data.jet_hdf5 import read_jets, write_jets
@@ -21,7 +20,7 @@ from lhcgen.nets.cloud_transformer import CloudTransformer
 from lhcgen.nets.pair_bias import PairDistanceBias
 from lhcgen.transforms.coordinates import Coordinates
 from tests.cli_helpers import one_line_error
-from tests.test_jet_generators import two_types
+from tests.test_jet_generators import _config, two_types
 
 N, P, F, C, HEADS, LAYERS = 4, 7, 3, 5, 2, 3
 
@@ -132,22 +131,9 @@ def test_pair_bias_where_it_does_not_apply_is_a_user_error(net, coordinates, nee
         build_generator(cfg, coordinates, [0])
 
 
-def _jets_config(root, train, **model) -> str:
-    cfg = {"data": {"process": "jets", "train": str(train), "val_fraction": 0.1},
-           "model": {"name": "edm", "net": "transformer", "hidden": 16, "blocks": 2,
-                     "heads": 2, **model},
-           "training": {"batch_size": 64, "epochs": 1, "checkpoint_every": 1000},
-           "conditions": {"epochs": 1, "hidden": 16, "blocks": 1, "batch_size": 64,
-                          "steps": 4},
-           "sampling": {"batch_size": 64, "steps": 2}}
-    path = root / f"pairs_{len(model)}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return str(path)
-
-
 def test_train_and_sample_jets_with_pair_biases(tmp_path, capsys):
     write_jets(tmp_path / "truth.h5", two_types(100, seed=1))
-    config = _jets_config(tmp_path, tmp_path / "truth.h5", pair_bias=True)
+    config = _config(tmp_path, "edm", "transformer", tmp_path / "truth.h5", pair_bias=True)
     assert main(["train", config, "--out", str(tmp_path / "run"), "--no-progress"]) == 0
     checkpoint = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
     assert any(".pairs." in key for key in checkpoint["model"])
@@ -157,7 +143,7 @@ def test_train_and_sample_jets_with_pair_biases(tmp_path, capsys):
     jets = read_jets(out)
     assert len(jets) == 40 and np.all(jets.particles[jets.mask][:, 2] > 0)
     capsys.readouterr()
-    bad = _jets_config(tmp_path, tmp_path / "truth.h5", pair_bias=True, net="cae")
+    bad = _config(tmp_path, "edm", "cae", tmp_path / "truth.h5", pair_bias=True)
     assert main(["train", bad, "--out", str(tmp_path / "bad"), "--no-progress"]) == 1
     one_line_error(capsys, "model.pair_bias needs model.net: transformer")
     assert not (tmp_path / "bad").exists()
