@@ -417,7 +417,7 @@ jetspairs: $(STAMP)
 ## plain top-jet run (runs/jets_edm, trained by make jetslowsigma or make jetspairs where
 ## missing) sampled at midpoint 16, 32 and 64 steps and at 32 steps of EDM's stochastic sampler
 ## (S_churn 5), 5000 jets given the kinematics of t30_b5k.h5; then the mass and prong response.
-## About 15 min on 2 cores once the run exists
+## About 10 min on 2 cores once the run exists
 jetsprongsamplers: $(STAMP)
 	$(call ab_data,t)
 	$(call ab_runs,jets_edm:jets_edm:1:t)
