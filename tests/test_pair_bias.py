@@ -19,6 +19,7 @@ from lhcgen.nets.cloud_attention import MaskedAttention
 from lhcgen.nets.cloud_transformer import CloudTransformer
 from lhcgen.nets.pair_bias import PairDistanceBias
 from lhcgen.transforms.coordinates import Coordinates
+from lhcgen.transforms.jet_cloud import JetCloudPreprocessing
 from tests.cli_helpers import one_line_error
 from tests.test_jet_generators import _config, two_types
 
@@ -111,6 +112,34 @@ def test_coincident_particles_have_finite_gradients():
     net(x, torch.ones(N, P, dtype=torch.bool), context).square().sum().backward()
     assert torch.isfinite(x.grad).all()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_the_angular_network_distance_is_delta_r_up_to_the_maps_stretch():
+    """What the pair feature rests on: for jets the first two network coordinates are
+    (Delta eta, Delta phi) g(r) with g(r) = atanh(r / R) / r, standardised. The map's
+    Jacobian has singular values between g(0) = 1 / R and 1 / (R (1 - rho^2 / R^2)) within a
+    radius rho of the axis, so two constituents there lie at a network distance between
+    Delta R / (R s_max) and Delta R / (R (1 - rho^2 / R^2) s_min) (s: the coordinates'
+    standard deviations): the distance is Delta R to within a known stretch, the same for
+    every pair."""
+    prep = JetCloudPreprocessing()
+    prep.fit(two_types())
+    assert prep.coordinates().angular == 2
+    big_r = prep.max_delta_r
+    rho = big_r / 2  # the stretch is at most 1 / (1 - 1/4): within a third of Delta R
+    generator = np.random.default_rng(3)
+    radius = rho * np.sqrt(generator.uniform(size=(2, 4000)))
+    angle = generator.uniform(0, 2 * np.pi, size=(2, 4000))
+    particles = np.stack([radius * np.cos(angle), radius * np.sin(angle),
+                          np.full_like(radius, 0.05)], axis=-1)  # (2 particles, pairs, 3)
+    x = prep.encode_particles(particles, np.ones(particles.shape[:2], dtype=bool))
+    distance = np.hypot(*(x[0, :, :2] - x[1, :, :2]).T)
+    delta_r = np.hypot(*(particles[0, :, :2] - particles[1, :, :2]).T)
+    ratio = distance * big_r / delta_r
+    std = np.asarray(prep.particle_std[:2])
+    assert ratio.min() >= 1 / std.max() * (1 - 1e-9)
+    assert ratio.max() <= 1 / ((1 - rho**2 / big_r**2) * std.min()) * (1 + 1e-9)
+    assert np.corrcoef(distance, delta_r)[0, 1] > 0.99
 
 
 def test_out_of_range_pair_coordinates_are_refused():
