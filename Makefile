@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass \
-	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsspread paired bench clean
+	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsquantile jetsspread paired \
+	bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -434,6 +435,40 @@ jetsprongsamplers: $(STAMP)
 	    runs/mass_response_t_jets_edm_stochastic32.h5 \
 	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
 	    --name jets_mass_response_samplers_t
+
+## make jetsquantile: the conditions model of the plain top-jet run (runs/jets_edm, trained here
+## where missing) trained afresh with quantile marginals (configs/jets_edm_quantile.yaml: the
+## same network, seed and budget; _quantile_400: four times the epochs) and with its own
+## standardised marginals for four times the epochs (_conditions_400), judged alone against
+## 50000 truth jets, then 50000 jets fully generated with the first and the last; and the
+## conditions models of W jets alone (configs/jets_conditions_w*.yaml). About 1 h 10 min on 2
+## cores once runs/jets_edm exists (its training: 31 min more); data, runs and results are kept
+JETS_QUANTILE_RUNS := jets_edm_quantile jets_edm_quantile_400 jets_edm_conditions_400 \
+	jets_conditions_w jets_conditions_w_quantile jets_conditions_w_400 \
+	jets_conditions_w_quantile_400
+jetsquantile: $(STAMP)
+	$(call ab_data,t w)
+	for t in t w; do [ -f data/jets/$${t}30_b50k.h5 ] || $(BIN)/lhcgen data jets --type $$t \
+	    --jets 50000 --seed 3 --workers 2 --out data/jets/$${t}30_b50k.h5 || exit 1; done
+	$(call ab_runs,jets_edm:jets_edm:1:t)
+	for run in $(JETS_QUANTILE_RUNS); do [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen train \
+	    configs/$$run.yaml --out runs/$$run --seed 1 --threads 2 --resume || exit 1; done
+	$(BIN)/python benchmarks/jets_conditions.py --runs runs/jets_edm,runs/jets_edm_quantile,runs/jets_edm_conditions_400,runs/jets_edm_quantile_400 \
+	    --types t --jets 50000 --truth 'data/jets/{type}30_b50k.h5' \
+	    --truth-floor 'data/jets/{type}30_c50k.h5' --name jets_conditions_quantile_t
+	$(BIN)/python benchmarks/jets_conditions.py --runs runs/jets_conditions_w,runs/jets_conditions_w_quantile,runs/jets_conditions_w_400,runs/jets_conditions_w_quantile_400 \
+	    --types w --jets 50000 --truth 'data/jets/{type}30_b50k.h5' \
+	    --truth-floor 'data/jets/{type}30_c50k.h5' --name jets_conditions_quantile_w
+	$(BIN)/python benchmarks/jets_conditions.py --runs runs/jets_edm,runs/jets_edm_quantile,runs/jets_edm_conditions_400,runs/jets_edm_quantile_400 \
+	    --types t --jets 50000 --truth 'data/jets/{type}30_b50k.h5' --sampler midpoint:64 \
+	    --truth-floor 'data/jets/{type}30_c50k.h5' --name jets_conditions_quantile_t_mid64
+	$(BIN)/python benchmarks/jets_conditions.py --runs runs/jets_conditions_w,runs/jets_conditions_w_quantile,runs/jets_conditions_w_400,runs/jets_conditions_w_quantile_400 \
+	    --types w --jets 50000 --truth 'data/jets/{type}30_b50k.h5' --sampler midpoint:64 \
+	    --truth-floor 'data/jets/{type}30_c50k.h5' --name jets_conditions_quantile_w_mid64
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_edm_quantile_400 \
+	    --types t --jets 50000 --samplers midpoint:16 --protocols generated --threads 2 \
+	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_c50k.h5' \
+	    --name jets_time_fidelity_quantile_50k
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

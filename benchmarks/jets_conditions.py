@@ -7,11 +7,15 @@ run and type this samples ``--jets`` conditions with the run's conditions sample
 the batched W1 of each condition against the truth (``lhcgen.evaluate.jets.conditions``, as
 ``jets_time_fidelity.py`` judges them, with the same seed and settings, so its ratios are the
 ones that benchmark reports for the same jets), its ratio to the floor (the W1 between the
-truth and a second truth sample), the quantiles of pT and m beside the truth's, and how many
+truth and a second truth sample), the same for the jets' m / pT (how the conditions depend
+on one another where the constituents see it), the quantiles of pT and m beside the truth's,
+the coordinates each conditions model learnt in (``conditions.marginals``), and how many
 generated jets fall outside the selection the truth was made with (pT window, |eta|), which
 the truth has none of: counted, not cut. Training time and epochs of each conditions model
 come from its run's metrics.json; the pT and mass of every run beside the truth's are drawn as
-three-panel histograms with ratio panels.
+three-panel histograms with ratio panels. ``--sampler`` samples every conditions model with
+another solver or step count than its run's (the conditions cost microseconds per jet, the
+constituents milliseconds).
 
 Usage:
     python benchmarks/jets_conditions.py \\
@@ -25,6 +29,7 @@ Writes NAME.json, NAME.md and NAME_<type>_{pt,mass}.png into --out-dir (benchmar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -45,7 +50,10 @@ from lhcgen.evaluate.jets.conditions import (  # noqa: E402
     condition_ratios,
     condition_w1,
     feature_w1,
+    relative_mass_w1,
 )
+from lhcgen.evaluate.jets.metrics import ratio_to_floor  # noqa: E402
+from lhcgen.models.registry import check_sampler  # noqa: E402
 from lhcgen.train.jet_surrogate import JetSurrogate  # noqa: E402
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, script_parser  # noqa: E402
@@ -66,6 +74,9 @@ def parse_args(argv=None):
     p.add_argument("--truth-floor", default="data/jets/{type}30_a.h5",
                    help="a second truth sample for the floor ({type} -> the letter)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed (the benchmark's)")
+    p.add_argument("--sampler", default="",
+                   help="SOLVER:STEPS for every run's conditions model (default: each run's "
+                        "own conditions.solver and steps), e.g. midpoint:64")
     p.add_argument("--metric-seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
@@ -76,6 +87,11 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.jets <= 0:
         p.error(f"--jets must be positive, got {args.jets}")
+    if args.sampler:
+        solver, _, steps = args.sampler.partition(":")
+        if not steps.isdigit() or int(steps) <= 0:
+            p.error(f"--sampler takes SOLVER:STEPS with STEPS > 0, got {args.sampler!r}")
+        args.sampler = (solver, int(steps))
     unknown = sorted(set(args.types) - set(JET_TYPES))
     if unknown or not args.types:
         p.error(f"--types takes letters of {''.join(JET_TYPES)}, got {args.types!r}")
@@ -109,7 +125,7 @@ def run_facts(surrogate: JetSurrogate, label: str) -> dict:
             "training_seconds": cond.get("training_seconds"),
             "training_device": facts.get("device"),
             "final_val_loss": cond.get("final_val_loss"),
-            "solver": cfg.solver, "solver_steps": cfg.steps,
+            "solver": cfg.solver, "solver_steps": cfg.steps, "marginals": cfg.marginals,
             "network_epochs": facts.get("epochs"),
             "chain": facts.get("init_from", {}).get("history", {}).get("runs", [])}
 
@@ -122,7 +138,10 @@ def judge_type(surrogates: dict, jet_type: str, args) -> dict:
     floor = condition_w1(truth, other, seed=args.metric_seed, settings=settings)
     cuts = truth.attrs.get("cuts") or {}
     real = condition_features(truth)
+    floor_relative = relative_mass_w1(real, condition_features(other), seed=args.metric_seed,
+                                      settings=settings)
     entry = {"truth": truth_path, "truth_floor": floor_path, "floor": floor,
+             "floor_relative_mass": floor_relative,
              "truth_pt_quantiles": _quantiles(real[:, 0]),
              "truth_mass_quantiles": _quantiles(real[:, 2]),
              "truth_outside_selection": outside_selection(real, cuts) if cuts else None,
@@ -137,12 +156,16 @@ def judge_type(surrogates: dict, jet_type: str, args) -> dict:
                                np.asarray(conditions.n_constituents, dtype=np.float64)])
         w1 = feature_w1(real, gen, seed=args.metric_seed, settings=settings)
         ratio = condition_ratios(w1, floor)
+        relative = relative_mass_w1(real, gen, seed=args.metric_seed, settings=settings)
         entry["runs"][label] = {
             "w1": w1, "ratio": ratio, "nfe": nfe, "seconds": round(seconds, 3),
+            "w1_relative_mass": relative,
+            "ratio_relative_mass": ratio_to_floor(relative["value"], floor_relative),
             "conditions_per_second": args.jets / seconds,
             "pt_quantiles": _quantiles(gen[:, 0]), "mass_quantiles": _quantiles(gen[:, 2]),
             "outside_selection": outside_selection(gen, cuts) if cuts else None}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in ratio.items() if v is not None)
+        shown += f", m/pT {_x(entry['runs'][label]['ratio_relative_mass'])}"
         print(f"[{jet_type}] {label}: ×floor {shown} ({seconds:.1f} s)", flush=True)
         generated[Path(label).name] = gen
     entry["plots"] = plot_conditions(real, condition_features(other), generated, jet_type,
@@ -203,22 +226,28 @@ def render(result: dict) -> str:
         "window, |η|) would not have kept, or with m ≤ 0 or m ≥ pT; counted, not cut.", "",
         "## Conditions models", "",
         "| run | parameters | epochs (warm start) | steps | training time | device | "
-        "val. loss | sampler |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        "val. loss | sampler | marginals |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, f in result["runs"].items():
         lines.append(
             f"| `{label}` | {f['parameters']:,} | {f['epochs']}"
             f"{' (warm)' if f['warm_start'] else ' (from scratch)'} | {f['steps']} | "
             f"{f['training_seconds']:.0f} s | {f['training_device']} | "
-            f"{f['final_val_loss']:.4f} | {f['solver']} {f['solver_steps']} |")
+            f"{f['final_val_loss']:.4f} | {f['solver']} {f['solver_steps']} | "
+            f"{f.get('marginals', 'standardised')} |")
     lines += ["", "## ×floor of each condition, per type", "",
+              "m/pT: the W1 of the jets' m / pT, how the conditions depend on one another where "
+              "the constituents see it (results before it was judged: -); the validation loss "
+              "of models in different marginals is in different coordinates, not comparable.",
+              "",
               "| type | run | " + " | ".join(SHOWN[c] for c in CONDITION_LABELS)
-              + " | worst | outside the selection | conditions/s |",
+              + " | m/pT | worst | outside the selection | conditions/s |",
               "| --- | --- | " + " | ".join("---" for _ in CONDITION_LABELS)
-              + " | --- | --- | --- |"]
+              + " | --- | --- | --- | --- |"]
     for jet_type, entry in result["types"].items():
         for label, row in entry["runs"].items():
             values = [row["ratio"][c] for c in CONDITION_LABELS]
+            values.append(row.get("ratio_relative_mass"))
             worst = max((v for v in values if v is not None), default=None)
             lines.append(f"| {jet_type} | `{label}` | " + " | ".join(_x(v) for v in values)
                          + f" | **{_x(worst)}** | {_outside(row['outside_selection'])} | "
@@ -234,6 +263,9 @@ def render(result: dict) -> str:
     floors = "; ".join(
         f"{t}: " + ", ".join(f"{SHOWN[c]} {e['floor'][c]['value']:.4g} ± "
                              f"{e['floor'][c]['error']:.2g}" for c in CONDITION_LABELS)
+        + ("" if "floor_relative_mass" not in e else
+           f", m/pT {e['floor_relative_mass']['value']:.3g} ± "
+           f"{e['floor_relative_mass']['error']:.2g}")
         for t, e in result["types"].items())
     truth_outside = ", ".join(f"{t} {_outside(e.get('truth_outside_selection'))}"
                               for t, e in result["types"].items())
@@ -257,6 +289,14 @@ def main(argv=None) -> int:
         surrogates = {label: JetSurrogate.load(label, device) for label in labels}
     except LhcgenError as exc:
         sys.exit(f"error: {exc}")
+    if args.sampler:
+        try:
+            check_sampler("cfm", *args.sampler, where="--sampler: ")
+        except LhcgenError as exc:
+            sys.exit(f"error: {exc}")
+        for surrogate in surrogates.values():
+            surrogate.cfg = dataclasses.replace(surrogate.cfg, conditions=dataclasses.replace(
+                surrogate.cfg.conditions, solver=args.sampler[0], steps=args.sampler[1]))
     missing = [label for label, s in surrogates.items() if s.conditions_model is None]
     if missing:
         sys.exit(f"error: {', '.join(missing)} has no conditions model (its training did "

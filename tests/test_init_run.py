@@ -295,10 +295,35 @@ def test_the_conditions_benchmark_judges_what_fully_generated_jets_carry(base, t
     assert entry["runs"][str(root / "cond_fresh")]["w1"] == entry["runs"][str(root / "base")][
         "w1"]
     assert result["runs"][str(root / "cond_fresh")]["warm_start"] is False
+    assert result["runs"][str(root / "cond_fresh")]["marginals"] == "standardised"
+    row = entry["runs"][str(root / "base")]
+    assert row["ratio_relative_mass"] == pytest.approx(
+        row["w1_relative_mass"]["value"] / max(entry["floor_relative_mass"]["value"],
+                                               entry["floor_relative_mass"]["error"]))
     table = (tmp_path / "cond.md").read_text()
-    assert "from scratch" in table and "| t |" in table
+    assert "from scratch" in table and "| t |" in table and "| m/pT |" in table
     assert entry["plots"] == ["cond_t_pt.png", "cond_t_mass.png"]
     assert all((tmp_path / name).stat().st_size > 0 for name in entry["plots"])
+
+
+def test_the_conditions_benchmark_samples_with_another_sampler_when_asked(base, tmp_path):
+    """--sampler replaces every run's conditions sampler (its facts say which was used);
+    a sampler the flow cannot take ends in one line before anything is sampled."""
+    from benchmarks.jets_conditions import main as benchmark
+
+    write_jets(tmp_path / "other.h5", two_types(200, seed=7))
+    common = ["--runs", str(base / "base"), "--types", "t", "--jets", "150", "--truth",
+              str(base / "truth.h5"), "--truth-floor", str(tmp_path / "other.h5"),
+              "--threads", "1", "--out-dir", str(tmp_path)]
+    assert benchmark([*common, "--sampler", "euler:3", "--name", "euler"]) == 0
+    facts = json.loads((tmp_path / "euler.json").read_text())["runs"][str(base / "base")]
+    assert (facts["solver"], facts["solver_steps"]) == ("euler", 3)
+    assert "| euler 3 |" in (tmp_path / "euler.md").read_text()
+    with pytest.raises(SystemExit, match="--sampler"):
+        benchmark([*common, "--sampler", "ddim:3", "--name", "bad"])
+    with pytest.raises(SystemExit):
+        benchmark([*common, "--sampler", "euler:0", "--name", "bad"])
+    assert not (tmp_path / "bad.json").exists()
 
 
 def test_the_conditions_benchmark_counts_jets_outside_the_selection():

@@ -13,6 +13,7 @@ from lhcgen.evaluate.jets.conditions import (
     condition_features,
     condition_ratios,
     condition_w1,
+    relative_mass_w1,
 )
 from lhcgen.evaluate.jets.metrics import JetMetricSettings
 
@@ -63,6 +64,29 @@ def test_a_shifted_distribution_is_its_shift_away_and_a_sample_is_near_itself():
     assert shifted["pt"]["value"] == pytest.approx(20.0, abs=5.0)
     assert same["pt"]["value"] < 15.0
     assert same["mass"]["value"] < 5.0 and same["eta"]["value"] < 0.1
+
+
+def test_relative_mass_sees_what_the_marginals_cannot():
+    """The same pT and m marginals, paired differently: the four conditions' W1 are those
+    of a sample against itself (resampling alone), but m / pT is as far apart as its closed
+    form. Heavy jets at low pT (m/pT 0.2) and light ones at high pT (0.05), against each
+    mass paired with the other pT (m/pT 0.1 and 0.1): W1 = (0.1 + 0.05) / 2 = 0.075."""
+    n = 4000
+    pt = np.repeat([800.0, 1600.0], n // 2)
+    mass = np.repeat([160.0, 80.0], n // 2)
+    count = np.full(n, 40)
+    real = _jets(pt, np.zeros(n), mass, count)
+    swapped = _jets(pt, np.zeros(n), mass[::-1], count)
+    w1 = condition_w1(real, swapped, seed=1, settings=SETTINGS)
+    itself = condition_w1(real, real, seed=1, settings=SETTINGS)
+    assert w1["pt"] == itself["pt"] and w1["eta"]["value"] == 0.0
+    assert w1["mass"]["value"] < 3.0  # 80 GeV times the resampled fractions' spread
+    relative = relative_mass_w1(condition_features(real), condition_features(swapped), seed=1,
+                                settings=SETTINGS)
+    assert relative["value"] == pytest.approx(0.075, abs=0.004)
+    same = relative_mass_w1(condition_features(real), condition_features(real), seed=1,
+                            settings=SETTINGS)
+    assert same["value"] < 0.004
 
 
 def test_ratios_divide_by_the_floor_or_its_error():

@@ -133,11 +133,18 @@ class Process:
         pair's Delta R (default: none)."""
         return []
 
-    def condition_data(self, preprocessing: Any, sample: Any, seed: int) -> Encoded | None:
+    def condition_data(self, preprocessing: Any, sample: Any, seed: int,
+                       marginals: str = "standardised") -> Encoded | None:
         """Training data of the generator of the continuous conditions (``Encoded`` with
-        x (N, C)), for processes that have such conditions; None (the default) for the
-        others. ``seed`` fixes any dequantisation noise."""
+        x (N, C)) in the coordinates ``marginals`` names (``conditions.marginals``), for
+        processes that have such conditions; None (the default) for the others. ``seed``
+        fixes any dequantisation noise."""
         return None
+
+    def fit_condition_marginals(self, preprocessing: Any, sample: Any) -> None:
+        """Fit what ``conditions.marginals: quantile`` needs on the training ``sample``,
+        where ``preprocessing`` (fitted, or taken from the run a warm restart starts from)
+        has not got it yet; nothing for processes without continuous conditions."""
 
     def rare_condition(self, preprocessing: Any, sample: Any) -> RareCondition | None:
         """The condition whose thin tails ``training.rare_boost`` draws more often, one value

@@ -53,15 +53,24 @@ class JetsProcess(Process):
                           "with `lhcgen evaluate` or `lhcgen classify`")
 
     def condition_data(self, preprocessing: JetCloudPreprocessing, sample: JetCloudSample,
-                       seed: int) -> Encoded:
+                       seed: int, marginals: str = "standardised") -> Encoded:
         """(pT, eta, m, N) of the training jets in the kinematics model's coordinates
-        (dequantised N), conditioned on the type."""
+        (dequantised N; standardised or quantile marginals), conditioned on the type."""
         sample = preprocessing.select(sample)
-        x = torch.from_numpy(preprocessing.kinematics_encode(sample, np.random.default_rng(seed)))
+        x = torch.from_numpy(preprocessing.kinematics_encode(
+            sample, np.random.default_rng(seed), marginals))
         ones = torch.ones(len(sample), dtype=torch.bool)
         return Encoded(x, ones[:, None], torch.ones_like(x, dtype=torch.bool),
                        torch.from_numpy(sample.jet_type), torch.from_numpy(sample.weights),
                        torch.zeros(len(sample), dtype=torch.float64))
+
+    def fit_condition_marginals(self, preprocessing: JetCloudPreprocessing,
+                                sample: JetCloudSample) -> None:
+        """The per-type quantiles of (log pT, atanh eta, log m, log N) where the
+        preprocessing has none (a fresh fit, or a warm restart from a run without them);
+        a run that has them keeps them, so that its conditions model's weights still fit."""
+        if not preprocessing.kinematics_quantiles:
+            preprocessing.fit_kinematics_quantiles(sample)
 
     def rare_condition(self, preprocessing: JetCloudPreprocessing,
                        sample: JetCloudSample) -> RareCondition:

@@ -93,6 +93,10 @@ class SamplingConfig:
     them as the network made them. Other processes have no constituents and ignore it."""
 
 
+CONDITION_MARGINALS = ("standardised", "quantile")
+"""The coordinates a conditions model can learn in (``ConditionsConfig.marginals``)."""
+
+
 @dataclass(frozen=True)
 class ConditionsConfig:
     """The generator of a process's continuous conditions, for processes that have them
@@ -115,6 +119,14 @@ class ConditionsConfig:
     same shape (true): ``training.init_from``'s, or a consistency model's teacher's
     (``model.consistency.teacher``, trained on the same jets and split); or from random
     weights (false: a conditions model trained afresh, as a run from scratch trains it)."""
+    marginals: str = "standardised"
+    """Its coordinates. "standardised": log pT, atanh(eta / eta_max), log m and
+    log(N - 1 + U), each standardised over the training jets (every run before this
+    option). "quantile": each of these sent through its empirical distribution, per jet
+    type, onto a standard normal (transforms/quantile_marginals.py): the model learns only
+    how they depend on one another, each marginal comes back as the training jets' (the W
+    mass peak, the pT just below the pT-hat window), and every generated value lies within
+    the training jets' range."""
     solver: str = "midpoint"
     """ODE solver that samples it (solvers/ode.py)."""
     steps: int = 16
@@ -223,6 +235,9 @@ def config_from_dict(data: dict) -> RunConfig:
         _check_consistency(cfg)
     check_sampler(cfg.model.name, cfg.sampling.solver or None, cfg.sampling.steps or None,
                   where="config: 'sampling.solver': ")
+    if cfg.conditions.marginals not in CONDITION_MARGINALS:
+        raise LhcgenError(f"config: 'conditions.marginals' must be one of "
+                          f"{', '.join(CONDITION_MARGINALS)}, got {cfg.conditions.marginals!r}")
     check_sampler("cfm", cfg.conditions.solver, cfg.conditions.steps,
                   where="config: 'conditions.solver': ")
     return cfg

@@ -144,14 +144,16 @@ def conditions_start(cfg: RunConfig, device: torch.device) -> tuple[dict | None,
     """(checkpoint, run) of the conditions model this run's starts from: that of
     ``training.init_from`` or of a consistency model's teacher, with
     ``conditions.warm_start``, where it has the same shape (``conditions.hidden`` and
-    ``blocks``); (None, "") where there is none. With ``conditions.epochs`` 0 there must be
-    one (it is then the run's conditions model as it is): one line otherwise."""
+    ``blocks``) and coordinates (``conditions.marginals``); (None, "") where there is none.
+    With ``conditions.epochs`` 0 there must be one (it is then the run's conditions model as
+    it is): one line otherwise."""
     source = conditions_source(cfg)
     found = None
     if source:
         directory = Path(source) / CONDITIONS_DIR
-        same_shape = (load_run_config(Path(source)).conditions.model_config()
-                      == cfg.conditions.model_config())
+        theirs = load_run_config(Path(source)).conditions
+        same_shape = (theirs.model_config() == cfg.conditions.model_config()
+                      and theirs.marginals == cfg.conditions.marginals)
         if same_shape and (directory / CHECKPOINT).is_file():
             found = with_raw_weights(load_checkpoint(directory, device))
             if not found.get("finished", False):
@@ -159,7 +161,8 @@ def conditions_start(cfg: RunConfig, device: torch.device) -> tuple[dict | None,
                                   f"({directory / CHECKPOINT}); finish that run first")
     if found is None and cfg.conditions.epochs == 0:
         what = (f"run '{source}' has none of this shape (conditions.hidden "
-                f"{cfg.conditions.hidden}, blocks {cfg.conditions.blocks})" if source
+                f"{cfg.conditions.hidden}, blocks {cfg.conditions.blocks}, marginals "
+                f"{cfg.conditions.marginals!r})" if source
                 else "there is no run to take one from")
         raise LhcgenError(f"conditions.epochs 0 keeps the conditions model of the run this one "
                           f"starts from, and {what}; give the conditions model epochs")

@@ -148,7 +148,8 @@ class JetSurrogate:
         dims = torch.ones((n, 4), dtype=torch.bool)
         y, info = sample(self.conditions_model, torch.from_numpy(types), dims, gen,
                          self.cfg.conditions.solver, self.cfg.conditions.steps)
-        kinematics, counts = self.preprocessing.kinematics_decode(y.cpu().numpy())
+        kinematics, counts = self.preprocessing.kinematics_decode(
+            y.cpu().numpy(), types, self.cfg.conditions.marginals)
         stored = np.minimum(counts, self.preprocessing.n_particles)
         return Conditions(types, kinematics, counts, stored), info["nfe"]
 

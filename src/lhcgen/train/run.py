@@ -157,6 +157,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
             preprocessing.load_state_dict(init.preprocessing)
         else:
             preprocessing.fit(train_sample)
+        if cfg.conditions.marginals == "quantile":
+            process.fit_condition_marginals(preprocessing, train_sample)
         return preprocessing.state_dict()
 
     def start_run_dir() -> None:
@@ -172,7 +174,8 @@ def train_run(cfg: RunConfig, run_dir: str | os.PathLike, device: torch.device,
     # before anything is written or trained: a training file that lacks what the conditions
     # model needs (a jet type of the run a warm restart keeps the coordinates of) ends here
     conditions = ranks.main_first(process.condition_data, preprocessing, train_sample,
-                                  cfg.training.seed, broadcast=False)
+                                  cfg.training.seed, cfg.conditions.marginals,
+                                  broadcast=False)
     if cfg.training.epochs == 0 and conditions is None:
         raise LhcgenError(f"training.epochs 0 trains only the conditions model, and process "
                           f"{process.name!r} has none; give the network epochs to train")

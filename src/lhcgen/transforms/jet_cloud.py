@@ -33,7 +33,10 @@ network's continuous condition, standardised (log pT, eta, log m, log N). The mo
 generates them first (the "fully generated" protocol) works in coordinates that are
 physical by construction too (``kinematics_encode``): log pT, atanh(eta / eta_max), log m,
 and log(N - 1 + U) with U uniform in [0, 1) (dequantisation; the inverse floor(exp(y)) + 1
-is an integer >= 1).
+is an integer >= 1). These are standardised, or (``conditions.marginals: quantile``) sent
+through their empirical distribution per jet type onto a standard normal
+(``QuantileMarginals``, fitted by ``fit_kinematics_quantiles``), which bounds each of them
+to the training jets' range as well.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from lhcgen.data.jets import JET_TYPES, JetCloudSample
 from lhcgen.errors import LhcgenError
 from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.encoded import Encoded
+from lhcgen.transforms.quantile_marginals import QuantileMarginals
 
 N_FEATURES = 3
 N_CONTEXT = 4
@@ -108,6 +112,9 @@ class JetCloudPreprocessing:
         self.context_std: list[float] = []
         self.kinematics_mean: list[float] = []
         self.kinematics_std: list[float] = []
+        self.kinematics_quantiles: dict = {}
+        """``QuantileMarginals`` state of the kinematics per type ({}: not fitted, as in
+        runs whose conditions model is standardised)."""
         self.fit_counts: dict[str, int] = {}
 
     # ---- fitting -------------------------------------------------------------------------
@@ -256,15 +263,41 @@ class JetCloudPreprocessing:
                          np.log(np.maximum(sample.jets[:, 2], MASS_FLOOR_GEV)),
                          np.log(n - 1 + rng.random(len(n)))], axis=-1)
 
-    def kinematics_encode(self, sample: JetCloudSample, rng: np.random.Generator) -> np.ndarray:
-        """(N, 4) coordinates of the kinematics model, dequantised with ``rng``."""
-        return (self._raw_kinematics(sample, rng) - np.asarray(self.kinematics_mean)) \
-            / np.asarray(self.kinematics_std)
+    def fit_kinematics_quantiles(self, sample: JetCloudSample) -> None:
+        """Fit the per-type quantile marginals of the kinematics (``marginals="quantile"``)
+        on ``sample``'s jets of the fitted types, dequantised as ``fit`` does."""
+        sample = self.select(sample)
+        self.kinematics_quantiles = QuantileMarginals.fit(
+            self._raw_kinematics(sample, np.random.default_rng(0)),
+            sample.jet_type).state_dict()
 
-    def kinematics_decode(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 4) kinematics-model coordinates -> (jets (N, 3) pT, eta, m; N (N,) int >= 1)."""
-        y = np.asarray(y, dtype=np.float64) * np.asarray(self.kinematics_std) \
-            + np.asarray(self.kinematics_mean)
+    def _quantiles(self) -> QuantileMarginals:
+        if not self.kinematics_quantiles:
+            raise LhcgenError("conditions.marginals 'quantile': this run's preprocessing has "
+                              "no fitted quantiles of the jet kinematics (a run made before "
+                              "the option, or with 'standardised' marginals)")
+        return QuantileMarginals.from_state(self.kinematics_quantiles)
+
+    def kinematics_encode(self, sample: JetCloudSample, rng: np.random.Generator,
+                          marginals: str = "standardised") -> np.ndarray:
+        """(N, 4) coordinates of the kinematics model, dequantised with ``rng``:
+        standardised, or with standard-normal marginals per type (``marginals="quantile"``)."""
+        raw = self._raw_kinematics(sample, rng)
+        if marginals == "quantile":
+            return self._quantiles().forward(raw, sample.jet_type)
+        return (raw - np.asarray(self.kinematics_mean)) / np.asarray(self.kinematics_std)
+
+    def kinematics_decode(self, y: np.ndarray, jet_type: np.ndarray | None = None,
+                          marginals: str = "standardised") -> tuple[np.ndarray, np.ndarray]:
+        """(N, 4) kinematics-model coordinates of jets of ``jet_type`` (N,) (needed for
+        ``marginals="quantile"``) -> (jets (N, 3) pT, eta, m; N (N,) int >= 1)."""
+        if marginals == "quantile":
+            if jet_type is None:
+                raise ValueError("quantile marginals decode per jet type: pass jet_type")
+            y = self._quantiles().inverse(y, jet_type)
+        else:
+            y = np.asarray(y, dtype=np.float64) * np.asarray(self.kinematics_std) \
+                + np.asarray(self.kinematics_mean)
         pt = np.exp(y[:, 0])
         eta = self.eta_max * np.tanh(y[:, 1])
         mass = np.exp(y[:, 2])
@@ -305,7 +338,9 @@ class JetCloudPreprocessing:
                 "eta_max": self.eta_max, "particle_mean": self.particle_mean,
                 "particle_std": self.particle_std, "context_mean": self.context_mean,
                 "context_std": self.context_std, "kinematics_mean": self.kinematics_mean,
-                "kinematics_std": self.kinematics_std, "fit_counts": self.fit_counts}
+                "kinematics_std": self.kinematics_std,
+                "kinematics_quantiles": self.kinematics_quantiles,
+                "fit_counts": self.fit_counts}
 
     def load_state_dict(self, state: dict) -> None:
         for key, value in state.items():

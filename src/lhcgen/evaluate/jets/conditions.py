@@ -45,6 +45,20 @@ def feature_w1(real: np.ndarray, gen: np.ndarray, *, seed: int,
             for label, value, error in result.parts}
 
 
+def relative_mass_w1(real: np.ndarray, gen: np.ndarray, *, seed: int,
+                     settings: JetMetricSettings | None = None) -> dict[str, float]:
+    """{"value", "error"} of the batched W1 of m / pT between two (N, 4) arrays of
+    ``condition_features``: how the conditions depend on one another where the constituents
+    see it (the JetNet W1m is the constituents' m / pT), which the four marginals alone do
+    not show."""
+    s = settings or JetMetricSettings()
+    result = w1_features("w1_relative_mass", real[:, 2:3] / real[:, 0:1],
+                         gen[:, 2:3] / gen[:, 0:1], ("mass_over_pt",), seed=seed,
+                         num_eval_samples=s.w1_num_eval_samples, num_batches=s.w1_num_batches)
+    (_, value, error), = result.parts
+    return {"value": float(value), "error": float(error)}
+
+
 def condition_ratios(w1: dict[str, dict[str, float]],
                      floor: dict[str, dict[str, float]]) -> dict[str, float | None]:
     """{label: W1 / max(floor W1, floor error)} (``ratio_to_floor``); None where that scale
