@@ -8,9 +8,10 @@ its floor for every type at 50000 jets (docs/jets-generators.md). With
     z = Phi^-1(F_g(x)),   x = F_g^-1(Phi(z)),
 
 F_g the empirical distribution of one coordinate in group g (a jet type) and Phi the
-standard normal's, every coordinate has a standard normal marginal in every group: the flow
-learns only how the coordinates depend on one another and on the group (their copula), and
-each marginal comes back as the training data's.
+standard normal's, every coordinate has a standard normal marginal in every group: what the
+flow must learn is how the coordinates depend on one another and on the group (their
+copula) and a normal for each; where it gets those right, each marginal comes back as the
+training data's, sharp features included.
 
 F_g is piecewise linear between ``KNOTS`` knots, the empirical quantiles at probabilities
 i / (K - 1), the smallest and largest training values among them. Its inverse therefore maps
