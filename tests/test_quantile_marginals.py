@@ -47,7 +47,7 @@ def test_the_inverse_of_normal_draws_gives_the_known_distribution_back():
     z = rng.normal(size=(40000, 2))
     exp_like = marginals.inverse(z, np.full(40000, 2))[:, 0]
     uni_like = marginals.inverse(z, np.full(40000, 4))[:, 0]
-    # the two-sample floor: a fresh draw of the truth against the same 40000
+    # KS against the exact CDF: 20000 training and 40000 drawn values allow about 0.012 (95 %)
     assert stats.kstest(exp_like, stats.expon(scale=3.0).cdf).statistic < 0.015
     assert stats.kstest(uni_like, stats.uniform(800.0, 800.0).cdf).statistic < 0.015
     assert uni_like.min() > 800.0 and uni_like.max() < 1600.0
