@@ -440,8 +440,9 @@ jetsprongsamplers: $(STAMP)
 ## where missing) trained afresh with quantile marginals (configs/jets_edm_quantile.yaml: the
 ## same network, seed and budget; _quantile_400: four times the epochs) and with its own
 ## standardised marginals for four times the epochs (_conditions_400), judged alone against
-## 50000 truth jets, then 50000 jets fully generated with the first and the last; and the
-## conditions models of W jets alone (configs/jets_conditions_w*.yaml). About 1 h 10 min on 2
+## 50000 truth jets, then 50000 jets fully generated with the first and the last, and given
+## the truth's kinematics; and the conditions models of W jets alone
+## (configs/jets_conditions_w*.yaml). About 1 h 20 min on 2
 ## cores once runs/jets_edm exists (its training: 31 min more); data, runs and results are kept
 JETS_QUANTILE_RUNS := jets_edm_quantile jets_edm_quantile_400 jets_edm_conditions_400 \
 	jets_conditions_w jets_conditions_w_quantile jets_conditions_w_400 \
@@ -469,6 +470,10 @@ jetsquantile: $(STAMP)
 	    --types t --jets 50000 --samplers midpoint:16 --protocols generated --threads 2 \
 	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_c50k.h5' \
 	    --name jets_time_fidelity_quantile_50k
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm \
+	    --types t --jets 50000 --samplers midpoint:16 --protocols file --threads 2 \
+	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_c50k.h5' \
+	    --name jets_time_fidelity_quantile_50k_file
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make
