@@ -157,15 +157,15 @@ def judge_type(surrogates: dict, jet_type: str, args) -> dict:
         w1 = feature_w1(real, gen, seed=args.metric_seed, settings=settings)
         ratio = condition_ratios(w1, floor)
         relative = relative_mass_w1(real, gen, seed=args.metric_seed, settings=settings)
+        relative_ratio = ratio_to_floor(relative["value"], floor_relative)
         entry["runs"][label] = {
             "w1": w1, "ratio": ratio, "nfe": nfe, "seconds": round(seconds, 3),
-            "w1_relative_mass": relative,
-            "ratio_relative_mass": ratio_to_floor(relative["value"], floor_relative),
+            "w1_relative_mass": relative, "ratio_relative_mass": relative_ratio,
             "conditions_per_second": args.jets / seconds,
             "pt_quantiles": _quantiles(gen[:, 0]), "mass_quantiles": _quantiles(gen[:, 2]),
             "outside_selection": outside_selection(gen, cuts) if cuts else None}
         shown = ", ".join(f"{k} {v:.2f}" for k, v in ratio.items() if v is not None)
-        shown += f", m/pT {_x(entry['runs'][label]['ratio_relative_mass'])}"
+        shown += f", m/pT {_x(relative_ratio)}"
         print(f"[{jet_type}] {label}: ×floor {shown} ({seconds:.1f} s)", flush=True)
         generated[Path(label).name] = gen
     entry["plots"] = plot_conditions(real, condition_features(other), generated, jet_type,
