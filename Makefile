@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass \
-	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsquantile jetsspread paired \
+	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsquantile jetsguided jetsspread paired \
 	bench clean
 
 $(STAMP): pyproject.toml
@@ -474,6 +474,37 @@ jetsquantile: $(STAMP)
 	    --types t --jets 50000 --samplers midpoint:16 --protocols file --threads 2 \
 	    --truth 'data/jets/{type}30_b50k.h5' --truth-floor 'data/jets/{type}30_c50k.h5' \
 	    --name jets_time_fidelity_quantile_50k_file
+
+## make jetsguided: classifier-free guidance towards the jet kinematics. runs/jets_edm and the
+## same network trained with condition dropout (configs/jets_edm_guided.yaml; each 25-31 min on
+## 2 cores where missing), 5000 top jets given the truth's kinematics at guidance 1, 2 and 3
+## (the jet-mass response by decile and by prong), then both runs in both protocols at 5000
+## jets. About 35 min once the runs exist; data, runs and results are kept
+jetsguided: $(STAMP)
+	$(call ab_data,t)
+	for run in jets_edm jets_edm_guided; do [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen \
+	    train configs/$$run.yaml --out runs/$$run --seed 1 --threads 2 --resume || exit 1; done
+	[ -f runs/mass_response_t_jets_edm_midpoint16.h5 ] || $(BIN)/lhcgen sample runs/jets_edm \
+	    -n 5000 --type t --condition-from data/jets/t30_b5k.h5 --solver midpoint --steps 16 \
+	    --threads 2 --out runs/mass_response_t_jets_edm_midpoint16.h5
+	for s in w1:1 w1.25:1.25 w2:2 w3:3 w2_low:2:0,1 w2_high:2:1,inf; do name=$${s%%:*}; \
+	    rest=$${s#*:}; w=$${rest%%:*}; interval=$${rest#$$w}; \
+	    [ -f runs/mass_response_t_jets_edm_guided_$$name.h5 ] || $(BIN)/lhcgen sample \
+	    runs/jets_edm_guided -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver midpoint --steps 16 --guidance $$w $${interval:+--guidance-sigmas $${interval#:}} \
+	    --threads 2 --out runs/mass_response_t_jets_edm_guided_$$name.h5 || exit 1; done
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/mass_response_t_jets_edm_midpoint16.h5 runs/mass_response_t_jets_edm_guided_w1.h5 \
+	    runs/mass_response_t_jets_edm_guided_w1.25.h5 runs/mass_response_t_jets_edm_guided_w2.h5 \
+	    runs/mass_response_t_jets_edm_guided_w2_low.h5 runs/mass_response_t_jets_edm_guided_w2_high.h5 \
+	    runs/mass_response_t_jets_edm_guided_w3.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_guided_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_edm_guided \
+	    --types t --jets 5000 --protocols file,generated --threads 2 \
+	    --samplers 'midpoint:16 midpoint:16@guidance=1.25 midpoint:16@guidance=2' \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_guided
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

@@ -348,8 +348,13 @@ def _q(q: list[float]) -> str:
 def sampler_label(attrs: dict) -> str:
     """"solver, N steps" of a generated file, with the sampler options it was made with."""
     label = f"{attrs.get('sampling_solver', '-')}, {attrs.get('sampling_steps', '-')} steps"
+    interval = ("guidance_sigma_low", "guidance_sigma_high")
     options = [f"{key} {float(attrs[f'sampling_{key}']):g}"
-               for key in EDM_OPTIONS + CONSISTENCY_OPTIONS if f"sampling_{key}" in attrs]
+               for key in EDM_OPTIONS + CONSISTENCY_OPTIONS
+               if f"sampling_{key}" in attrs and key not in interval]
+    low, high = (attrs.get(f"sampling_{key}") for key in interval)
+    if low is not None or high is not None:  # where the guidance applied, in one phrase
+        options.append(f"at σ in ({float(low or 0):g}, {float(high or 'inf'):g}]")
     return ", ".join([label, *options])
 
 
@@ -556,6 +561,9 @@ def plot_radial(result: dict, stem: Path) -> list[Path]:
     return written
 
 
+DECILE_MARKERS = ("s", "^", "D", "v")
+
+
 def plot_deciles(result: dict, stem: Path) -> list[Path]:
     """NAME[_T]_deciles.png per type: the median m / m_jet against m_jet by decile (truth and
     every sample), and below it each sample's shift with its bootstrap error."""
@@ -571,12 +579,15 @@ def plot_deciles(result: dict, stem: Path) -> list[Path]:
             for i, sample in enumerate(result["samples"]):
                 rows = sample.get("deciles", {}).get(jet_type, [])
                 colour = MODEL_COLOURS[i % len(MODEL_COLOURS)]
+                # a colour comes back after five samples: the marker tells them apart
+                marker = DECILE_MARKERS[i // len(MODEL_COLOURS) % len(DECILE_MARKERS)]
                 xs = [d["m_jet_median"] for d in rows]
-                top.plot(xs, [d["truth_median"] + d["median_shift"] for d in rows], "s--",
-                         color=colour, ms=4, label=sample_label(sample, with_run))
+                top.plot(xs, [d["truth_median"] + d["median_shift"] for d in rows],
+                         marker + "--", color=colour, ms=4,
+                         label=sample_label(sample, with_run))
                 bottom.errorbar(xs, [1e3 * d["median_shift"] for d in rows],
-                                yerr=[1e3 * d["median_shift_error"] for d in rows], fmt="s",
-                                color=colour, ms=4, capsize=2)
+                                yerr=[1e3 * d["median_shift_error"] for d in rows],
+                                fmt=marker, color=colour, ms=4, capsize=2)
             top.set_ylabel(r"median $m / m_\mathrm{jet}$")
             low, high = top.get_ylim()
             top.set_ylim(low, high + 0.25 * len(result["samples"]) * (high - low))  # legend

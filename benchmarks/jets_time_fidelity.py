@@ -24,7 +24,9 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   batch, N/5 instead of 20000);
 * samplers: ``--samplers`` ('heun:4,8,16 euler:8 midpoint:8@sigma_min=0.02 ...': a
   token's ``@option=value`` suffixes, EDM_OPTIONS, set the EDM noise schedule's sigma_min
-  and rho or the stochastic sampler's s_churn, s_tmin and s_tmax for its steps, and
+  and rho, the stochastic sampler's s_churn, s_tmin and s_tmax, or the classifier-free
+  guidance of a run trained with condition dropout, 'midpoint:16@guidance=2' (and its
+  noise-level interval, guidance_sigma_low and guidance_sigma_high) for its steps, and
   CONSISTENCY_OPTIONS the consistency sampler's second and third noise levels, sigma_1
   and sigma_2: 'consistency:2@sigma_1=0.5'); each run
   takes those its model accepts (EDM samplers are skipped for flow matching and so on), or
@@ -167,20 +169,33 @@ def parse_grid(spec: str) -> Grid:
     return grid
 
 
-def model_grid(model: str, grid: Grid | None, quick: bool) -> tuple[Grid, list[str]]:
+def guided(options: dict[str, float]) -> bool:
+    """Whether a setting's options ask for classifier-free guidance."""
+    return options.get("guidance", 1.0) != 1.0 or any(k.startswith("guidance_")
+                                                       for k in options)
+
+
+def model_grid(model: str, grid: Grid | None, quick: bool,
+               guidable: bool = False) -> tuple[Grid, list[str]]:
     """The settings to run for ``model`` and the samplers of ``grid`` it does not take. The
-    model's own grid when ``grid`` is None or holds none of its samplers."""
+    model's own grid when ``grid`` is None or holds none of its samplers. Guided settings
+    only for a ``guidable`` run (trained with ``model.edm.condition_dropout``)."""
     spec = sampler_spec(model)
     if not spec.solvers:
         return [(None, None, {})], []
     skipped: list[str] = []
     if grid is not None:
         fits = set(SAMPLER_OPTIONS.get(model, ()))
+
+        def takes(name: str, options: dict[str, float]) -> bool:
+            return (name in spec.solvers and set(options) <= fits
+                    and (guidable or not guided(options)))
+
         kept = [(name, steps, options) for name, steps, options in grid
-                if name in spec.solvers and set(options) <= fits]
-        skipped = sorted({name + ("@options" if options and name in spec.solvers else "")
-                          for name, _, options in grid
-                          if name not in spec.solvers or not set(options) <= fits})
+                if takes(name, options)]
+        skipped = sorted({name + ("" if name not in spec.solvers else "@guidance"
+                                  if set(options) <= fits else "@options")
+                          for name, _, options in grid if not takes(name, options)})
         if kept:
             return kept, skipped
     own = (QUICK_GRIDS if quick else DEFAULT_GRIDS).get(model)
@@ -441,7 +456,8 @@ def _options(row: dict) -> str:
     if row.get("s_churn") is not None:  # results written before rows had "options"
         options["s_churn"] = row["s_churn"]
     names = {"s_churn": "S_churn", "s_tmin": "S_tmin", "s_tmax": "S_tmax",
-             "sigma_min": "σ_min", "rho": "ρ", "sigma_1": "σ_1", "sigma_2": "σ_2"}
+             "sigma_min": "σ_min", "rho": "ρ", "sigma_1": "σ_1", "sigma_2": "σ_2",
+             "guidance": "w", "guidance_sigma_low": "w from σ", "guidance_sigma_high": "w to σ"}
     return ", ".join([f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items())]
                      + ([PT_SUM_MARK] if row.get("pt_sum") == "conserved" else []))
 
@@ -981,7 +997,8 @@ def load_runs(args: argparse.Namespace, device: torch.device) -> tuple[list, lis
         run_label = name if names.count(name) == 1 else run
         try:
             surrogate = JetSurrogate.load(run, device)
-            grid, skipped = model_grid(surrogate.cfg.model.name, args.grid, args.quick)
+            grid, skipped = model_grid(surrogate.cfg.model.name, args.grid, args.quick,
+                                       getattr(surrogate.model, "guidable", False))
             facts.append({**run_facts(run_label, surrogate), "skipped": skipped,
                           "grid": [list(g) for g in grid]})
             loaded.append((surrogate, grid))

@@ -27,7 +27,7 @@ def model_that_records(cfg: EDMConfig, clean: torch.Tensor,
     model = EDMDiffusion(nn.Identity(), FEATURES, [0], cfg)
     seen = []
 
-    def denoise(x, sigma, condition, dims_mask, context=None):
+    def denoise(x, sigma, condition, dims_mask, context=None, shown=None):
         seen.append(sigma.clone())
         return (clean + offset) * dims_mask.to(x.dtype)
 

@@ -109,6 +109,13 @@ def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, mo
     write_jets(tmp_path / "exact.h5", exact)
     write_jets(tmp_path / "wide.h5", wide)
     assert sampler_label(wide.attrs) == "stochastic, 32 steps, s_churn 5"
+    guided = {"sampling_solver": "midpoint", "sampling_steps": 16, "sampling_guidance": 2.0}
+    assert sampler_label(guided) == "midpoint, 16 steps, guidance 2"
+    assert sampler_label(guided | {"sampling_guidance_sigma_low": 1.0}) == \
+        "midpoint, 16 steps, guidance 2, at σ in (1, inf]"
+    assert sampler_label(guided | {"sampling_guidance_sigma_low": 0.0,
+                                   "sampling_guidance_sigma_high": 1.0}) == \
+        "midpoint, 16 steps, guidance 2, at σ in (0, 1]"
     monkeypatch.setattr(sys, "argv", ["jets_mass_response.py", "--generated",
                                       str(tmp_path / "exact.h5"), str(tmp_path / "wide.h5"),
                                       "--truth", str(tmp_path / "truth.h5"),

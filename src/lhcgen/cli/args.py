@@ -69,6 +69,19 @@ def renoise_sigmas(text: str) -> tuple[float, ...]:
     return values
 
 
+def sigma_interval(text: str) -> tuple[float, float]:
+    """'0.3,5' -> (0.3, 5.0): the noise levels low < sigma <= high, 0 <= low < high (high may
+    be 'inf')."""
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers LOW,HIGH, got {text!r}") from None
+    if not 0 <= low < high or low == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 0 <= LOW < HIGH, got {text!r}")
+    return low, high
+
+
 def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", default=None, metavar="local|ADDRESS",
                         help="run the shards as dask.distributed tasks: 'local' (a local "

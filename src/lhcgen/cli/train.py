@@ -14,6 +14,7 @@ from lhcgen.cli.args import (
     positive_int,
     progress,
     renoise_sigmas,
+    sigma_interval,
 )
 from lhcgen.errors import LhcgenError
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS
@@ -89,6 +90,17 @@ def add_parsers(sub: Any) -> None:
     sample.add_argument("--rho", type=positive_float, default=None,
                         help="jets, EDM samplers: the exponent of the noise schedule (Karras "
                              "et al. eq. 5; default: the config's model.edm.rho, 7)")
+    sample.add_argument("--guidance", type=non_negative_float, default=None, metavar="W",
+                        help="jets, EDM runs trained with model.edm.condition_dropout > 0: "
+                             "classifier-free guidance D(.|type) + W [D(.|type, pT, eta, m, N) "
+                             "- D(.|type)]; 1 is the conditional denoiser, W > 1 leans harder "
+                             "on the jet kinematics and costs two network passes per "
+                             "evaluation (default: the config's model.edm.guidance, 1)")
+    sample.add_argument("--guidance-sigmas", type=sigma_interval, default=None,
+                        metavar="LOW,HIGH",
+                        help="jets, with --guidance: guide only at noise levels LOW < sigma "
+                             "<= HIGH, the conditional denoiser elsewhere (default: every "
+                             "level, 0,inf)")
     sample.add_argument("--renoise-sigmas", type=renoise_sigmas, default=None,
                         metavar="S1[,S2]",
                         help="jets, consistency models: the noise levels the second (and "
@@ -183,16 +195,25 @@ def run_sample_jets(args: argparse.Namespace) -> int:
                                               ("s_tmin", args.s_tmin),
                                               ("s_tmax", args.s_tmax),
                                               ("sigma_min", args.sigma_min),
-                                              ("rho", args.rho)) if value is not None}
+                                              ("rho", args.rho),
+                                              ("guidance", args.guidance)) if value is not None}
+    if args.guidance_sigmas is not None:
+        if args.guidance is None:
+            raise LhcgenError("--guidance-sigmas sets where --guidance W applies; give W too")
+        low, high = args.guidance_sigmas
+        options["guidance_sigma_low"] = low
+        if high != float("inf"):  # no limit: the option's default, and no inf in JSON
+            options["guidance_sigma_high"] = high
     options.update(zip(CONSISTENCY_OPTIONS, args.renoise_sigmas or (), strict=False))
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                                args.jet_type, args.condition_from, args.solver, args.steps,
                                args.batch_size, args.seed, progress(args), options,
                                False if args.raw_pt_sum else None)
+    guided = f", guidance {info['guidance']:g}" if info.get("guidance", 1.0) != 1.0 else ""
     conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
                   else f"generated ({info['conditions_nfe']} network evaluations)")
     print(f"wrote {info['n_written']} jets to {args.out}: {info['jets_per_second']:.0f} jets/s "
-          f"({info['model']} {info['net']}, {info['solver']}, {info['nfe']} network "
+          f"({info['model']} {info['net']}, {info['solver']}{guided}, {info['nfe']} network "
           f"evaluations, batch {info['batch_size']}, {info['threads']} threads, "
           f"{info['device']}); jet kinematics {conditions}")
     if info["n_nonfinite"]:
@@ -231,6 +252,8 @@ def run_sample(args: argparse.Namespace) -> int:
                           (args.s_tmax is not None, "--s-tmax"),
                           (args.sigma_min is not None, "--sigma-min"),
                           (args.rho is not None, "--rho"),
+                          (args.guidance is not None, "--guidance"),
+                          (args.guidance_sigmas is not None, "--guidance-sigmas"),
                           (args.renoise_sigmas is not None, "--renoise-sigmas"),
                           (args.raw_pt_sum, "--raw-pt-sum")):
         if given:

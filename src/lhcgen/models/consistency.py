@@ -47,7 +47,7 @@ from torch import nn
 
 from lhcgen.errors import LhcgenError
 from lhcgen.models import edm
-from lhcgen.models.backbones import context_features, coordinate_net
+from lhcgen.models.backbones import coordinate_net
 from lhcgen.models.base import Batch
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.registry import SamplerSpec
@@ -268,8 +268,8 @@ def build(cfg: ModelConfig, coordinates: Coordinates,
     """The student, initialised from the teacher's EMA weights when the teacher run is there
     (training; train/config.py has checked it). Without it (sampling a distilled run whose
     teacher is gone) the weights stay random: the run's checkpoint replaces them."""
-    embedding, width = context_features(cfg, coordinates)
-    net = coordinate_net(cfg, coordinates, cfg.time_embedding + len(multiplicities) + width)
+    embedding, width = edm.conditioning_width(cfg, coordinates, multiplicities)
+    net = coordinate_net(cfg, coordinates, width)
     model = ConsistencyModel(net, coordinates.dim, multiplicities, cfg.edm, cfg.consistency,
                              cfg.time_embedding,
                              _teacher_builder(cfg, coordinates, multiplicities), embedding)

@@ -13,6 +13,14 @@ Training draws log sigma ~ N(p_mean, p_std^2) and minimises
 lambda(sigma) |D(x + sigma n, sigma) - x|^2 with lambda = (sigma^2 + s_d^2) / (sigma s_d)^2,
 over the coordinates that exist. Sampling walks the sigma schedule of eq. 5
 (sigma_max -> sigma_min with exponent rho, then 0) with the samplers of solvers/edm.py.
+
+Classifier-free guidance (Ho & Salimans, arXiv:2207.12598) for continuous conditions (a
+jet's pT, eta, m, N): with ``condition_dropout`` p > 0, training hides them from the network
+for a fraction p of the examples (zeros, and a flag input that says so; the jet type stays),
+so that the one network learns both D(x, sigma | type, kinematics) and D(x, sigma | type).
+Sampling with guidance w follows D_w = D(. | type) + w [D(. | type, kinematics) - D(. | type)]
+(solvers/sampling.py): w = 1 the conditional denoiser, w > 1 a denoiser that leans further
+towards what the kinematics change, two network passes per evaluation.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from lhcgen.errors import LhcgenError
 from lhcgen.models.backbones import context_features, coordinate_net
 from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
@@ -52,6 +61,17 @@ class EDMConfig:
     """Exponent of the sampling schedule (Karras et al. eq. 5)."""
     s_churn: float = 0.0
     """Stochasticity of the "stochastic" sampler (Karras et al. algorithm 2; 0: none)."""
+    condition_dropout: float = 0.0
+    """Probability, per training example, that the network is not shown the continuous
+    conditions (jets: pT, eta, m, N; the jet type is always shown): they enter as zeros
+    beside a flag input of 0 (1 when shown). Like nn.Dropout, in training mode only: the
+    validation loss is that of the conditional denoiser. In [0, 1); 0: no flag input, the
+    network of every run made before the option. > 0 lets sampling apply classifier-free
+    guidance (``guidance``)."""
+    guidance: float = 1.0
+    """Default sampling guidance w >= 0 (``lhcgen sample --guidance``): the denoiser
+    D(.|type) + w [D(.|type, kinematics) - D(.|type)]; 1 the conditional denoiser alone (one
+    pass), anything else needs ``condition_dropout`` > 0 and costs two passes per evaluation."""
 
 
 class EDMDiffusion(Generator):
@@ -81,16 +101,32 @@ class EDMDiffusion(Generator):
         c_in = 1 / torch.sqrt(sig**2 + s_d**2)
         return c_skip, c_out, c_in
 
+    @property
+    def guidable(self) -> bool:
+        """Whether the network was trained to do without the continuous conditions too."""
+        return self.cfg.condition_dropout > 0
+
     def denoise(self, x: torch.Tensor, sigma: torch.Tensor, condition: torch.Tensor,
-                dims_mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+                dims_mask: torch.Tensor, context: torch.Tensor | None = None,
+                shown: torch.Tensor | None = None) -> torch.Tensor:
         """D(x, sigma) = c_skip x + c_out F(c_in x, c_noise): the denoised estimate of x;
-        sigma (N,) > 0."""
+        sigma (N,) > 0. ``shown`` (N,) of 0 and 1 (a guidable model only; default all 1):
+        whether each example's continuous conditions ``context`` are shown to the network."""
         sig = sigma.to(x.dtype).view(len(x), *([1] * (x.dim() - 1)))
         c_skip, c_out, c_in = self.preconditioning(sig)
         onehot = nn.functional.one_hot(condition, len(self.multiplicities)).to(x.dtype)
         parts = [self.sigma_embedding(self._noise_level(sigma.to(x.dtype))), onehot]
+        if shown is not None and not self.guidable:
+            raise LhcgenError("this model was trained with its conditions always shown "
+                              "(model.edm.condition_dropout 0); it cannot hide them")
         if context is not None:
-            parts.append(self.context_embedding(context.to(x.dtype)))
+            embedded = self.context_embedding(context.to(x.dtype))
+            if self.guidable:
+                flag = (torch.ones(len(x), dtype=x.dtype, device=x.device) if shown is None
+                        else shown.to(device=x.device, dtype=x.dtype)).view(-1, 1)
+                parts += [embedded * flag, flag]
+            else:
+                parts.append(embedded)
         mask = dims_mask.to(x.dtype)
         out = self.net(c_in * x * mask, torch.cat(parts, dim=-1), dims_mask)
         return (c_skip * x + c_out * out) * mask
@@ -102,9 +138,15 @@ class EDMDiffusion(Generator):
         sigma = torch.exp(self.cfg.p_mean + self.cfg.p_std * normal)
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         sig = sigma.view(n, *([1] * (x.dim() - 1)))
+        shown = None
+        if self.guidable and self.training and batch.context is not None:
+            # drawn last, so p = 0 draws as before; in eval mode (the validation loss of the
+            # EMA weights) every example is shown its conditions, as nn.Dropout does
+            hidden = torch.rand(n, generator=generator, dtype=x.dtype) < self.cfg.condition_dropout
+            shown = (~hidden).to(x.device)
         denoised = self.denoise((x + sig * noise) * mask, sigma,
                                 self.condition_index(batch.multiplicity), batch.dims_mask,
-                                batch.context)
+                                batch.context, shown)
         s_d = self.cfg.sigma_data
         weight = (sigma**2 + s_d**2) / (sigma * s_d) ** 2
         per_event = (((denoised - x) ** 2 * mask).flatten(1).sum(-1)
@@ -112,8 +154,22 @@ class EDMDiffusion(Generator):
         return (batch.weights * weight * per_event).sum() / batch.weights.sum()
 
 
-def build(cfg: ModelConfig, coordinates: Coordinates, multiplicities: list[int]) -> EDMDiffusion:
+def conditioning_width(cfg: ModelConfig, coordinates: Coordinates,
+                       multiplicities: list[int]) -> tuple[nn.Module, int]:
+    """(the embedding of the continuous conditions, the width of the vector the network is
+    conditioned on): noise level, one-hot condition, the embedded conditions and, where
+    ``model.edm.condition_dropout`` > 0, the flag that says whether they are shown."""
     embedding, width = context_features(cfg, coordinates)
-    net = coordinate_net(cfg, coordinates, cfg.time_embedding + len(multiplicities) + width)
+    if cfg.edm.condition_dropout > 0 and not coordinates.context:
+        raise LhcgenError("config: 'model.edm.condition_dropout' hides continuous conditions "
+                          "(jets as particle clouds: pT, eta, m, N); this process has none, "
+                          "leave it at 0")
+    flag = 1 if cfg.edm.condition_dropout > 0 else 0
+    return embedding, cfg.time_embedding + len(multiplicities) + width + flag
+
+
+def build(cfg: ModelConfig, coordinates: Coordinates, multiplicities: list[int]) -> EDMDiffusion:
+    embedding, width = conditioning_width(cfg, coordinates, multiplicities)
+    net = coordinate_net(cfg, coordinates, width)
     return EDMDiffusion(net, coordinates.dim, multiplicities, cfg.edm, cfg.time_embedding,
                         embedding)

@@ -225,6 +225,16 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: need 'model.edm.sigma_min' < 'model.edm.sigma_max'")
     if cfg.model.edm.s_churn < 0:
         raise LhcgenError("config: 'model.edm.s_churn' must not be negative")
+    if not 0.0 <= cfg.model.edm.condition_dropout < 1.0:
+        raise LhcgenError("config: 'model.edm.condition_dropout' must be in [0, 1) (the share "
+                          "of training examples shown without their kinematics)")
+    if not 0.0 <= cfg.model.edm.guidance < float("inf"):
+        raise LhcgenError("config: 'model.edm.guidance' must be a finite number >= 0 (1: no "
+                          "guidance)")
+    if cfg.model.edm.guidance != 1.0 and not cfg.model.edm.condition_dropout > 0:
+        raise LhcgenError("config: 'model.edm.guidance' other than 1 needs "
+                          "'model.edm.condition_dropout' > 0 (guidance extrapolates from the "
+                          "denoiser without the kinematics, which training must teach)")
     if not cfg.model.ddpm.beta_start < cfg.model.ddpm.beta_end < 1:
         raise LhcgenError("config: need 0 < 'model.ddpm.beta_start' < 'model.ddpm.beta_end' < 1")
     from lhcgen.models.registry import MODEL_NAMES, check_sampler

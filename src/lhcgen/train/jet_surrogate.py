@@ -36,7 +36,12 @@ from lhcgen.physics.particle_cloud import (
 )
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
-from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS, consistency_sigmas
+from lhcgen.solvers.sampling import (
+    CONSISTENCY_OPTIONS,
+    EDM_OPTIONS,
+    consistency_sigmas,
+    guidance_of,
+)
 from lhcgen.train.checkpoint import CHECKPOINT, load_checkpoint
 from lhcgen.train.config import RunConfig
 from lhcgen.train.run import CONDITIONS_DIR, conditions_model, load_trained_run, run_metrics
@@ -183,7 +188,8 @@ class JetSurrogate:
         truncated ones (``conserve_jet_pt_sums``); the sums before are summarised in info
         (``pt_sum_quantiles``, ``n_truncated_pt_sum_bounded``).
         ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
-        noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler;
+        noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler,
+        ``guidance`` and its interval ``guidance_sigma_low``, ``guidance_sigma_high``;
         default: the config's) or consistency ones (``CONSISTENCY_OPTIONS``: ``sigma_1`` and
         ``sigma_2``, the noise levels of the second and third steps; default:
         ``model.consistency.sampling_sigmas``), recorded in info and in the file's
@@ -193,6 +199,8 @@ class JetSurrogate:
         solver, steps = self.sampler(solver, steps)
         options = dict(options or {})
         self.check_options(options)
+        if self.model.sampling == "edm" and self.model.cfg.guidance != 1.0:
+            options.setdefault("guidance", self.model.cfg.guidance)  # recorded with the jets
         if self.model.sampling == "consistency":  # a step the options name but that won't run
             consistency_sigmas(self.model.consistency.sampling_sigmas, steps, options)
         code = self.check_type(jet_type)
@@ -247,6 +255,8 @@ class JetSurrogate:
             which = "EDM" if set(foreign) <= set(EDM_OPTIONS) else "consistency"
             raise LhcgenError(f"{', '.join(foreign)}: option(s) of the {which} samplers; "
                               f"{self.run_dir} is a {self.cfg.model.name} run")
+        if self.model.sampling == "edm":  # before any jet is made
+            guidance_of(self.model, dict(options), conditioned=True)
 
     def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
                   protocol, condition_from, conserve_pt_sum
