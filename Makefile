@@ -479,7 +479,8 @@ jetsquantile: $(STAMP)
 ## same network trained with condition dropout (configs/jets_edm_guided.yaml; each 25-31 min on
 ## 2 cores where missing), 5000 top jets given the truth's kinematics at guidance 1, 2 and 3
 ## (the jet-mass response by decile and by prong), then both runs in both protocols at 5000
-## jets. About 35 min once the runs exist; data, runs and results are kept
+## jets; a second seed of the guided network at guidance 1 beside the plain one. About 40 min
+## once the three runs exist; data, runs and results are kept
 jetsguided: $(STAMP)
 	$(call ab_data,t)
 	for run in jets_edm jets_edm_guided; do [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen \
@@ -505,6 +506,21 @@ jetsguided: $(STAMP)
 	    --samplers 'midpoint:16 midpoint:16@guidance=1.25 midpoint:16@guidance=2' \
 	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
 	    --name jets_time_fidelity_guided
+	[ -f runs/jets_edm_guided_seed2/metrics.json ] || $(BIN)/lhcgen train \
+	    configs/jets_edm_guided.yaml --out runs/jets_edm_guided_seed2 --seed 2 --threads 2 --resume
+	[ -f runs/mass_response_t_jets_edm_guided_seed2_w1.h5 ] || $(BIN)/lhcgen sample \
+	    runs/jets_edm_guided_seed2 -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver midpoint --steps 16 --threads 2 \
+	    --out runs/mass_response_t_jets_edm_guided_seed2_w1.h5
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/mass_response_t_jets_edm_midpoint16.h5 runs/mass_response_t_jets_edm_guided_w1.h5 \
+	    runs/mass_response_t_jets_edm_guided_seed2_w1.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_guided_seeds_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_edm_guided \
+	    runs/jets_edm_guided_seed2 --types t --jets 5000 --protocols file --threads 2 \
+	    --samplers midpoint:16 --truth 'data/jets/{type}30_b5k.h5' \
+	    --truth-floor 'data/jets/{type}30_a5k.h5' --name jets_time_fidelity_guided_seeds
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make
