@@ -77,7 +77,7 @@ def sigma_interval(text: str) -> tuple[float, float]:
         low, high = (float(part) for part in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected two numbers LOW,HIGH, got {text!r}") from None
-    if not 0 <= low < high or low == float("inf"):
+    if not 0 <= low < high:  # also refuses LOW = inf: no HIGH lies above it
         raise argparse.ArgumentTypeError(f"expected 0 <= LOW < HIGH, got {text!r}")
     return low, high
 
