@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test test-fast lint data full jets jets150 jetsgpu jetsfloor jetsmass \
-	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsquantile jetsguided jetsspread paired \
+	jetsoctaves jetsedge jetslowsigma jetspairs jetsprongsamplers jetsquantile jetsguided jetsmassloss jetsspread paired \
 	bench clean
 
 $(STAMP): pyproject.toml
@@ -297,6 +297,7 @@ jetsmass: $(STAMP)
 ## seed-1 runs on the time-fidelity benchmark. About 2 h 30 min on 2 cores; runs are kept
 JETS_OCTAVES_RUNS := jets_edm:jets_edm:1:t jets_edm_seed2:jets_edm:2:t \
 	jets_edm_octaves:jets_edm_octaves:1:t jets_edm_octaves_seed2:jets_edm_octaves:2:t
+JETS_MASS_LOSS_RUNS := jets_edm jets_edm_mass jets_edm_mass_mid jets_edm_mass_low
 # $(call ab_data,TYPES): the jets of the CPU A/B targets (jetsoctaves, jetsedge, jetslowsigma)
 # per type, each made once: 50000 to train on, 5000 whose kinematics the runs are given, 5000
 # for the floor, 50000 independent ones for the truth's own spread
@@ -521,6 +522,34 @@ jetsguided: $(STAMP)
 	    runs/jets_edm_guided_seed2 --types t --jets 5000 --protocols file --threads 2 \
 	    --samplers midpoint:16 --truth 'data/jets/{type}30_b5k.h5' \
 	    --truth-floor 'data/jets/{type}30_a5k.h5' --name jets_time_fidelity_guided_seeds
+
+## make jetsmassloss: a loss on the constituents' mass. runs/jets_edm and the same network
+## trained with model.edm.mass_loss 1 at noise levels sigma <= 1, 0.3 and 0.1
+## (configs/jets_edm_mass{,_mid,_low}.yaml), each 28-32 min on 2 cores where missing;
+## what each denoiser makes of the mass noise level by noise level, the jet-mass response of
+## 5000 top jets given the truth's kinematics, and the JetNet metrics in both protocols at
+## 5000 jets. About 20 min once the runs exist; data, runs and results are kept
+jetsmassloss: $(STAMP)
+	$(call ab_data,t)
+	for run in $(JETS_MASS_LOSS_RUNS); do [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen \
+	    train configs/$$run.yaml --out runs/$$run --seed 1 --threads 2 --resume || exit 1; done
+	for run in $(JETS_MASS_LOSS_RUNS); do [ -f runs/mass_response_t_$${run}_midpoint16.h5 ] || \
+	    $(BIN)/lhcgen sample runs/$$run -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver midpoint --steps 16 --threads 2 \
+	    --out runs/mass_response_t_$${run}_midpoint16.h5 || exit 1; done
+	$(BIN)/python benchmarks/jets_denoised_mass.py --runs runs/jets_edm runs/jets_edm_mass \
+	    runs/jets_edm_mass_mid runs/jets_edm_mass_low --truth data/jets/t30_b5k.h5 --type t \
+	    --jets 5000 --threads 2 --name jets_denoised_mass_t
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/mass_response_t_jets_edm_midpoint16.h5 runs/mass_response_t_jets_edm_mass_midpoint16.h5 \
+	    runs/mass_response_t_jets_edm_mass_mid_midpoint16.h5 \
+	    runs/mass_response_t_jets_edm_mass_low_midpoint16.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_mass_loss_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm runs/jets_edm_mass \
+	    runs/jets_edm_mass_mid runs/jets_edm_mass_low --types t --jets 5000 \
+	    --protocols file,generated --threads 2 --samplers midpoint:16 --truth 'data/jets/{type}30_b5k.h5' \
+	    --truth-floor 'data/jets/{type}30_a5k.h5' --name jets_time_fidelity_mass_loss
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

@@ -21,6 +21,25 @@ so that the one network learns both D(x, sigma | type, kinematics) and D(x, sigm
 Sampling with guidance w follows D_w = D(. | type) + w [D(. | type, kinematics) - D(. | type)]
 (solvers/sampling.py): w = 1 the conditional denoiser, w > 1 a denoiser that leans further
 towards what the kinematics change, two network passes per evaluation.
+
+The constituents' mass (jets as particle clouds, ``mass_loss`` > 0). The squared error
+weighs every coordinate alike, but the mass of the stored constituents given the jet's
+kinematics depends on how they are arranged, most on the few hardest and on the distance
+between the prongs; the networks measured make it about 1-2 % light. In training mode the
+loss then adds, per jet,
+
+    mass_loss lambda(sigma) c_skip(sigma) [log m(D) - log m(x)]^2
+        = mass_loss [log m(D) - log m(x)]^2 / sigma^2    (for sigma_data = 1),
+
+with m the mass of the decoded constituents (``CloudDecoding``, the pair sum of
+physics/particle_cloud_torch.py) in units of the jet pT: the squared error's weight
+lambda(sigma), damped by c_skip(sigma) where the denoised jet is a blurred mean whose mass
+is not the jet's, and only at sigma <= ``mass_loss_sigma_max``. Where the blur is small the
+term reweighs the squared error towards the directions that move the mass (the hardest
+constituents, the distance between the prongs); where it is not, it pulls the denoised jet
+past the mean of the jets it may come from, towards the mass of a single jet. The
+validation loss (eval mode) is the squared error alone, comparable with runs made without
+the term.
 """
 
 from __future__ import annotations
@@ -37,6 +56,8 @@ from lhcgen.models.base import Batch, Generator
 from lhcgen.models.config import ModelConfig
 from lhcgen.models.registry import SamplerSpec
 from lhcgen.nets.embeddings import FourierTimeEmbedding
+from lhcgen.physics.particle_cloud_torch import relative_cloud_mass_squared
+from lhcgen.transforms.cloud_decoding import CloudDecoding
 from lhcgen.transforms.coordinates import Coordinates
 
 SAMPLER = SamplerSpec(("heun", "euler", "ddim", "midpoint", "rk4", "heun_dp", "midpoint_dp",
@@ -72,6 +93,18 @@ class EDMConfig:
     """Default sampling guidance w >= 0 (``lhcgen sample --guidance``): the denoiser
     D(.|type) + w [D(.|type, kinematics) - D(.|type)]; 1 the conditional denoiser alone (one
     pass), anything else needs ``condition_dropout`` > 0 and costs two passes per evaluation."""
+    mass_loss: float = 0.0
+    """Weight of the loss on the mass of the denoised jet's constituents (jets as particle
+    clouds; module docstring), >= 0; training mode only. 0: the squared error alone, the
+    loss of every run made before the option."""
+    mass_loss_sigma_max: float = float("inf")
+    """The mass loss applies at training noise levels sigma <= this only (inf: at all);
+    above, the denoised jet is a blurred mean, lighter than any jet (measured on a trained
+    top-jet network, log m(D) - log m(x): -0.008 at sigma 0.1, -0.056 at 0.3, -0.50 at 1)."""
+
+
+MASS_SQUARED_FLOOR = 1e-8
+"""Added to (m / pT)^2 in the log of the mass loss (a jet of m / pT = 1e-4 or less)."""
 
 
 class EDMDiffusion(Generator):
@@ -81,9 +114,14 @@ class EDMDiffusion(Generator):
     sampling = "edm"
 
     def __init__(self, net: nn.Module, dim: int, multiplicities: list[int], cfg: EDMConfig,
-                 time_embedding: int = 32, context_embedding: nn.Module | None = None):
+                 time_embedding: int = 32, context_embedding: nn.Module | None = None,
+                 decoding: CloudDecoding | None = None):
         super().__init__(multiplicities)
         self.net, self.dim, self.cfg = net, dim, cfg
+        if cfg.mass_loss > 0 and decoding is None:
+            raise LhcgenError("config: 'model.edm.mass_loss' needs constituents to take the "
+                              "mass of (jets as particle clouds); leave it at 0")
+        self.decoding = decoding
         self.context_embedding = context_embedding or nn.Identity()
         self.sigma_min, self.sigma_max, self.rho = cfg.sigma_min, cfg.sigma_max, cfg.rho
         self.sigma_embedding = FourierTimeEmbedding(time_embedding)
@@ -151,7 +189,31 @@ class EDMDiffusion(Generator):
         weight = (sigma**2 + s_d**2) / (sigma * s_d) ** 2
         per_event = (((denoised - x) ** 2 * mask).flatten(1).sum(-1)
                      / mask.flatten(1).sum(-1).clamp_min(1.0))
-        return (batch.weights * weight * per_event).sum() / batch.weights.sum()
+        if not (self.cfg.mass_loss > 0 and self.training):
+            return (batch.weights * weight * per_event).sum() / batch.weights.sum()
+        c_skip = s_d**2 / (sigma**2 + s_d**2) * (sigma <= self.cfg.mass_loss_sigma_max)
+        mass = self.cfg.mass_loss * c_skip * self.mass_error(denoised, x, batch.dims_mask) ** 2
+        return (batch.weights * weight * (per_event + mass)).sum() / batch.weights.sum()
+
+    def mass_error(self, denoised: torch.Tensor, x: torch.Tensor,
+                   dims_mask: torch.Tensor) -> torch.Tensor:
+        """(N,) log m(denoised) - log m(x): the masses of the decoded constituents (each in
+        units of the jet pT), the gradient through the denoised ones only. In float32 at
+        least, also inside a bfloat16 autocast (``training.precision``), whose 8-bit
+        mantissa would leave the mass of a jet about 0.4 % uncertain."""
+        assert self.decoding is not None
+        particles = dims_mask[..., 0]
+        dtype = torch.promote_types(denoised.dtype, torch.float32)
+
+        def log_mass(cloud: torch.Tensor) -> torch.Tensor:
+            squared = relative_cloud_mass_squared(self.decoding.decode(cloud.to(dtype)),
+                                                  particles)
+            return torch.log(squared + MASS_SQUARED_FLOOR) / 2
+
+        with torch.autocast(device_type=denoised.device.type, enabled=False):
+            with torch.no_grad():
+                target = log_mass(x)
+            return log_mass(denoised) - target
 
 
 def conditioning_width(cfg: ModelConfig, coordinates: Coordinates,
@@ -172,4 +234,4 @@ def build(cfg: ModelConfig, coordinates: Coordinates, multiplicities: list[int])
     embedding, width = conditioning_width(cfg, coordinates, multiplicities)
     net = coordinate_net(cfg, coordinates, width)
     return EDMDiffusion(net, coordinates.dim, multiplicities, cfg.edm, cfg.time_embedding,
-                        embedding)
+                        embedding, coordinates.decoding)

@@ -235,6 +235,16 @@ def config_from_dict(data: dict) -> RunConfig:
         raise LhcgenError("config: 'model.edm.guidance' other than 1 needs "
                           "'model.edm.condition_dropout' > 0 (guidance extrapolates from the "
                           "denoiser without the kinematics, which training must teach)")
+    if not 0.0 <= cfg.model.edm.mass_loss < float("inf"):
+        raise LhcgenError("config: 'model.edm.mass_loss' must be a finite number >= 0 (0: no "
+                          "loss on the constituents' mass)")
+    if not cfg.model.edm.mass_loss_sigma_max > 0:
+        raise LhcgenError("config: 'model.edm.mass_loss_sigma_max' must be > 0 (inf: the mass "
+                          "loss at every noise level)")
+    if cfg.model.edm.mass_loss and process.kind != "clouds":
+        raise LhcgenError(f"config: 'model.edm.mass_loss': process {process.name!r} has no "
+                          "constituents to take the mass of (jets as particle clouds have); "
+                          "leave it at 0")
     if not cfg.model.ddpm.beta_start < cfg.model.ddpm.beta_end < 1:
         raise LhcgenError("config: need 0 < 'model.ddpm.beta_start' < 'model.ddpm.beta_end' < 1")
     from lhcgen.models.registry import MODEL_NAMES, check_sampler

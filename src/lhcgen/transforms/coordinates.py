@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lhcgen.transforms.cloud_decoding import CloudDecoding
+
 
 @dataclass(frozen=True)
 class Coordinates:
@@ -18,6 +20,9 @@ class Coordinates:
     angular: clouds: the first ``angular`` coordinates of a particle place it in the
     (eta, phi) plane, so that their Euclidean distance between two particles grows with the
     particles' Delta R (the pair biases of ``model.pair_bias``); 0: no such coordinates.
+    decoding: jets as particle clouds: how a particle's coordinates decode into its
+    (Delta eta, Delta phi, pT_rel), in torch (the constituents' mass in
+    ``model.edm.mass_loss``); None: no such decoding.
     """
 
     slots: tuple[int, ...]
@@ -25,6 +30,7 @@ class Coordinates:
     particles: int = 0
     context: int = 0
     angular: int = 0
+    decoding: CloudDecoding | None = None
 
     def __post_init__(self) -> None:
         if len(self.slots) != len(self.periods):
@@ -40,13 +46,15 @@ class Coordinates:
         return self.particles > 0
 
     @classmethod
-    def cloud(cls, particles: int, features: int, context: int,
-              angular: int = 0) -> Coordinates:
+    def cloud(cls, particles: int, features: int, context: int, angular: int = 0,
+              decoding: CloudDecoding | None = None) -> Coordinates:
         """A particle cloud of ``particles`` slots with ``features`` coordinates each, the
-        first ``angular`` of them the particle's place in the (eta, phi) plane."""
+        first ``angular`` of them the particle's place in the (eta, phi) plane, decoded into
+        constituents by ``decoding`` (if given)."""
         if not 0 <= angular <= features:
             raise ValueError(f"{angular} angular coordinates among {features}")
-        return cls((0,) * features, (None,) * features, particles, context, angular)
+        return cls((0,) * features, (None,) * features, particles, context, angular,
+                   decoding)
 
     @classmethod
     def plain(cls, slots: list[int]) -> Coordinates:

@@ -48,6 +48,7 @@ import torch
 
 from lhcgen.data.jets import JET_TYPES, JetCloudSample
 from lhcgen.errors import LhcgenError
+from lhcgen.transforms.cloud_decoding import CloudDecoding
 from lhcgen.transforms.coordinates import Coordinates
 from lhcgen.transforms.encoded import Encoded
 from lhcgen.transforms.quantile_marginals import QuantileMarginals
@@ -328,7 +329,14 @@ class JetCloudPreprocessing:
         return torch.from_numpy(mask)[..., None].expand(-1, -1, N_FEATURES).clone()
 
     def coordinates(self) -> Coordinates:
-        return Coordinates.cloud(self.n_particles, N_FEATURES, N_CONTEXT, angular=2)
+        return Coordinates.cloud(self.n_particles, N_FEATURES, N_CONTEXT, angular=2,
+                                 decoding=self.decoding())
+
+    def decoding(self) -> CloudDecoding:
+        """The fitted numbers of ``decode_particles``, for its torch twin."""
+        return CloudDecoding(tuple(self.particle_mean), tuple(self.particle_std),
+                             self._atanh_bound(), self.jet_edge,
+                             self._shell() if self.jet_edge else 1.0, self.max_pt_rel)
 
     def state_dict(self) -> dict:
         return {"types": self.types, "n_particles": self.n_particles,
