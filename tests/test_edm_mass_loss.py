@@ -145,18 +145,24 @@ def _batch(prep: JetCloudPreprocessing, sample) -> Batch:
     return Batch(enc.x, enc.dims_mask, enc.multiplicity.long(), weights, enc.context)
 
 
+def _twins(jets: int, seed: int, mass_loss: float):
+    """(preprocessing, jets, their batch, a plain model, the same weights with the mass
+    loss) on ``jets`` toy jets of each of two types."""
+    prep = JetCloudPreprocessing()
+    sample = two_types(jets, seed=seed)
+    prep.fit(sample)
+    plain, massive = _model(prep), _model(prep, mass_loss=mass_loss)
+    massive.load_state_dict(plain.state_dict())
+    return prep, sample, _batch(prep, sample), plain, massive
+
+
 def _losses(model: EDMDiffusion, batch: Batch, training: bool) -> torch.Tensor:
     model.train(training)
     return model.loss(batch, torch.Generator().manual_seed(11)).detach()
 
 
 def test_the_mass_term_is_what_the_numpy_functions_make_of_the_denoised_jets():
-    prep = JetCloudPreprocessing()
-    sample = two_types(60, seed=9)
-    prep.fit(sample)
-    batch = _batch(prep, sample)
-    plain, massive = _model(prep), _model(prep, mass_loss=0.7)
-    massive.load_state_dict(plain.state_dict())
+    prep, sample, batch, plain, massive = _twins(60, seed=9, mass_loss=0.7)
     base = _losses(plain, batch, training=True)
     # eval mode (the validation loss): the squared error alone, as without the option
     assert _losses(massive, batch, training=False) == _losses(plain, batch, training=False)
@@ -194,12 +200,7 @@ def test_the_mass_term_is_what_the_numpy_functions_make_of_the_denoised_jets():
 def test_the_mass_term_trains_the_network_and_its_gradient_lowers_the_mass_error():
     """Its gradient reaches the network; followed alone, it brings a shrunk jet's mass back
     to the clean jet's (the gradient runs through the decoding of the denoised jet only)."""
-    prep = JetCloudPreprocessing()
-    sample = two_types(40, seed=10)
-    prep.fit(sample)
-    batch = _batch(prep, sample)
-    plain, massive = _model(prep), _model(prep, mass_loss=5.0)
-    massive.load_state_dict(plain.state_dict())
+    prep, sample, batch, plain, massive = _twins(40, seed=10, mass_loss=5.0)
     grads = []
     for model in (plain, massive):
         model.zero_grad()

@@ -2,8 +2,8 @@
 
 ``JetCloudPreprocessing.decode_particles`` (numpy, float64) writes the generated jets; this
 twin, with the same fitted numbers, lets a loss see the constituents of the denoised jet
-while the gradient flows through it (``model.edm.mass_loss``). Same formulas, same order of
-operations (a test holds the two to 1e-12 in float64):
+while the gradient flows through it (``model.edm.mass_loss``). The same formulas (a test
+holds the two to 1e-12 in float64):
 
     (u, v, w) = x std + mean,   s = |(u, v)|,   Delta R = h^-1(R_a tanh s),
     (Delta eta, Delta phi) = (u, v) Delta R / s,   pT_rel = c sigmoid(w),
