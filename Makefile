@@ -525,7 +525,8 @@ jetsguided: $(STAMP)
 
 ## make jetsmassloss: a loss on the constituents' mass. runs/jets_edm and the same network
 ## trained with model.edm.mass_loss 1 at noise levels sigma <= 1, 0.3 and 0.1
-## (configs/jets_edm_mass{,_mid,_low}.yaml), each 28-32 min on 2 cores where missing;
+## (configs/jets_edm_mass{,_mid,_low}.yaml), each 28-32 min on 2 cores where missing, and the
+## sigma <= 0.3 one again at seed 2;
 ## what each denoiser makes of the mass noise level by noise level, the jet-mass response of
 ## 5000 top jets given the truth's kinematics, and the JetNet metrics in both protocols at
 ## 5000 jets. About 20 min once the runs exist; data, runs and results are kept
@@ -550,6 +551,21 @@ jetsmassloss: $(STAMP)
 	    runs/jets_edm_mass_mid runs/jets_edm_mass_low --types t --jets 5000 \
 	    --protocols file,generated --threads 2 --samplers midpoint:16 --truth 'data/jets/{type}30_b5k.h5' \
 	    --truth-floor 'data/jets/{type}30_a5k.h5' --name jets_time_fidelity_mass_loss
+	[ -f runs/jets_edm_mass_mid_seed2/metrics.json ] || $(BIN)/lhcgen train \
+	    configs/jets_edm_mass_mid.yaml --out runs/jets_edm_mass_mid_seed2 --seed 2 --threads 2 --resume
+	[ -f runs/mass_response_t_jets_edm_mass_mid_seed2_midpoint16.h5 ] || $(BIN)/lhcgen sample \
+	    runs/jets_edm_mass_mid_seed2 -n 5000 --type t --condition-from data/jets/t30_b5k.h5 \
+	    --solver midpoint --steps 16 --threads 2 \
+	    --out runs/mass_response_t_jets_edm_mass_mid_seed2_midpoint16.h5
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/mass_response_t_jets_edm_midpoint16.h5 runs/mass_response_t_jets_edm_mass_mid_midpoint16.h5 \
+	    runs/mass_response_t_jets_edm_mass_mid_seed2_midpoint16.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 \
+	    --name jets_mass_response_mass_loss_seeds_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_mass_mid_seed2 --types t \
+	    --jets 5000 --protocols file,generated --threads 2 --samplers midpoint:16 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_mass_loss_seed2
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make
