@@ -145,7 +145,9 @@ jets: $(STAMP)
 ## student, the EDM's sampler steps, then the time-fidelity benchmark of both, as the network
 ## made the constituents and with the pT sum conserved; then the EDM with octaves of the
 ## conditions trained for 24 epochs, configs/jets_edm_150_octaves.yaml, and its benchmark;
-## about 4 h 30 min on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
+## then that recipe with the loss on the constituents' mass, configs/jets_edm_150_mass.yaml,
+## its benchmark and the mass response of both; about 6 h on 2 CPU cores, 6-12 minutes of
+## them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -171,6 +173,17 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_mass_response.py --generated \
 	    runs/samples_150_octaves/t_file_jets_edm_150_octaves_midpoint_16_conserved.h5 \
 	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 --name jets_mass_response_150_octaves
+	$(BIN)/lhcgen train configs/jets_edm_150_mass.yaml --out runs/jets_edm_150_mass --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_mass \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 5000 --samplers 'midpoint:16' --threads 2 --generate-only \
+	    --samples runs/samples_150_mass --name jets_time_fidelity_150_mass
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_mass \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_mass
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/samples_150_mass/t_file_jets_edm_150_mass_midpoint_16_conserved.h5 \
+	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 --name jets_mass_response_150_mass
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
@@ -297,7 +310,8 @@ jetsmass: $(STAMP)
 ## seed-1 runs on the time-fidelity benchmark. About 2 h 30 min on 2 cores; runs are kept
 JETS_OCTAVES_RUNS := jets_edm:jets_edm:1:t jets_edm_seed2:jets_edm:2:t \
 	jets_edm_octaves:jets_edm_octaves:1:t jets_edm_octaves_seed2:jets_edm_octaves:2:t
-JETS_MASS_LOSS_RUNS := jets_edm jets_edm_mass jets_edm_mass_mid jets_edm_mass_low
+JETS_MASS_LOSS_RUNS := jets_edm jets_edm_mass jets_edm_mass_mid jets_edm_mass_low \
+	jets_edm_mass_sum
 # $(call ab_data,TYPES): the jets of the CPU A/B targets (jetsoctaves, jetsedge, jetslowsigma)
 # per type, each made once: 50000 to train on, 5000 whose kinematics the runs are given, 5000
 # for the floor, 50000 independent ones for the truth's own spread
@@ -525,8 +539,9 @@ jetsguided: $(STAMP)
 
 ## make jetsmassloss: a loss on the constituents' mass. runs/jets_edm and the same network
 ## trained with model.edm.mass_loss 1 at noise levels sigma <= 1, 0.3 and 0.1
-## (configs/jets_edm_mass{,_mid,_low}.yaml), each 28-32 min on 2 cores where missing, and the
-## sigma <= 0.3 one again at seed 2;
+## (configs/jets_edm_mass{,_mid,_low}.yaml), each 28-32 min on 2 cores where missing, the
+## sigma <= 0.3 one again at seed 2 and with the mass over the constituents' summed pT
+## (configs/jets_edm_mass_sum.yaml);
 ## what each denoiser makes of the mass noise level by noise level, the jet-mass response of
 ## 5000 top jets given the truth's kinematics, and the JetNet metrics in both protocols at
 ## 5000 jets. About 20 min once the runs exist; data, runs and results are kept
@@ -566,6 +581,15 @@ jetsmassloss: $(STAMP)
 	    --jets 5000 --protocols file,generated --threads 2 --samplers midpoint:16 \
 	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
 	    --name jets_time_fidelity_mass_loss_seed2
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/mass_response_t_jets_edm_midpoint16.h5 runs/mass_response_t_jets_edm_mass_mid_midpoint16.h5 \
+	    runs/mass_response_t_jets_edm_mass_mid_seed2_midpoint16.h5 \
+	    runs/mass_response_t_jets_edm_mass_sum_midpoint16.h5 \
+	    --truth data/jets/t30_b5k.h5 --truth-2 data/jets/t30_c50k.h5 --name jets_mass_response_mass_sum_t
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_mass_sum --types t \
+	    --jets 5000 --protocols file,generated --threads 2 --samplers midpoint:16 \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_mass_sum
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make

@@ -57,7 +57,7 @@ def denoised_mass(run: str, truth: str, jet_type: str, jets: int, sigmas: list[f
     levels = []
     for k, sigma in enumerate(sigmas):
         generator = torch.Generator().manual_seed(seed + k)
-        loss, errors = [], []
+        loss, errors, sum_errors = [], [], []
         for start in range(0, jets, BATCH):
             part = slice(start, start + BATCH)
             x, dims = batch.x[part], batch.dims_mask[part]
@@ -70,24 +70,35 @@ def denoised_mass(run: str, truth: str, jet_type: str, jets: int, sigmas: list[f
                                   batch.context[part])
                 per_jet = ((d - x) ** 2 * mask).flatten(1).sum(-1) / mask.flatten(1).sum(-1)
                 loss.append((sigma**2 + s_d**2) / (sigma * s_d) ** 2 * per_jet)
-                errors.append(model.mass_error(d, x, dims))
-        loss_all, error = torch.cat(loss).double(), torch.cat(errors).double()
-        levels.append({"sigma": sigma, "loss": float(loss_all.mean()),
-                       "mass_error_mean": float(error.mean()),
-                       "mass_error_mean_error": float(error.std() / np.sqrt(len(error))),
-                       "mass_error_rms": float(error.pow(2).mean().sqrt())})
+                errors.append(model.mass_error(d, x, dims, units="jet_pt"))
+                sum_errors.append(model.mass_error(d, x, dims, units="pt_sum"))
+        loss_all = torch.cat(loss).double()
+        level = {"sigma": sigma, "loss": float(loss_all.mean())}
+        for key, parts in (("mass_error", errors), ("mass_over_sum_error", sum_errors)):
+            error = torch.cat(parts).double()
+            level |= {f"{key}_mean": float(error.mean()),
+                      f"{key}_mean_error": float(error.std() / np.sqrt(len(error))),
+                      f"{key}_rms": float(error.pow(2).mean().sqrt())}
+        levels.append(level)
     edm = cfg.model.edm
     return {"run": run, "mass_loss": edm.mass_loss,
             "mass_loss_sigma_max": (edm.mass_loss_sigma_max
                                     if np.isfinite(edm.mass_loss_sigma_max) else None),
-            "levels": levels}
+            "mass_loss_units": edm.mass_loss_units, "levels": levels}
 
 
 def _mass_setting(row: dict) -> str:
     if not row["mass_loss"]:
         return "none"
     window = row["mass_loss_sigma_max"]
-    return f"{row['mass_loss']:g}" + (f", σ ≤ {window:g}" if window is not None else "")
+    units = " of m / Σ pT" if row.get("mass_loss_units") == "pt_sum" else ""
+    return (f"{row['mass_loss']:g}{units}"
+            + (f", σ ≤ {window:g}" if window is not None else ""))
+
+
+def _error_cell(key: str):
+    return lambda lv: (f"{lv[key + '_mean']:+.4f} ± {lv[key + '_mean_error']:.4f} / "
+                       f"{lv[key + '_rms']:.4f}")
 
 
 def render(result: dict) -> str:
@@ -106,12 +117,14 @@ def render(result: dict) -> str:
     sigmas = [level["sigma"] for level in result["rows"][0]["levels"]]
     header = "| run | mass loss | " + " | ".join(f"σ = {s:g}" for s in sigmas) + " |"
     rule = "| --- | --- |" + " ---: |" * len(sigmas)
-    for title, cell in (
-            ("Denoising loss λ(σ)|D − x|² per coordinate",
-             lambda lv: f"{lv['loss']:.4f}"),
-            ("Mass error log m(D) − log m(x): mean ± its error / root mean square",
-             lambda lv: f"{lv['mass_error_mean']:+.4f} ± {lv['mass_error_mean_error']:.4f} / "
-                        f"{lv['mass_error_rms']:.4f}")):
+    tables = [("Denoising loss λ(σ)|D − x|² per coordinate", lambda lv: f"{lv['loss']:.4f}"),
+              ("Mass error log m(D) − log m(x): mean ± its error / root mean square",
+               _error_cell("mass_error"))]
+    if all("mass_over_sum_error_mean" in lv for row in result["rows"] for lv in row["levels"]):
+        tables.append(("Error of the mass over the constituents' summed pT, log (m / Σ pT)(D) "
+                       "− log (m / Σ pT)(x), blind to the sum: mean ± its error / root mean "
+                       "square", _error_cell("mass_over_sum_error")))
+    for title, cell in tables:
         lines += [f"**{title}**", "", header, rule]
         lines += [f"| `{row['run']}` | {_mass_setting(row)} | "
                   + " | ".join(cell(lv) for lv in row["levels"]) + " |"

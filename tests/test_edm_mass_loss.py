@@ -225,6 +225,45 @@ def test_the_mass_term_trains_the_network_and_its_gradient_lowers_the_mass_error
     assert float(final.abs().max()) < 0.01 < 0.2 < float(start.abs().median())
 
 
+def test_in_pt_sum_units_the_mass_error_is_blind_to_the_summed_pt():
+    """``mass_loss_units: pt_sum`` takes m / sum pT_rel (numpy's mass over numpy's sum):
+    every constituent of the denoised jet made 30 % softer leaves its error unchanged,
+    where in jet-pT units it moves by log 0.7."""
+    prep = JetCloudPreprocessing()
+    sample = two_types(30, seed=13)
+    prep.fit(sample)
+    rng = np.random.default_rng(3)
+    # a denoised jet: the clean one with its angles and pT shares perturbed
+    moved = sample.particles.copy()
+    moved[..., :2] *= rng.uniform(0.8, 1.2, moved.shape[:2])[..., None]
+    moved[..., 2] *= rng.uniform(0.8, 1.2, moved.shape[:2])
+    softer = moved.copy()
+    softer[..., 2] *= 0.7
+    dims = prep.dims_mask(sample.mask)
+    x = torch.from_numpy(prep.encode_particles(sample.particles, sample.mask))
+
+    def error(units: str, particles: np.ndarray) -> np.ndarray:
+        model = _model(prep, mass_loss=1.0, mass_loss_units=units)
+        cloud = torch.from_numpy(prep.encode_particles(particles, sample.mask))
+        return model.mass_error(cloud, x, dims).numpy()
+
+    def log_mass_over_sum(particles: np.ndarray) -> np.ndarray:
+        m = relative_jet_mass(particles, sample.mask)
+        total = np.where(sample.mask, particles[..., 2], 0.0).sum(-1)
+        return np.log((m / total) ** 2 + MASS_SQUARED_FLOOR) / 2
+
+    expected = log_mass_over_sum(moved) - log_mass_over_sum(sample.particles)
+    # atol: a one-constituent jet, massless in the pair sum, ~1e-8 in four-vectors
+    np.testing.assert_allclose(error("pt_sum", moved), expected, rtol=1e-8, atol=1e-7)
+    np.testing.assert_allclose(error("pt_sum", softer), error("pt_sum", moved), atol=1e-8)
+    # (jets of m / pT > 0.01, where the floor added to m^2 is 1e-4 of it or less)
+    heavy = relative_jet_mass(moved, sample.mask) > 0.01
+    assert heavy.sum() > 40
+    np.testing.assert_allclose((error("jet_pt", softer) - error("jet_pt", moved))[heavy],
+                               math.log(0.7), atol=1e-4)
+    assert np.abs(expected).max() > 0.01
+
+
 def test_the_mass_loss_needs_constituents():
     with pytest.raises(LhcgenError, match="'model.edm.mass_loss' needs constituents"):
         build(ModelConfig(name="edm", edm=EDMConfig(mass_loss=1.0)), Coordinates.plain([0, 0]),
@@ -237,7 +276,8 @@ def mass_run(tmp_path_factory):
     write_jets(root / "truth.h5", two_types(200, seed=1))
     base = _config(root, "edm", "cae", root / "truth.h5")
     path = _with(base, str(root / "mass.yaml"),
-                 model={"edm": {"mass_loss": 1.0, "mass_loss_sigma_max": 1.0}})
+                 model={"edm": {"mass_loss": 1.0, "mass_loss_sigma_max": 1.0,
+                                "mass_loss_units": "pt_sum"}})
     assert main(["train", path, "--out", str(root / "run"), "--no-progress"]) == 0
     return root, base
 
@@ -247,6 +287,7 @@ def test_a_run_with_the_mass_loss_trains_samples_and_records_it(mass_run):
     config = yaml.safe_load((root / "run" / "config.yaml").read_text())
     assert config["model"]["edm"]["mass_loss"] == 1.0
     assert config["model"]["edm"]["mass_loss_sigma_max"] == 1.0
+    assert config["model"]["edm"]["mass_loss_units"] == "pt_sum"
     metrics = json.loads((root / "run" / "metrics.json").read_text())
     assert math.isfinite(metrics["final_val_loss"])
     assert main(["sample", str(root / "run"), "-n", "50", "--out", str(root / "gen.h5"),
@@ -260,6 +301,8 @@ def test_a_run_with_the_mass_loss_trains_samples_and_records_it(mass_run):
     ({"mass_loss": float("inf")}, "'model.edm.mass_loss' must be a finite number >= 0"),
     ({"mass_loss": 1.0, "mass_loss_sigma_max": 0.0}, "'model.edm.mass_loss_sigma_max' must "
                                                      "be > 0"),
+    ({"mass_loss": 1.0, "mass_loss_units": "GeV"}, "'model.edm.mass_loss_units' must be one "
+                                                   "of 'jet_pt', 'pt_sum', got 'GeV'"),
 ])
 def test_impossible_mass_loss_settings_are_one_line(mass_run, capsys, edm, needle):
     root, base = mass_run
@@ -289,13 +332,16 @@ def test_the_denoised_mass_benchmark_runs_and_the_error_vanishes_at_low_noise(ma
     row = denoised_mass(str(root / "run"), str(root / "truth.h5"), "t", 150, [1e-4, 3.0],
                         seed=0)
     low, high = row["levels"]
-    assert abs(low["mass_error_mean"]) < 1e-3 and low["mass_error_rms"] < 1e-3
+    for key in ("mass_error", "mass_over_sum_error"):  # in jet-pT units and over the sum
+        assert abs(low[f"{key}_mean"]) < 1e-3 and low[f"{key}_rms"] < 1e-3
     assert high["mass_error_mean"] < -0.1
+    assert high["mass_over_sum_error_rms"] != high["mass_error_rms"]
     assert row["mass_loss"] == 1.0 and row["mass_loss_sigma_max"] == 1.0
+    assert row["mass_loss_units"] == "pt_sum"
     text = render({"machine": {"cpu": "x", "logical_cpus": 2, "torch": "t", "python": "p"},
                    "command": "c", "truth": "f", "type": "t", "jets": 150, "threads": 1,
                    "seed": 0, "seconds": 1.0, "rows": [row]})
-    assert "1, σ ≤ 1" in text and "σ = 0.0001" in text
+    assert "1 of m / Σ pT, σ ≤ 1" in text and "σ = 0.0001" in text and "blind to the sum" in text
     with pytest.raises(LhcgenError, match="fewer than 100000"):
         denoised_mass(str(root / "run"), str(root / "truth.h5"), "t", 100000, [1.0], seed=0)
 

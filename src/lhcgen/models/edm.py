@@ -32,7 +32,10 @@ loss then adds, per jet,
         = mass_loss [log m(D) - log m(x)]^2 / sigma^2    (for sigma_data = 1),
 
 with m the mass of the decoded constituents (``CloudDecoding``, the pair sum of
-physics/particle_cloud_torch.py) in units of the jet pT: the squared error's weight
+physics/particle_cloud_torch.py) in units of the jet pT (``mass_loss_units: pt_sum``: of the
+constituents' own summed pT, so that the term cannot raise the mass by raising the sum; at
+150 particles, where nearly every jet keeps all its constituents and sampling brings their
+sum to the jet pT, that is the mass left after sampling): the squared error's weight
 lambda(sigma), damped by c_skip(sigma) where the denoised jet is a blurred mean whose mass
 is not the jet's, and only at sigma <= ``mass_loss_sigma_max``. Where the blur is small the
 term reweighs the squared error towards the directions that move the mass (the hardest
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -101,10 +105,17 @@ class EDMConfig:
     """The mass loss applies at training noise levels sigma <= this only (inf: at all);
     above, the denoised jet is a blurred mean, lighter than any jet (measured on a trained
     top-jet network, log m(D) - log m(x): -0.008 at sigma 0.1, -0.056 at 0.3, -0.50 at 1)."""
+    mass_loss_units: Literal["jet_pt", "pt_sum"] = "jet_pt"
+    """What the mass loss divides the constituents' mass by: ``jet_pt`` the jet's pT (m / pT:
+    raising the constituents' summed pT raises it), ``pt_sum`` their own summed pT
+    (m / sum pT_rel: blind to the sum, the mass that ``lhcgen sample`` leaves a jet once it
+    has brought its constituents' summed pT to the jet's)."""
 
 
 MASS_SQUARED_FLOOR = 1e-8
 """Added to (m / pT)^2 in the log of the mass loss (a jet of m / pT = 1e-4 or less)."""
+PT_SUM_FLOOR = 1e-6
+"""The least summed pT_rel the mass loss divides by (``mass_loss_units: pt_sum``)."""
 
 
 class EDMDiffusion(Generator):
@@ -195,10 +206,11 @@ class EDMDiffusion(Generator):
         mass = self.cfg.mass_loss * c_skip * self.mass_error(denoised, x, batch.dims_mask) ** 2
         return (batch.weights * weight * (per_event + mass)).sum() / batch.weights.sum()
 
-    def mass_error(self, denoised: torch.Tensor, x: torch.Tensor,
-                   dims_mask: torch.Tensor) -> torch.Tensor:
+    def mass_error(self, denoised: torch.Tensor, x: torch.Tensor, dims_mask: torch.Tensor,
+                   units: str | None = None) -> torch.Tensor:
         """(N,) log m(denoised) - log m(x): the masses of the decoded constituents (each in
-        units of the jet pT), the gradient through the denoised ones only. In float32 at
+        units of the jet pT, or of their summed pT: ``units``, by default the run's
+        ``mass_loss_units``), the gradient through the denoised ones only. In float32 at
         least, also inside a bfloat16 autocast (``training.precision``), whose 8-bit
         mantissa would leave the mass of a jet about 0.4 % uncertain."""
         assert self.decoding is not None
@@ -206,8 +218,11 @@ class EDMDiffusion(Generator):
         dtype = torch.promote_types(denoised.dtype, torch.float32)
 
         def log_mass(cloud: torch.Tensor) -> torch.Tensor:
-            squared = relative_cloud_mass_squared(self.decoding.decode(cloud.to(dtype)),
-                                                  particles)
+            decoded = self.decoding.decode(cloud.to(dtype))
+            squared = relative_cloud_mass_squared(decoded, particles)
+            if (units or self.cfg.mass_loss_units) == "pt_sum":
+                pt_sum = (decoded[..., 2] * particles.to(dtype)).sum(-1)
+                squared = squared / pt_sum.clamp_min(PT_SUM_FLOOR) ** 2
             return torch.log(squared + MASS_SQUARED_FLOOR) / 2
 
         with torch.autocast(device_type=denoised.device.type, enabled=False):
