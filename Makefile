@@ -554,7 +554,8 @@ jetsmassloss: $(STAMP)
 	    --solver midpoint --steps 16 --threads 2 \
 	    --out runs/mass_response_t_$${run}_midpoint16.h5 || exit 1; done
 	$(BIN)/python benchmarks/jets_denoised_mass.py --runs runs/jets_edm runs/jets_edm_mass \
-	    runs/jets_edm_mass_mid runs/jets_edm_mass_low --truth data/jets/t30_b5k.h5 --type t \
+	    runs/jets_edm_mass_mid runs/jets_edm_mass_low runs/jets_edm_mass_sum \
+	    --truth data/jets/t30_b5k.h5 --type t \
 	    --jets 5000 --threads 2 --name jets_denoised_mass_t
 	$(BIN)/python benchmarks/jets_mass_response.py --generated \
 	    runs/mass_response_t_jets_edm_midpoint16.h5 runs/mass_response_t_jets_edm_mass_midpoint16.h5 \
