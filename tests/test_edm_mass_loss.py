@@ -262,6 +262,8 @@ def test_in_pt_sum_units_the_mass_error_is_blind_to_the_summed_pt():
     np.testing.assert_allclose((error("jet_pt", softer) - error("jet_pt", moved))[heavy],
                                math.log(0.7), atol=1e-4)
     assert np.abs(expected).max() > 0.01
+    with pytest.raises(ValueError, match="got 'pt-sum'"):
+        _model(prep, mass_loss=1.0).mass_error(x, x, dims, units="pt-sum")
 
 
 def test_the_mass_loss_needs_constituents():

@@ -207,20 +207,23 @@ class EDMDiffusion(Generator):
         return (batch.weights * weight * (per_event + mass)).sum() / batch.weights.sum()
 
     def mass_error(self, denoised: torch.Tensor, x: torch.Tensor, dims_mask: torch.Tensor,
-                   units: str | None = None) -> torch.Tensor:
+                   units: Literal["jet_pt", "pt_sum"] | None = None) -> torch.Tensor:
         """(N,) log m(denoised) - log m(x): the masses of the decoded constituents (each in
         units of the jet pT, or of their summed pT: ``units``, by default the run's
         ``mass_loss_units``), the gradient through the denoised ones only. In float32 at
         least, also inside a bfloat16 autocast (``training.precision``), whose 8-bit
         mantissa would leave the mass of a jet about 0.4 % uncertain."""
         assert self.decoding is not None
+        units = units or self.cfg.mass_loss_units
+        if units not in ("jet_pt", "pt_sum"):
+            raise ValueError(f"mass units must be 'jet_pt' or 'pt_sum', got {units!r}")
         particles = dims_mask[..., 0]
         dtype = torch.promote_types(denoised.dtype, torch.float32)
 
         def log_mass(cloud: torch.Tensor) -> torch.Tensor:
             decoded = self.decoding.decode(cloud.to(dtype))
             squared = relative_cloud_mass_squared(decoded, particles)
-            if (units or self.cfg.mass_loss_units) == "pt_sum":
+            if units == "pt_sum":
                 pt_sum = (decoded[..., 2] * particles.to(dtype)).sum(-1)
                 squared = squared / pt_sum.clamp_min(PT_SUM_FLOOR) ** 2
             return torch.log(squared + MASS_SQUARED_FLOOR) / 2
