@@ -146,8 +146,9 @@ jets: $(STAMP)
 ## made the constituents and with the pT sum conserved; then the EDM with octaves of the
 ## conditions trained for 24 epochs, configs/jets_edm_150_octaves.yaml, and its benchmark;
 ## then that recipe with the loss on the constituents' mass, configs/jets_edm_150_mass.yaml,
-## its benchmark and the mass response of both; about 6 h on 2 CPU cores, 6-12 minutes of
-## them the data; every step resumes)
+## its benchmark and the mass response of both; then the same with the loss's weight 0.34,
+## configs/jets_edm_150_mass_weak.yaml, and the mass response beside weight 1; about 7.5 h on
+## 2 CPU cores, 6-12 minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -184,6 +185,19 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_mass_response.py --generated \
 	    runs/samples_150_mass/t_file_jets_edm_150_mass_midpoint_16_conserved.h5 \
 	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 --name jets_mass_response_150_mass
+	$(BIN)/lhcgen train configs/jets_edm_150_mass_weak.yaml --out runs/jets_edm_150_mass_weak --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_mass_weak \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 5000 --samplers 'midpoint:16' --threads 2 --generate-only \
+	    --samples runs/samples_150_mass_weak --name jets_time_fidelity_150_mass_weak
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_mass_weak \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_mass_weak
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/samples_150_mass/t_file_jets_edm_150_mass_midpoint_16_conserved.h5 \
+	    runs/samples_150_mass_weak/t_file_jets_edm_150_mass_weak_midpoint_16_conserved.h5 \
+	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
+	    --name jets_mass_response_150_mass_weak
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

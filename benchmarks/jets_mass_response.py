@@ -26,10 +26,12 @@ the files hold one type): the histogram of m / m_jet of every sample against the
 (``decile_response``): the truth's median m / m_jet and each sample's shift of it, a table
 and NAME[_T]_deciles.png; a generator whose m / m_jet is a smoothed function of m_jet (its
 conditioning does not resolve the resonance) is too light at the peak and too heavy on both
-sides of it. By ring of Delta R from the jet axis (``radial_response``): the constituents
-and their pT_rel per jet, generated over truth, and the shift of the median m / m_jet that
-each ring's pT deficit alone makes (the truth jets with that ring's pT_rel scaled by the
-ratio); a table per type and NAME[_T]_radial.png. A generator that smooths the fall of the
+sides of it. In the same deciles, the jets whose stored constituents carry more pT than the
+jet itself (none in Pythia's; a generated jet's pT-sum stray). By ring of Delta R from the
+jet axis (``radial_response``): the constituents and their pT_rel per jet, generated over
+truth, and the shift of the median m / m_jet that each ring's pT deficit alone makes (the
+truth jets with that ring's pT_rel scaled by the ratio); a table per type and
+NAME[_T]_radial.png. A generator that smooths the fall of the
 constituent density at the jet radius makes too little pT at 0.6-0.8 and jets too light.
 By prong (``jets_prong_response.prong_response``: exclusive-kT prongs, three for top jets,
 two for the others): the prongs' separation, balance and width and the jet's squared mass
@@ -79,7 +81,7 @@ from lhcgen.evaluate.figures import (  # noqa: E402
 )
 from lhcgen.evaluate.histograms import binning, histogram, normalised  # noqa: E402
 from lhcgen.io import atomic_path  # noqa: E402
-from lhcgen.physics.particle_cloud import relative_jet_mass  # noqa: E402
+from lhcgen.physics.particle_cloud import relative_cloud_pt, relative_jet_mass  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import chain_history  # noqa: E402
 from lhcgen.train.jet_surrogate import complete_jets  # noqa: E402
@@ -94,6 +96,10 @@ CENTRAL = (0.25, 0.75)
 truth jets."""
 DECILES = 10
 """m_jet bins of ``decile_response``: equal numbers of the type's matched truth jets."""
+PT_BEYOND_TOLERANCE = 1e-4
+"""``decile_response`` counts a jet's stored constituents as carrying more pT than the jet
+where the pT of their sum exceeds the jet's by more than this fraction: above the rounding of
+a sum of float32 pT_rel (a jet that keeps every constituent sums to 1 up to ~1e-6)."""
 RADIAL_EDGES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, np.inf)
 """Rings of Delta R from the jet axis of ``radial_response`` (the last beyond R = 0.8 of the
 JetNet jets, where soft hadrons lie in pseudorapidity)."""
@@ -214,8 +220,14 @@ def decile_response(generated: JetCloudSample, matched: JetCloudSample,
                     seed: int) -> dict[str, list[dict]]:
     """{type letter: per decile of the matched truth jets' m_jet (``matched_truth``), lowest
     first: its jets, median m_jet (GeV), the truth's median m / m_jet and the shift of the
-    generated median with its bootstrap error (``response``)}."""
+    generated median with its bootstrap error (``response``), and how many of its truth and
+    generated jets have stored constituents that carry more transverse momentum than the jet
+    (``relative_cloud_pt`` > 1 + ``PT_BEYOND_TOLERANCE``: none can in Pythia's jets, whose
+    stored constituents are part of the jet; a generated one that does is a pT-sum stray)}."""
     out: dict = {}
+    truth_pt = relative_cloud_pt(matched.particles, matched.mask)
+    generated_pt = relative_cloud_pt(generated.particles, generated.mask)
+    beyond = 1.0 + PT_BEYOND_TOLERANCE
     for code in np.unique(generated.jet_type):
         of_type = matched.jet_type == code
         m_jet = matched.jets[:, 2]
@@ -230,7 +242,9 @@ def decile_response(generated: JetCloudSample, matched: JetCloudSample,
             rows.append({"jets": r["jets"], "m_jet_median": float(np.median(m_jet[pick])),
                          "truth_median": r["truth_mass_fraction_quantiles"][1],
                          "median_shift": r["median_shift"],
-                         "median_shift_error": r["median_shift_error"]})
+                         "median_shift_error": r["median_shift_error"],
+                         "truth_pt_beyond": int((truth_pt[pick] > beyond).sum()),
+                         "generated_pt_beyond": int((generated_pt[pick] > beyond).sum())})
         out[JET_TYPES[code]] = rows
     return out
 
@@ -459,6 +473,21 @@ def _decile_tables(result: dict, with_run: bool) -> list[str]:
             lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
                 f"{1e3 * d['median_shift']:+.0f} ± {1e3 * d['median_shift_error']:.0f}"
                 for d in rows) + " |")
+        if "truth_pt_beyond" not in reference[0]:  # results made before these counts
+            continue
+        lines += ["", f"Type {jet_type}, by the same deciles: jets whose stored constituents "
+                  "carry more transverse momentum than the jet (the pT of their sum over the "
+                  f"jet pT above 1 + {PT_BEYOND_TOLERANCE:g}; Pythia's cannot, being part of "
+                  "the jet).", "",
+                  "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV" for d in reference)
+                  + " | all |", "| --- |" + " ---: |" * (len(reference) + 1),
+                  "| truth | " + " | ".join(str(d["truth_pt_beyond"]) for d in reference)
+                  + f" | {sum(d['truth_pt_beyond'] for d in reference)} |"]
+        for sample in result["samples"]:
+            rows = sample.get("deciles", {}).get(jet_type, [])
+            lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
+                str(d["generated_pt_beyond"]) for d in rows)
+                + f" | {sum(d['generated_pt_beyond'] for d in rows)} |")
     return lines
 
 

@@ -23,6 +23,7 @@ from benchmarks.jets_prong_response import prong_edges, prong_response, prong_ta
 from lhcgen.data.jet_hdf5 import write_jets
 from lhcgen.data.jets import JetCloudSample
 from lhcgen.errors import LhcgenError
+from lhcgen.physics.particle_cloud import relative_cloud_pt
 from tests.test_jets_data import toy_jets
 
 
@@ -100,6 +101,34 @@ def test_a_shift_confined_to_the_mass_peak_shows_in_the_central_group():
         assert d["median_shift"] == pytest.approx(-0.03 * d["truth_median"], rel=0.05)
 
 
+def test_jets_whose_constituents_outweigh_the_jet_are_counted_by_decile():
+    """Pythia's stored constituents are part of the jet: the pT of their sum is at most the
+    jet's. Truth jets whose constituents sum to 0.95 of the jet pT count none; generated jets
+    of the two lightest deciles given 1.2 count there, 12 per decile, and nowhere else; those
+    of the third brought to exactly the jet pT and stored in float32 (as `lhcgen sample`
+    writes a jet that keeps every constituent) do not."""
+    truth = _truth()
+    particles = truth.particles.copy()
+    particles[..., 2] *= (0.95 / relative_cloud_pt(truth.particles, truth.mask))[:, None]
+    truth = dataclasses.replace(truth, particles=particles)
+    generated = _generated(truth, 1.0)
+    m_jet = generated.jets[:, 2]
+    light = m_jet < np.quantile(m_jet, 0.2)
+    assert light.sum() == 24
+    particles = generated.particles.copy()
+    particles[light, :, 2] *= 1.2 / 0.95
+    third = (m_jet >= np.quantile(m_jet, 0.2)) & (m_jet < np.quantile(m_jet, 0.3))
+    particles[third, :, 2] /= 0.95
+    particles = particles.astype(np.float32).astype(np.float64)
+    assert (relative_cloud_pt(particles, generated.mask)[third] > 1.0).any()  # the rounding
+    beyond = relative_cloud_pt(particles, generated.mask)
+    np.testing.assert_allclose(beyond[light], 1.2)
+    deciles = decile_response(dataclasses.replace(generated, particles=particles),
+                              matched_truth(generated, truth), seed=0)["t"]
+    assert [d["generated_pt_beyond"] for d in deciles] == [12, 12] + [0] * 8
+    assert [d["truth_pt_beyond"] for d in deciles] == [0] * 10
+
+
 def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, monkeypatch):
     truth = _truth()
     write_jets(tmp_path / "truth.h5", truth)
@@ -134,6 +163,7 @@ def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, mo
     assert md.count("| stochastic, 32 steps, s_churn 5 | t |") == 4  # one row per group
     assert "3 exclusive-kT prongs" in md
     assert md.count("| midpoint, 32 steps: gen / truth | 1.000 ± 0.000 |") == 1
+    assert "carry more transverse momentum than the jet" in md
     for name in ("separation_min", "width"):
         assert (tmp_path / f"both_prong_{name}.png").stat().st_size > 10_000
 
