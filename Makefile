@@ -147,8 +147,8 @@ jets: $(STAMP)
 ## conditions trained for 24 epochs, configs/jets_edm_150_octaves.yaml, and its benchmark;
 ## then that recipe with the loss on the constituents' mass, configs/jets_edm_150_mass.yaml,
 ## its benchmark and the mass response of both; then the same with the loss's weight 0.34,
-## configs/jets_edm_150_mass_weak.yaml, and the mass response beside weight 1; about 7.5 h on
-## 2 CPU cores, 6-12 minutes of them the data; every step resumes)
+## configs/jets_edm_150_mass_weak.yaml, the mass response and the denoiser's mass of both
+## weights; about 7.5 h on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -198,6 +198,9 @@ jets150: $(STAMP)
 	    runs/samples_150_mass_weak/t_file_jets_edm_150_mass_weak_midpoint_16_conserved.h5 \
 	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
 	    --name jets_mass_response_150_mass_weak
+	$(BIN)/python benchmarks/jets_denoised_mass.py --runs runs/jets_edm_150_mass \
+	    runs/jets_edm_150_mass_weak --truth data/jets/t150_b.h5 --type t --jets 5000 \
+	    --threads 2 --name jets_denoised_mass_150
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
