@@ -27,12 +27,13 @@ the files hold one type): the histogram of m / m_jet of every sample against the
 and NAME[_T]_deciles.png; a generator whose m / m_jet is a smoothed function of m_jet (its
 conditioning does not resolve the resonance) is too light at the peak and too heavy on both
 sides of it. In the same deciles, the jets whose stored constituents carry more pT than the
-jet itself (none in Pythia's; a generated jet's pT-sum stray). By ring of Delta R from the
-jet axis (``radial_response``): the constituents and their pT_rel per jet, generated over
-truth, and the shift of the median m / m_jet that each ring's pT deficit alone makes (the
-truth jets with that ring's pT_rel scaled by the ratio); a table per type and
-NAME[_T]_radial.png. A generator that smooths the fall of the
-constituent density at the jet radius makes too little pT at 0.6-0.8 and jets too light.
+jet itself (a generated jet's pT-sum stray; a Pythia jet's only where its lost constituents
+point against the jet). By ring of Delta R from the jet axis (``radial_response``): the
+constituents and their pT_rel per jet, generated over truth, and the shift of the median
+m / m_jet that each ring's pT deficit alone makes (the truth jets with that ring's pT_rel
+scaled by the ratio); a table per type and NAME[_T]_radial.png. A generator that smooths the
+fall of the constituent density at the jet radius makes too little pT at 0.6-0.8 and jets
+too light.
 By prong (``jets_prong_response.prong_response``: exclusive-kT prongs, three for top jets,
 two for the others): the prongs' separation, balance and width and the jet's squared mass
 split into the prongs' own masses and what lies between them, generated over truth; a table
@@ -222,8 +223,10 @@ def decile_response(generated: JetCloudSample, matched: JetCloudSample,
     first: its jets, median m_jet (GeV), the truth's median m / m_jet and the shift of the
     generated median with its bootstrap error (``response``), and how many of its truth and
     generated jets have stored constituents that carry more transverse momentum than the jet
-    (``relative_cloud_pt`` > 1 + ``PT_BEYOND_TOLERANCE``: none can in Pythia's jets, whose
-    stored constituents are part of the jet; a generated one that does is a pT-sum stray)}."""
+    (``relative_cloud_pt`` > 1 + ``PT_BEYOND_TOLERANCE``: a jet that keeps every constituent
+    sums to 1, and a truncated Pythia jet exceeds it only by what its lost constituents, each
+    softer than the softest stored one, take away pointing against the jet; a generated jet
+    that does is a pT-sum stray)}."""
     out: dict = {}
     truth_pt = relative_cloud_pt(matched.particles, matched.mask)
     generated_pt = relative_cloud_pt(generated.particles, generated.mask)
@@ -477,8 +480,8 @@ def _decile_tables(result: dict, with_run: bool) -> list[str]:
             continue
         lines += ["", f"Type {jet_type}, by the same deciles: jets whose stored constituents "
                   "carry more transverse momentum than the jet (the pT of their sum over the "
-                  f"jet pT above 1 + {PT_BEYOND_TOLERANCE:g}; Pythia's cannot, being part of "
-                  "the jet).", "",
+                  f"jet pT above 1 + {PT_BEYOND_TOLERANCE:g}; a Pythia jet only where its lost "
+                  "constituents point against it).", "",
                   "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV" for d in reference)
                   + " | all |", "| --- |" + " ---: |" * (len(reference) + 1),
                   "| truth | " + " | ".join(str(d["truth_pt_beyond"]) for d in reference)
