@@ -148,7 +148,8 @@ jets: $(STAMP)
 ## then that recipe with the loss on the constituents' mass, configs/jets_edm_150_mass.yaml,
 ## its benchmark and the mass response of both; then the same with the loss's weight 0.34,
 ## configs/jets_edm_150_mass_weak.yaml, the mass response and the denoiser's mass of both
-## weights; about 7.5 h on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
+## weights and the mass response of weight 0.34 at 16, 32 and 64 steps; about 8 h on 2 CPU
+## cores, 6-12 minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -201,6 +202,16 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_denoised_mass.py --runs runs/jets_edm_150_mass \
 	    runs/jets_edm_150_mass_weak --truth data/jets/t150_b.h5 --type t --jets 5000 \
 	    --threads 2 --name jets_denoised_mass_150
+	for steps in 16 32 64; do f=runs/mass_response_t150_jets_edm_150_mass_weak_midpoint$$steps.h5; \
+	    [ -f $$f ] || $(BIN)/lhcgen sample runs/jets_edm_150_mass_weak -n 2000 --type t \
+	    --condition-from data/jets/t150_b.h5 --solver midpoint --steps $$steps --threads 2 \
+	    --out $$f || exit 1; done
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/mass_response_t150_jets_edm_150_mass_weak_midpoint16.h5 \
+	    runs/mass_response_t150_jets_edm_150_mass_weak_midpoint32.h5 \
+	    runs/mass_response_t150_jets_edm_150_mass_weak_midpoint64.h5 \
+	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
+	    --name jets_mass_response_150_mass_weak_steps
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
