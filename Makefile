@@ -148,8 +148,10 @@ jets: $(STAMP)
 ## then that recipe with the loss on the constituents' mass, configs/jets_edm_150_mass.yaml,
 ## its benchmark and the mass response of both; then the same with the loss's weight 0.34,
 ## configs/jets_edm_150_mass_weak.yaml, the mass response and the denoiser's mass of both
-## weights and the mass response of weight 0.34 at 16, 32 and 64 steps; about 8 h on 2 CPU
-## cores, 6-12 minutes of them the data; every step resumes)
+## weights and the mass response of weight 0.34 at 16, 32 and 64 steps; then the octaves run
+## and weight 0.34 with and without the bound on the jet mass (bound_cloud_mass), the
+## benchmark and the mass response; about 9 h on 2 CPU cores, 6-12 minutes of them the data;
+## every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -212,6 +214,21 @@ jets150: $(STAMP)
 	    runs/mass_response_t150_jets_edm_150_mass_weak_midpoint64.h5 \
 	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
 	    --name jets_mass_response_150_mass_weak_steps
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves \
+	    runs/jets_edm_150_mass_weak --truth 'data/jets/{type}150_b.h5' \
+	    --truth-floor 'data/jets/{type}150_a.h5' --types t --jets 5000 --samplers 'midpoint:16' \
+	    --threads 2 --jet-mass both --generate-only --samples runs/samples_150_mass_bound \
+	    --name jets_time_fidelity_150_mass_bound
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_mass_bound \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_mass_bound
+	$(BIN)/python benchmarks/jets_mass_response.py --generated \
+	    runs/samples_150_mass_bound/t_file_jets_edm_150_octaves_midpoint_16_conserved_mass_raw.h5 \
+	    runs/samples_150_mass_bound/t_file_jets_edm_150_octaves_midpoint_16_conserved.h5 \
+	    runs/samples_150_mass_bound/t_file_jets_edm_150_mass_weak_midpoint_16_conserved_mass_raw.h5 \
+	    runs/samples_150_mass_bound/t_file_jets_edm_150_mass_weak_midpoint_16_conserved.h5 \
+	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
+	    --name jets_mass_response_150_mass_bound
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

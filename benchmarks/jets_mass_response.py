@@ -101,6 +101,10 @@ PT_BEYOND_TOLERANCE = 1e-4
 """``decile_response`` counts a jet's stored constituents as carrying more pT than the jet
 where the pT of their sum exceeds the jet's by more than this fraction: above the rounding of
 a sum of float32 pT_rel (a jet that keeps every constituent sums to 1 up to ~1e-6)."""
+HEAVIER_TOLERANCE = 1e-4
+"""``decile_response`` counts a jet's stored constituents as heavier than the jet where their
+mass exceeds the jet mass by more than this fraction (a jet brought to the bound by
+``bound_cloud_mass`` sits at it up to rounding)."""
 RADIAL_EDGES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, np.inf)
 """Rings of Delta R from the jet axis of ``radial_response`` (the last beyond R = 0.8 of the
 JetNet jets, where soft hadrons lie in pseudorapidity)."""
@@ -226,11 +230,15 @@ def decile_response(generated: JetCloudSample, matched: JetCloudSample,
     (``relative_cloud_pt`` > 1 + ``PT_BEYOND_TOLERANCE``: a jet that keeps every constituent
     sums to 1, and a truncated Pythia jet exceeds it only by what its lost constituents, each
     softer than the softest stored one, take away pointing against the jet; a generated jet
-    that does is a pT-sum stray)}."""
+    that does is a pT-sum stray), and how many are heavier than the jet (their mass over the
+    jet mass above 1 + ``HEAVIER_TOLERANCE``; taken massless, no real jet's stored
+    constituents are: ``bound_cloud_mass``)}."""
     out: dict = {}
     truth_pt = relative_cloud_pt(matched.particles, matched.mask)
     generated_pt = relative_cloud_pt(generated.particles, generated.mask)
     beyond = 1.0 + PT_BEYOND_TOLERANCE
+    heavier = 1.0 + HEAVIER_TOLERANCE
+    truth_share, generated_share = mass_fraction(matched), mass_fraction(generated)
     for code in np.unique(generated.jet_type):
         of_type = matched.jet_type == code
         m_jet = matched.jets[:, 2]
@@ -247,7 +255,9 @@ def decile_response(generated: JetCloudSample, matched: JetCloudSample,
                          "median_shift": r["median_shift"],
                          "median_shift_error": r["median_shift_error"],
                          "truth_pt_beyond": int((truth_pt[pick] > beyond).sum()),
-                         "generated_pt_beyond": int((generated_pt[pick] > beyond).sum())})
+                         "generated_pt_beyond": int((generated_pt[pick] > beyond).sum()),
+                         "truth_heavier": int((truth_share[pick] > heavier).sum()),
+                         "generated_heavier": int((generated_share[pick] > heavier).sum())})
         out[JET_TYPES[code]] = rows
     return out
 
@@ -491,6 +501,20 @@ def _decile_tables(result: dict, with_run: bool) -> list[str]:
             lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
                 str(d["generated_pt_beyond"]) for d in rows)
                 + f" | {sum(d['generated_pt_beyond'] for d in rows)} |")
+        if "truth_heavier" not in reference[0]:  # results made before these counts
+            continue
+        lines += ["", f"Type {jet_type}, by the same deciles: jets whose stored constituents, "
+                  "taken massless, are heavier than the jet (m / m_jet above 1 + "
+                  f"{HEAVIER_TOLERANCE:g}; no real jet's are, `bound_cloud_mass`).", "",
+                  "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV" for d in reference)
+                  + " | all |", "| --- |" + " ---: |" * (len(reference) + 1),
+                  "| truth | " + " | ".join(str(d["truth_heavier"]) for d in reference)
+                  + f" | {sum(d['truth_heavier'] for d in reference)} |"]
+        for sample in result["samples"]:
+            rows = sample.get("deciles", {}).get(jet_type, [])
+            lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
+                str(d["generated_heavier"]) for d in rows)
+                + f" | {sum(d['generated_heavier'] for d in rows)} |")
     return lines
 
 

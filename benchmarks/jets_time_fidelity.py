@@ -98,7 +98,11 @@ from lhcgen.models.config import ModelConfig  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import history_before, with_teacher  # noqa: E402
-from lhcgen.train.jet_surrogate import JetSurrogate, conserve_jet_pt_sums  # noqa: E402
+from lhcgen.train.jet_surrogate import (  # noqa: E402
+    JetSurrogate,
+    bound_jet_masses,
+    conserve_jet_pt_sums,
+)
 from lhcgen.train.run import resolve_device  # noqa: E402
 from machine import command_line, machine_info, synchronize  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
@@ -293,7 +297,8 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
                      ctx: dict) -> list[dict]:
     """Generate, time and judge one setting; returns its rows: one, or with ``--pt-sum
     both`` the jets as the network made them and the same jets with the pT sum conserved
-    (their time includes the rescaling)."""
+    (their time includes the rescaling), and with ``--jet-mass both`` each of these also
+    with the jets heavier than the jet brought to its mass."""
     args = ctx["args"]
     options = dict(options)
     if solver == "stochastic":
@@ -302,10 +307,13 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
     jets, info = surrogate.generate(ctx["n"], jet_type, condition_from.get(protocol),
                                     solver, steps, args.batch_size, args.seed, progress=False,
                                     options=options,
-                                    conserve_pt_sum=args.pt_sum == "conserved")
+                                    conserve_pt_sum=args.pt_sum == "conserved",
+                                    bound_mass=args.jet_mass == "bounded")
     versions = [(jets, info)]
     if args.pt_sum == "both":
         versions.append(pt_sum_conserved(jets, info))
+    if args.jet_mass == "both":
+        versions += [mass_bounded(*version) for version in versions]
     rows = []
     for jets, info in versions:
         row = speed_row(info, facts, jet_type, protocol, options, ctx)
@@ -317,12 +325,13 @@ def evaluate_setting(surrogate: JetSurrogate, facts: dict, jet_type: str, protoc
 
 
 def sample_name(row: dict) -> str:
-    """The file name of a row's kept sample: type, protocol, run, sampler, steps, options
-    and pT-sum handling, so that every setting of one benchmark run gets its own."""
+    """The file name of a row's kept sample: type, protocol, run, sampler, steps, options,
+    pT-sum and jet-mass handling, so that every setting of one benchmark run gets its own."""
     options = "".join(f"_{k}{v:g}" for k, v in sorted((row.get("options") or {}).items()))
     run = row["run"].strip("/").replace("/", "_")
+    mass = "_mass_raw" if row.get("jet_mass") == "raw" else ""  # bounded: the names before
     return (f"{row['type']}_{row['protocol']}_{run}_{row['solver'] or 'pass'}_"
-            f"{row['steps'] or 0}{options}_{row['pt_sum']}.h5")
+            f"{row['steps'] or 0}{options}_{row['pt_sum']}{mass}.h5")
 
 
 def keep_sample(jets: JetCloudSample, row: dict, folder: Path) -> str:
@@ -346,6 +355,18 @@ def pt_sum_conserved(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, 
              "seconds": round(seconds, 4), "jets_per_second": info["n_requested"] / seconds})
 
 
+def mass_bounded(jets: JetCloudSample, info: dict) -> tuple[JetCloudSample, dict]:
+    """Generated jets, those heavier than the jet brought to its mass after the fact, as
+    ``generate`` does it (after the pT sum)."""
+    started = time.perf_counter()
+    particles, facts = bound_jet_masses(jets.particles, jets.mask, jets.jets, True)
+    seconds = info["seconds"] + time.perf_counter() - started
+    attrs = {**jets.attrs, **{f"sampling_{k}": v for k, v in facts.items()}}
+    return (dataclasses.replace(jets, particles=particles, attrs=attrs),
+            {**info, **facts, "seconds": round(seconds, 4),
+             "jets_per_second": info["n_requested"] / seconds})
+
+
 def speed_row(info: dict, facts: dict, jet_type: str, protocol: str,
               options: dict[str, float], ctx: dict) -> dict:
     """The row of one generated sample before it is judged: the setting and its speed."""
@@ -362,6 +383,9 @@ def speed_row(info: dict, facts: dict, jet_type: str, protocol: str,
         "options": options, "pt_sum": info["pt_sum"],
         "pt_sum_quantiles": info["pt_sum_quantiles"], "device": info["device"],
         "n_truncated_pt_sum_bounded": info.get("n_truncated_pt_sum_bounded"),
+        "jet_mass": info.get("jet_mass"), "mass_ratio_quantiles": info.get("mass_ratio_quantiles"),
+        "n_heavier_than_jet": info.get("n_heavier_than_jet"),
+        "n_mass_bounded": info.get("n_mass_bounded"),
     }
     return row
 
@@ -442,6 +466,8 @@ def ok_rows(result: dict, jet_type: str, protocol: str) -> list[dict]:
 
 PT_SUM_MARK = "Σ pT = jet pT"
 """Marks the rows whose complete jets were rescaled to sum to the jet pT."""
+MASS_MARK = "m ≤ m_jet"
+"""Marks the rows whose jets heavier than the jet were brought to its mass."""
 
 
 def label(row: dict) -> str:
@@ -459,7 +485,8 @@ def _options(row: dict) -> str:
              "sigma_min": "σ_min", "rho": "ρ", "sigma_1": "σ_1", "sigma_2": "σ_2",
              "guidance": "w", "guidance_sigma_low": "w from σ", "guidance_sigma_high": "w to σ"}
     return ", ".join([f"{names.get(k, k)} {v:g}" for k, v in sorted(options.items())]
-                     + ([PT_SUM_MARK] if row.get("pt_sum") == "conserved" else []))
+                     + ([PT_SUM_MARK] if row.get("pt_sum") == "conserved" else [])
+                     + ([MASS_MARK] if row.get("jet_mass") == "bounded" else []))
 
 
 def _shown(row: dict) -> str:
@@ -540,7 +567,30 @@ def _pt_sum_note(result: dict) -> str:
                  "than their cut ones (each softer than the softest stored) can make up, "
                  "rescaled to the nearest allowed sum (`bound_truncated_cloud_pt`, with "
                  f"{PT_SUM_MARK} since 2026-12-05): " + "; ".join(bounded) + ".")
-    return text
+    return text + _mass_note(seen)
+
+
+def _mass_note(rows: list[dict]) -> str:
+    """How many generated jets came out heavier than the jet, per run and setting."""
+    parts = []
+    for r in rows:
+        if r.get("n_heavier_than_jet") is None:  # results written before 2026-12-06
+            continue
+        quantiles = r["mass_ratio_quantiles"]
+        entry = (f"{_setting_key(r)} ({r['type']}, {r['protocol']}): "
+                 f"{r['n_heavier_than_jet']} of {r['n_written']}"
+                 + (" [{1:.3f} / {3:.3f} / {4:.3f} / {5:.3f}]".format(*quantiles)
+                    if quantiles else ""))
+        if entry not in parts:
+            parts.append(entry)
+    if not parts:
+        return ""
+    return (" Jets whose stored constituents, taken massless, are heavier than the jet (none "
+            "in Pythia: massless constituents, and fewer of them, make a lighter sum), and "
+            "their mass over the jet mass before any bound [5 % / 50 % / 95 % / 99 %]: "
+            + "; ".join(parts) + f". {MASS_MARK}: those jets brought to the jet mass by one "
+            "factor on their angles, their summed pT kept (`bound_cloud_mass`; `lhcgen "
+            "sample`'s default since 2026-12-06).")
 
 
 def _where(result: dict) -> str:
@@ -850,9 +900,9 @@ def _plotted(ratio: float) -> float:
 
 
 def raw_beside(row: dict, both: bool) -> bool:
-    """A row whose pT sum was left as the network made it, in a result that also holds
-    the rescaled rows (drawn faded)."""
-    return both and row.get("pt_sum") == "raw"
+    """A row whose pT sum or jet mass was left as the network made it, in a result that
+    also holds the rescaled rows (drawn faded)."""
+    return both and (row.get("pt_sum") == "raw" or row.get("jet_mass") == "raw")
 
 
 def plot(result: dict, path: Path) -> None:
@@ -868,7 +918,8 @@ def plot(result: dict, path: Path) -> None:
     kinds = sorted({f"{r['model']}/{r['net']}" for r in result["runs"]})
     marker = {k: shapes[i % len(shapes)] for i, k in enumerate(kinds)}
     types = list(result["types"])
-    both = len({r.get("pt_sum") for r in result["rows"] if "error" not in r}) > 1
+    both = len({(r.get("pt_sum"), r.get("jet_mass")) for r in result["rows"]
+                if "error" not in r}) > 1
     with matplotlib.style.context([mplhep.style.CMS, {"font.size": 13.0}]):
         fig = Figure(figsize=(6.5 * len(types), 6.0))
         axes = fig.subplots(1, len(types), squeeze=False)[0]
@@ -949,6 +1000,10 @@ def parse_args() -> argparse.Namespace:
                    help="the constituents of every jet that keeps them all rescaled to sum "
                         "to the jet pT (conserved, as `lhcgen sample` writes them), as the "
                         "network made them (raw), or both rows from the same jets (both)")
+    p.add_argument("--jet-mass", choices=("bounded", "raw", "both"), default="bounded",
+                   help="jets whose constituents are heavier than the jet brought to its "
+                        "mass (bounded, as `lhcgen sample` writes them), left as made (raw), "
+                        "or both rows from the same jets (both)")
     p.add_argument("--simulator-jets", type=int, default=None,
                    help="Pythia jets per type for the simulator rate (default 400; 20 quick)")
     p.add_argument("--quick", action="store_true",

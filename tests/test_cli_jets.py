@@ -53,6 +53,18 @@ def test_metrics_jets_writes_json_with_values_errors_sizes_and_the_floor(files, 
     assert reach["generated"]["n_beyond"] > 5 * max(reach["floor"]["n_beyond"], 1)
     assert reach["generated"]["largest_reach"] > reach["floor"]["largest_reach"]
     assert f"generated {reach['generated']['n_beyond']} of 200" in printed
+    # ... and wider jets are heavier than their jet mass more often (toy jet masses are drawn
+    # apart from their constituents, so the truth has some too)
+    from lhcgen.physics.particle_cloud import relative_jet_mass
+
+    heavier = result["heavier_than_jet"]
+    for name, path in (("generated", "wide.h5"), ("truth", "truth.h5")):
+        jets = read_jets(files / path)
+        ratio = relative_jet_mass(jets.particles, jets.mask) / (jets.jets[:, 2] / jets.jets[:, 0])
+        assert heavier[name]["n_heavier"] == (ratio > 1 + 1e-4).sum()
+    assert heavier["generated"]["n_heavier"] > heavier["truth"]["n_heavier"] * 200 / 300
+    assert (f"heavier than the jet: generated {heavier['generated']['n_heavier']} of 200"
+            in printed)
 
 
 def test_metrics_jets_without_truth_2_splits_the_truth_and_writes_plots(files, capsys):

@@ -206,6 +206,49 @@ def test_sample_jets_fully_generated_in_the_data_schema(runs, name, capsys):
     assert jets.attrs["sampling_conditions"] == "generated"
 
 
+def test_jets_heavier_than_the_jet_are_brought_to_its_mass_unless_raw_is_asked_for(
+        runs, capsys):
+    """By default every jet whose constituents, taken massless, are heavier than the jet
+    (impossible for a real jet; a toy network makes many) is shrunk towards the jet axis
+    to the jet mass, its summed pT kept; --raw-mass writes it as made. Counted either way,
+    and the time-fidelity benchmark's --jet-mass both bounds raw jets as lhcgen sample does."""
+    from benchmarks.jets_time_fidelity import mass_bounded
+
+    from lhcgen.physics.particle_cloud import relative_cloud_pt, relative_jet_mass
+
+    paths = {}
+    for mode, extra in (("bounded", []), ("raw", ["--raw-mass"])):
+        paths[mode] = runs / f"mass_{mode}.h5"
+        assert main(["sample", str(runs / "edm"), "-n", "150", "--out", str(paths[mode]),
+                     "--no-progress", *extra]) == 0
+        out = capsys.readouterr().out
+        assert "were heavier than the jet" in out
+        assert ("by shrinking their angles" if mode == "bounded" else "--raw-mass") in out
+    bounded, raw = read_jets(paths["bounded"]), read_jets(paths["raw"])
+    target = raw.jets[:, 2] / raw.jets[:, 0]
+    heavy = relative_jet_mass(raw.particles, raw.mask) > target
+    assert 0 < heavy.sum() < len(raw)
+    assert bounded.attrs["sampling_n_heavier_than_jet"] == heavy.sum()
+    assert raw.attrs["sampling_n_heavier_than_jet"] == heavy.sum()
+    assert bounded.attrs["sampling_n_mass_bounded"] == heavy.sum()
+    assert raw.attrs["sampling_n_mass_bounded"] == 0
+    assert bounded.attrs["sampling_jet_mass"] == "bounded"
+    assert raw.attrs["sampling_jet_mass"] == "raw"
+    assert bounded.attrs["sampling_mass_ratio_quantiles"][-1] > 1.0
+    after = relative_jet_mass(bounded.particles, bounded.mask)
+    np.testing.assert_allclose(after[heavy], target[heavy], rtol=1e-9)
+    np.testing.assert_array_equal(bounded.particles[~heavy], raw.particles[~heavy])
+    np.testing.assert_allclose(relative_cloud_pt(bounded.particles, bounded.mask),
+                               relative_cloud_pt(raw.particles, raw.mask), rtol=1e-9)
+    radius = np.hypot(*np.moveaxis(raw.particles[..., :2], -1, 0))
+    assert np.all(np.hypot(*np.moveaxis(bounded.particles[..., :2], -1, 0))
+                  <= radius * (1 + 1e-12))  # towards the axis, never out of the jet
+    again, info = mass_bounded(raw, {"seconds": 1.0, "n_requested": len(raw)})
+    # the same up to the order of the sums (generate bounds before ordering by pT)
+    np.testing.assert_allclose(again.particles, bounded.particles, rtol=1e-9, atol=1e-12)
+    assert info["n_mass_bounded"] == heavy.sum() and info["jet_mass"] == "bounded"
+
+
 def test_sample_jets_as_published_takes_the_conditions_from_the_file(runs):
     out = runs / "edm_file.h5"
     assert main(["sample", str(runs / "edm"), "-n", "100", "--out", str(out), "--type", "t",
@@ -229,7 +272,7 @@ def test_complete_jets_sum_to_their_pt_unless_raw_is_asked_for(runs, capsys):
     for mode, extra in (("conserved", []), ("raw", ["--raw-pt-sum"])):
         paths[mode] = runs / f"pt_sum_{mode}.h5"
         assert main(["sample", str(runs / "edm"), "-n", "150", "--out", str(paths[mode]),
-                     "--no-progress", *extra]) == 0
+                     "--no-progress", "--raw-mass", *extra]) == 0
         out = capsys.readouterr().out
         assert "pT sum: the constituents of the" in out
         assert ("rescaled to sum to the jet pT" if mode == "conserved" else "--raw-pt-sum") in out
@@ -420,10 +463,16 @@ def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
         "jets_time_fidelity.py", "--runs", str(runs / "edm"), "--truth",
         str(runs / "truth_test.h5"), "--truth-floor", str(runs / "truth.h5"), "--types", "t",
         "--samplers", "midpoint:2", "--quick", "--jets", "100", "--out-dir", str(tmp_path),
-        "--name", "bench"])
+        "--name", "bench", "--jet-mass", "both"])
     benchmark()
     result = json.loads((tmp_path / "bench.json").read_text())
-    rows = {r["protocol"]: r for r in result["rows"]}
+    # --jet-mass both: each setting's jets as made and bounded, counted alike
+    raw = {r["protocol"]: r for r in result["rows"] if r["jet_mass"] == "raw"}
+    rows = {r["protocol"]: r for r in result["rows"] if r["jet_mass"] == "bounded"}
+    assert len(result["rows"]) == 4 and set(raw) == set(rows)
+    for p, row in rows.items():
+        assert row["n_heavier_than_jet"] == raw[p]["n_heavier_than_jet"] == row["n_mass_bounded"]
+        assert raw[p]["n_mass_bounded"] == 0
     assert set(rows) == {"file", "generated"} and "error" not in rows["generated"]
     assert "conditions" not in rows["file"]  # copied from the truth file: nothing to judge
     conditions = rows["generated"]["conditions"]
@@ -433,6 +482,7 @@ def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
     assert all(f["value"] > 0 for f in floor.values())
     page = (tmp_path / "bench.md").read_text()
     assert "## The conditions model against the truth" in page
+    assert "m ≤ m_jet" in page and "taken massless, are heavier than the jet" in page
     # Every row counts its jets beyond the truth's EFP range, beside the floor's count.
     for row in rows.values():
         reach = row["efp_range"]

@@ -65,6 +65,11 @@ def format_table(result: dict[str, Any]) -> str:
                  f"{g['n_beyond_angular']} on angular EFPs; farthest "
                  f"{g['largest_reach']:.3g}× the truth's largest), floor {f['n_beyond']} of "
                  f"{f['n_jets']} ({f['largest_reach']:.3g}×)")
+    if "heavier_than_jet" in result:
+        g, t = result["heavier_than_jet"]["generated"], result["heavier_than_jet"]["truth"]
+        lines.append(f"jets whose constituents are heavier than the jet: generated "
+                     f"{g['n_heavier']} of {g['n_jets']} (up to {g['largest_ratio']:.3g}× its "
+                     f"mass), truth {t['n_heavier']} of {t['n_jets']} (none is possible)")
     return "\n".join(lines)
 
 

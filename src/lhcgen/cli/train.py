@@ -114,6 +114,13 @@ def add_parsers(sub: Any) -> None:
                              "a truncated jet only where its sum lies farther from the jet pT "
                              "than its cut constituents (each softer than its softest kept "
                              "one) can make up")
+    sample.add_argument("--raw-mass", action="store_true",
+                        help="jets: write jets whose constituents are heavier than the jet as "
+                             "the network made them (counted either way); by default (the "
+                             "config's sampling.bound_jet_mass) their angles are shrunk "
+                             "towards the jet axis by one factor until their mass is the "
+                             "jet's, their summed pT kept: taken massless, the stored "
+                             "constituents of a jet cannot be heavier than it")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -208,7 +215,8 @@ def run_sample_jets(args: argparse.Namespace) -> int:
     info = sample_jets_to_file(args.run_dir, args.n, args.out, resolve_device(args.device),
                                args.jet_type, args.condition_from, args.solver, args.steps,
                                args.batch_size, args.seed, progress(args), options,
-                               False if args.raw_pt_sum else None)
+                               False if args.raw_pt_sum else None,
+                               False if args.raw_mass else None)
     guided = f", guidance {info['guidance']:g}" if info.get("guidance", 1.0) != 1.0 else ""
     conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
                   else f"generated ({info['conditions_nfe']} network evaluations)")
@@ -230,6 +238,12 @@ def run_sample_jets(args: argparse.Namespace) -> int:
         print(f"pT sum: {info['n_truncated_pt_sum_bounded']} truncated jets summed to more or "
               "less than their cut constituents allow and were rescaled to the nearest "
               "allowed sum")
+    if info["n_heavier_than_jet"]:
+        done = ("brought to the jet mass by shrinking their angles" if info["jet_mass"] ==
+                "bounded" else "written as generated (--raw-mass)")
+        print(f"jet mass: the constituents of {info['n_heavier_than_jet']} of "
+              f"{info['n_written']} jets were heavier than the jet (up to "
+              f"{info['mass_ratio_quantiles'][-1]:.3f} of its mass); {done}")
     cuts = info["cut_violations"]
     if cuts["any_selection_cut"]:
         print(f"note: {cuts['any_selection_cut']} jets lie outside the training selection "
@@ -255,7 +269,8 @@ def run_sample(args: argparse.Namespace) -> int:
                           (args.guidance is not None, "--guidance"),
                           (args.guidance_sigmas is not None, "--guidance-sigmas"),
                           (args.renoise_sigmas is not None, "--renoise-sigmas"),
-                          (args.raw_pt_sum, "--raw-pt-sum")):
+                          (args.raw_pt_sum, "--raw-pt-sum"),
+                          (args.raw_mass, "--raw-mass")):
         if given:
             raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "
                               "generates events")

@@ -149,3 +149,71 @@ def bound_truncated_cloud_pt(particles: np.ndarray, mask: np.ndarray,
     factor = np.where(candidates, np.clip(1.0, low, high), 1.0)
     particles[..., 2] *= factor[:, None]
     return particles, factor
+
+
+MASS_BOUND_BISECTIONS = 60
+"""Halvings of the angular factor in ``bound_cloud_mass``: 2^-60 leaves it exact to float64."""
+
+
+def bound_cloud_mass(particles: np.ndarray, mask: np.ndarray,
+                     jet_relative_mass: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shrink every jet whose stored particles, taken massless, are heavier than the jet.
+
+    The stored constituents of a jet cannot be heavier than the jet, truncated or not. Taken
+    massless, a hadron keeps its three-momentum (pT, pseudorapidity, phi) and loses energy,
+    so the massless sum of all constituents has the jet's three-momentum and less energy: a
+    smaller mass. Dropping constituents lowers it further, since the sum of future-pointing
+    four-vectors is at least as heavy as any part of it (the reverse triangle inequality).
+    So m(stored, massless) <= m_jet, in units of the jet pT: ``relative_jet_mass`` <=
+    ``jet_relative_mass`` = m_jet / pT_jet (every Pythia jet obeys it).
+
+    A generated jet above that bound is brought to it by the factor s in (0, 1) on every
+    (Delta eta, Delta phi) that makes its mass equal to the jet's, with its pT_rel rescaled by
+    one factor so that the transverse momentum of its summed particles stays as it was (a
+    complete jet conserved to the jet pT stays at it). The mass over the summed pT grows with
+    the opening angles and is 0 at s = 0, so s is found by bisection. Shrinking towards the
+    jet axis keeps every particle inside the jet, the pT ordering, pT_rel > 0 and the
+    shape of the jet up to its angular scale, which for a boosted decay is what sets its
+    mass (Delta R ~ 2 m / pT). Jets within the bound, with fewer than two particles, or with
+    a ``jet_relative_mass`` or summed pT that is not positive and finite are left as they are.
+
+    Parameters
+    ----------
+    particles : (N, P, 3) float, (Delta eta, Delta phi, pT_rel).
+    mask : (N, P) bool.
+    jet_relative_mass : (N,) float, the jet mass over the jet pT.
+
+    Returns
+    -------
+    (particles (N, P, 3) float64, a new array; the angular factor s of each jet (N,)
+    float64, 1 where a jet was left as it is).
+    """
+    particles = np.array(particles, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    target = np.asarray(jet_relative_mass, dtype=np.float64)
+    if target.shape != particles.shape[:1]:
+        raise LhcgenError(f"jet_relative_mass must have shape ({len(particles)},), got "
+                          f"{target.shape}")
+    mass = relative_jet_mass(particles, mask)
+    pt_sum = relative_cloud_pt(particles, mask)
+    with np.errstate(invalid="ignore"):
+        over = np.isfinite(target) & (target > 0) & np.isfinite(pt_sum) & (pt_sum > 0) \
+            & (mass > target) & (mask.sum(axis=1) >= 2)
+    scale = np.ones(len(particles))
+    if not over.any():
+        return particles, scale
+    jets, jet_mask = particles[over], mask[over]
+    wanted = target[over] / pt_sum[over]  # mass over the summed pT, kept by the pT rescale
+    low, high = np.zeros(len(jets)), np.ones(len(jets))
+    for _ in range(MASS_BOUND_BISECTIONS):
+        middle = 0.5 * (low + high)
+        shrunk = jets.copy()
+        shrunk[..., :2] *= middle[:, None, None]
+        heavy = relative_jet_mass(shrunk, jet_mask) > wanted * relative_cloud_pt(shrunk, jet_mask)
+        high = np.where(heavy, middle, high)
+        low = np.where(heavy, low, middle)  # the mass at `low` never exceeds the bound
+    jets[..., :2] *= low[:, None, None]
+    jets[..., 2] *= (pt_sum[over] / relative_cloud_pt(jets, jet_mask))[:, None]
+    particles[over] = jets
+    scale[over] = low
+    return particles, scale

@@ -24,15 +24,17 @@ from tqdm.auto import tqdm
 
 from lhcgen import __version__, noise
 from lhcgen.data.jet_hdf5 import read_jets, write_jets
-from lhcgen.data.jets import JET_TYPES, JetCloudSample, pt_ordered
+from lhcgen.data.jets import JET_FEATURES, JET_TYPES, JetCloudSample, pt_ordered
 from lhcgen.errors import LhcgenError
 from lhcgen.models import Generator
 from lhcgen.models.registry import check_sampler
 from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.physics.particle_cloud import (
+    bound_cloud_mass,
     bound_truncated_cloud_pt,
     conserve_cloud_pt,
     relative_cloud_pt,
+    relative_jet_mass,
 )
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
@@ -181,12 +183,16 @@ class JetSurrogate:
                  solver: str | None = None, steps: int | None = None,
                  batch_size: int | None = None, seed: int = 0,
                  progress: bool = True, options: dict[str, float] | None = None,
-                 conserve_pt_sum: bool | None = None) -> tuple[JetCloudSample, dict]:
+                 conserve_pt_sum: bool | None = None,
+                 bound_mass: bool | None = None) -> tuple[JetCloudSample, dict]:
         """``n`` jets; non-finite ones are removed and counted. Returns (jets, info).
         ``conserve_pt_sum`` (default: the config's ``sampling.conserve_pt_sum``): rescale the
         constituents of every jet that keeps them all to sum to its pT and bound the sum of the
         truncated ones (``conserve_jet_pt_sums``); the sums before are summarised in info
-        (``pt_sum_quantiles``, ``n_truncated_pt_sum_bounded``).
+        (``pt_sum_quantiles``, ``n_truncated_pt_sum_bounded``). ``bound_mass`` (default: the
+        config's ``sampling.bound_jet_mass``): then bring every jet whose constituents are
+        heavier than the jet to the bound (``bound_jet_masses``); counted in info either way
+        (``mass_ratio_quantiles``, ``n_heavier_than_jet``, ``n_mass_bounded``).
         ``options``: EDM sampler options (``EDM_OPTIONS``: ``sigma_min`` and ``rho`` of the
         noise schedule, ``s_churn``, ``s_tmin`` and ``s_tmax`` of the stochastic sampler,
         ``guidance`` and its interval ``guidance_sigma_low``, ``guidance_sigma_high``;
@@ -235,9 +241,11 @@ class JetSurrogate:
         seconds = time.perf_counter() - started
         if conserve_pt_sum is None:
             conserve_pt_sum = self.cfg.sampling.conserve_pt_sum
+        if bound_mass is None:
+            bound_mass = self.cfg.sampling.bound_jet_mass
         jets, info = self._assemble(parts, n, counts, seconds, solver, steps, batch_size,
                                     seed, "file" if given is not None else "generated",
-                                    condition_from, conserve_pt_sum)
+                                    condition_from, conserve_pt_sum, bound_mass)
         for key, value in options.items():
             info[key] = value
             jets.attrs[f"sampling_{key}"] = value
@@ -259,7 +267,7 @@ class JetSurrogate:
             guidance_of(self.model, dict(options), conditioned=True)
 
     def _assemble(self, parts, n, counts, seconds, solver, steps, batch_size, seed,
-                  protocol, condition_from, conserve_pt_sum
+                  protocol, condition_from, conserve_pt_sum, bound_mass
                   ) -> tuple[JetCloudSample, dict]:
         particles = np.concatenate([p for p, _, _ in parts])
         if not len(particles):
@@ -277,6 +285,7 @@ class JetSurrogate:
             sums = relative_cloud_pt(particles, mask)
         pt_sum = {**pt_sum_facts(sums[complete], conserve_pt_sum),
                   "n_truncated_pt_sum_bounded": bounded}
+        particles, mass = bound_jet_masses(particles, mask, cond.kinematics, bound_mass)
         seconds += time.perf_counter() - started
         particles = pt_ordered(particles, mask)
         jets = np.column_stack([cond.kinematics, mask.sum(axis=1)])
@@ -291,7 +300,7 @@ class JetSurrogate:
             "conditions_seconds": round(counts["conditions_seconds"], 4),
             "device": str(self.device), "threads": torch.get_num_threads(), "seed": seed,
             "particles_pt_rel_above_1": int((particles[..., 2] > 1.0).sum()),
-            **pt_sum,
+            **pt_sum, **mass,
         }
         attrs = {
             "kind": "generated", "generator": f"lhcgen {__version__} {self.cfg.model.name}",
@@ -336,6 +345,31 @@ def conserve_jet_pt_sums(particles: np.ndarray, mask: np.ndarray, n_constituents
     return particles, sums, int((factors != 1.0).sum())
 
 
+MASS_RATIO_QUANTILES = (0.05, 0.5, 0.95, 0.99)
+
+
+def bound_jet_masses(particles: np.ndarray, mask: np.ndarray, kinematics: np.ndarray,
+                     bound: bool) -> tuple[np.ndarray, dict]:
+    """What ``sampling.bound_jet_mass`` does to generated jets (after the pT sum): every jet
+    whose constituents, taken massless, are heavier than the jet (``kinematics``' pT and m)
+    brought to the bound (``bound_cloud_mass``) if ``bound``. Returns the particles and the
+    facts: the constituents' mass over the jet mass before (min, 5 %, 50 %, 95 %, 99 %, max;
+    the truth's never exceeds 1), how many jets exceeded 1 and how many were brought to it."""
+    pt, mass = (kinematics[:, JET_FEATURES.index(k)] for k in ("pt", "mass"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = mass / pt
+        ratio = relative_jet_mass(particles, mask) / target
+    finite = ratio[np.isfinite(ratio)]
+    facts = {"jet_mass": "bounded" if bound else "raw",
+             "mass_ratio_quantiles": [float(finite.min()), *(float(q) for q in np.quantile(
+                 finite, MASS_RATIO_QUANTILES)), float(finite.max())] if len(finite) else [],
+             "n_heavier_than_jet": int((finite > 1.0).sum()), "n_mass_bounded": 0}
+    if bound:
+        particles, scale = bound_cloud_mass(particles, mask, target)
+        facts["n_mass_bounded"] = int((scale != 1.0).sum())
+    return particles, facts
+
+
 def pt_sum_facts(sums: np.ndarray, conserved: bool) -> dict:
     """What the network made of the pT sum of the complete jets, before any rescaling:
     ``sums`` are their summed constituents' pT over the jet pT (1 for the truth's; NaN where
@@ -354,11 +388,12 @@ def sample_jets_to_file(run_dir: str | Path, n: int, out: str | Path, device: to
                         solver: str | None = None, steps: int | None = None,
                         batch_size: int | None = None, seed: int = 0,
                         progress: bool = True, options: dict[str, float] | None = None,
-                        conserve_pt_sum: bool | None = None) -> dict:
+                        conserve_pt_sum: bool | None = None,
+                        bound_mass: bool | None = None) -> dict:
     """`lhcgen sample` of a jets run: ``n`` jets written atomically to ``out`` in the schema
     of `lhcgen data jets`; returns the sampling facts."""
     surrogate = JetSurrogate.load(run_dir, device)
     jets, info = surrogate.generate(n, jet_type, condition_from, solver, steps, batch_size,
-                                    seed, progress, options, conserve_pt_sum)
+                                    seed, progress, options, conserve_pt_sum, bound_mass)
     write_jets(out, jets)
     return info

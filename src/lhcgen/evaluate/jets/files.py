@@ -12,6 +12,7 @@ import numpy as np
 from lhcgen.data.jet_hdf5 import read_jets
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.jets.efp_range import efp_range
+from lhcgen.evaluate.jets.mass_bound import heavier_than_jet
 from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics
 from lhcgen.io import atomic_dir, write_text_atomic
 
@@ -77,6 +78,8 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
         "floor": {k: v.as_dict() for k, v in floor.items()},
         "efp_range": {"generated": efp_range(truth_cloud.efps, generated_cloud.efps).as_dict(),
                       "floor": efp_range(floor_first.efps, floor_second.efps).as_dict()},
+        "heavier_than_jet": {"generated": heavier_than_jet(generated).as_dict(),
+                             "truth": heavier_than_jet(truth).as_dict()},
         "floor_definition": floor_how,
         "files": {"generated": str(generated_path), "truth": str(truth_path),
                   "truth_2": str(truth_2_path) if truth_2_path else None},
