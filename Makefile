@@ -223,10 +223,10 @@ jets150: $(STAMP)
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
 	    --name jets_time_fidelity_150_mass_bound
 	$(BIN)/python benchmarks/jets_mass_response.py --generated \
-	    runs/samples_150_mass_bound/t_file_jets_edm_150_octaves_midpoint_16_conserved_mass_raw.h5 \
 	    runs/samples_150_mass_bound/t_file_jets_edm_150_octaves_midpoint_16_conserved.h5 \
-	    runs/samples_150_mass_bound/t_file_jets_edm_150_mass_weak_midpoint_16_conserved_mass_raw.h5 \
+	    runs/samples_150_mass_bound/t_file_jets_edm_150_octaves_midpoint_16_conserved_mass_bounded.h5 \
 	    runs/samples_150_mass_bound/t_file_jets_edm_150_mass_weak_midpoint_16_conserved.h5 \
+	    runs/samples_150_mass_bound/t_file_jets_edm_150_mass_weak_midpoint_16_conserved_mass_bounded.h5 \
 	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
 	    --name jets_mass_response_150_mass_bound
 

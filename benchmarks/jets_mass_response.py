@@ -373,7 +373,8 @@ def _q(q: list[float]) -> str:
 
 
 def sampler_label(attrs: dict) -> str:
-    """"solver, N steps" of a generated file, with the sampler options it was made with."""
+    """"solver, N steps" of a generated file, with the sampler options it was made with and
+    whether its jets heavier than the jet were bounded."""
     label = f"{attrs.get('sampling_solver', '-')}, {attrs.get('sampling_steps', '-')} steps"
     interval = ("guidance_sigma_low", "guidance_sigma_high")
     options = [f"{key} {float(attrs[f'sampling_{key}']):g}"
@@ -382,6 +383,8 @@ def sampler_label(attrs: dict) -> str:
     low, high = (attrs.get(f"sampling_{key}") for key in interval)
     if low is not None or high is not None:  # where the guidance applied, in one phrase
         options.append(f"at σ in ({float(low or 0):g}, {float(high or 'inf'):g}]")
+    if attrs.get("sampling_jet_mass") == "bounded":  # lhcgen sample --bound-mass
+        options.append("m ≤ m_jet")
     return ", ".join([label, *options])
 
 

@@ -329,7 +329,7 @@ def sample_name(row: dict) -> str:
     pT-sum and jet-mass handling, so that every setting of one benchmark run gets its own."""
     options = "".join(f"_{k}{v:g}" for k, v in sorted((row.get("options") or {}).items()))
     run = row["run"].strip("/").replace("/", "_")
-    mass = "_mass_raw" if row.get("jet_mass") == "raw" else ""  # bounded: the names before
+    mass = "_mass_bounded" if row.get("jet_mass") == "bounded" else ""
     return (f"{row['type']}_{row['protocol']}_{run}_{row['solver'] or 'pass'}_"
             f"{row['steps'] or 0}{options}_{row['pt_sum']}{mass}.h5")
 
@@ -589,8 +589,8 @@ def _mass_note(rows: list[dict]) -> str:
             "in Pythia: massless constituents, and fewer of them, make a lighter sum), and "
             "their mass over the jet mass before any bound [5 % / 50 % / 95 % / 99 %]: "
             + "; ".join(parts) + f". {MASS_MARK}: those jets brought to the jet mass by one "
-            "factor on their angles, their summed pT kept (`bound_cloud_mass`; `lhcgen "
-            "sample`'s default since 2026-12-06).")
+            "factor on their angles, their summed pT kept (`bound_cloud_mass`, `lhcgen sample "
+            "--bound-mass`).")
 
 
 def _where(result: dict) -> str:
@@ -1000,10 +1000,11 @@ def parse_args() -> argparse.Namespace:
                    help="the constituents of every jet that keeps them all rescaled to sum "
                         "to the jet pT (conserved, as `lhcgen sample` writes them), as the "
                         "network made them (raw), or both rows from the same jets (both)")
-    p.add_argument("--jet-mass", choices=("bounded", "raw", "both"), default="bounded",
-                   help="jets whose constituents are heavier than the jet brought to its "
-                        "mass (bounded, as `lhcgen sample` writes them), left as made (raw), "
-                        "or both rows from the same jets (both)")
+    p.add_argument("--jet-mass", choices=("raw", "bounded", "both"), default="raw",
+                   help="jets whose constituents are heavier than the jet left as made (raw, "
+                        "as `lhcgen sample` writes them by default), brought to the jet mass "
+                        "(bounded, `lhcgen sample --bound-mass`), or both rows from the same "
+                        "jets (both)")
     p.add_argument("--simulator-jets", type=int, default=None,
                    help="Pythia jets per type for the simulator rate (default 400; 20 quick)")
     p.add_argument("--quick", action="store_true",

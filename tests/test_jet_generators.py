@@ -208,22 +208,23 @@ def test_sample_jets_fully_generated_in_the_data_schema(runs, name, capsys):
 
 def test_jets_heavier_than_the_jet_are_brought_to_its_mass_unless_raw_is_asked_for(
         runs, capsys):
-    """By default every jet whose constituents, taken massless, are heavier than the jet
-    (impossible for a real jet; a toy network makes many) is shrunk towards the jet axis
-    to the jet mass, its summed pT kept; --raw-mass writes it as made. Counted either way,
-    and the time-fidelity benchmark's --jet-mass both bounds raw jets as lhcgen sample does."""
+    """With --bound-mass every jet whose constituents, taken massless, are heavier than the
+    jet (impossible for a real jet; a toy network makes many) is shrunk towards the jet axis
+    to the jet mass, its summed pT kept; by default it is written as made. Counted either
+    way, and the time-fidelity benchmark's --jet-mass both bounds raw jets as lhcgen sample
+    does."""
     from benchmarks.jets_time_fidelity import mass_bounded
 
     from lhcgen.physics.particle_cloud import relative_cloud_pt, relative_jet_mass
 
     paths = {}
-    for mode, extra in (("bounded", []), ("raw", ["--raw-mass"])):
+    for mode, extra in (("bounded", ["--bound-mass"]), ("raw", [])):
         paths[mode] = runs / f"mass_{mode}.h5"
         assert main(["sample", str(runs / "edm"), "-n", "150", "--out", str(paths[mode]),
                      "--no-progress", *extra]) == 0
         out = capsys.readouterr().out
         assert "were heavier than the jet" in out
-        assert ("by shrinking their angles" if mode == "bounded" else "--raw-mass") in out
+        assert ("by shrinking their angles" if mode == "bounded" else "--bound-mass would") in out
     bounded, raw = read_jets(paths["bounded"]), read_jets(paths["raw"])
     target = raw.jets[:, 2] / raw.jets[:, 0]
     heavy = relative_jet_mass(raw.particles, raw.mask) > target
@@ -272,7 +273,7 @@ def test_complete_jets_sum_to_their_pt_unless_raw_is_asked_for(runs, capsys):
     for mode, extra in (("conserved", []), ("raw", ["--raw-pt-sum"])):
         paths[mode] = runs / f"pt_sum_{mode}.h5"
         assert main(["sample", str(runs / "edm"), "-n", "150", "--out", str(paths[mode]),
-                     "--no-progress", "--raw-mass", *extra]) == 0
+                     "--no-progress", *extra]) == 0
         out = capsys.readouterr().out
         assert "pT sum: the constituents of the" in out
         assert ("rescaled to sum to the jet pT" if mode == "conserved" else "--raw-pt-sum") in out

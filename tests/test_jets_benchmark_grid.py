@@ -86,7 +86,8 @@ def test_protocols_take_the_conditions_from_their_file(protocol, expected):
     """file: the truth compared with (published); independent: the floor's other truth
     jets; generated: the conditions model (no file)."""
     surrogate = _RecordingSurrogate()
-    ctx = {"args": SimpleNamespace(s_churn=5.0, batch_size=None, seed=0, pt_sum="conserved"),
+    ctx = {"args": SimpleNamespace(s_churn=5.0, batch_size=None, seed=0, pt_sum="conserved",
+                                   jet_mass="bounded"),
            "n": 10, "truth_path": "truth.h5", "floor_path": "floor.h5"}
     with pytest.raises(_Stop):
         evaluate_setting(surrogate, {}, "t", protocol, "midpoint", 8, {}, ctx)

@@ -175,6 +175,9 @@ def test_several_generated_files_make_one_table_labelled_by_sampler(tmp_path, mo
     assert sampler_label(wide.attrs) == "stochastic, 32 steps, s_churn 5"
     guided = {"sampling_solver": "midpoint", "sampling_steps": 16, "sampling_guidance": 2.0}
     assert sampler_label(guided) == "midpoint, 16 steps, guidance 2"
+    assert sampler_label(guided | {"sampling_jet_mass": "bounded"}) == \
+        "midpoint, 16 steps, guidance 2, m ≤ m_jet"
+    assert sampler_label(guided | {"sampling_jet_mass": "raw"}) == "midpoint, 16 steps, guidance 2"
     assert sampler_label(guided | {"sampling_guidance_sigma_low": 1.0}) == \
         "midpoint, 16 steps, guidance 2, at σ in (1, inf]"
     assert sampler_label(guided | {"sampling_guidance_sigma_low": 0.0,

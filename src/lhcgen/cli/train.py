@@ -114,13 +114,13 @@ def add_parsers(sub: Any) -> None:
                              "a truncated jet only where its sum lies farther from the jet pT "
                              "than its cut constituents (each softer than its softest kept "
                              "one) can make up")
-    sample.add_argument("--raw-mass", action="store_true",
-                        help="jets: write jets whose constituents are heavier than the jet as "
-                             "the network made them (counted either way); by default (the "
-                             "config's sampling.bound_jet_mass) their angles are shrunk "
-                             "towards the jet axis by one factor until their mass is the "
-                             "jet's, their summed pT kept: taken massless, the stored "
-                             "constituents of a jet cannot be heavier than it")
+    sample.add_argument("--bound-mass", action="store_true",
+                        help="jets: shrink the angles of every jet whose constituents are "
+                             "heavier than the jet towards the jet axis by one factor until "
+                             "their mass is the jet's, their summed pT kept (taken massless, "
+                             "the stored constituents of a jet cannot be heavier than it); by "
+                             "default (the config's sampling.bound_jet_mass, off) they are "
+                             "written as the network made them; counted either way")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     add_runtime(sample)
     sample.set_defaults(handler=run_sample)
@@ -216,7 +216,7 @@ def run_sample_jets(args: argparse.Namespace) -> int:
                                args.jet_type, args.condition_from, args.solver, args.steps,
                                args.batch_size, args.seed, progress(args), options,
                                False if args.raw_pt_sum else None,
-                               False if args.raw_mass else None)
+                               True if args.bound_mass else None)
     guided = f", guidance {info['guidance']:g}" if info.get("guidance", 1.0) != 1.0 else ""
     conditions = ("taken from " + args.condition_from if info["conditions"] == "file"
                   else f"generated ({info['conditions_nfe']} network evaluations)")
@@ -240,7 +240,7 @@ def run_sample_jets(args: argparse.Namespace) -> int:
               "allowed sum")
     if info["n_heavier_than_jet"]:
         done = ("brought to the jet mass by shrinking their angles" if info["jet_mass"] ==
-                "bounded" else "written as generated (--raw-mass)")
+                "bounded" else "written as generated (--bound-mass would bound them)")
         print(f"jet mass: the constituents of {info['n_heavier_than_jet']} of "
               f"{info['n_written']} jets were heavier than the jet (up to "
               f"{info['mass_ratio_quantiles'][-1]:.3f} of its mass); {done}")
@@ -270,7 +270,7 @@ def run_sample(args: argparse.Namespace) -> int:
                           (args.guidance_sigmas is not None, "--guidance-sigmas"),
                           (args.renoise_sigmas is not None, "--renoise-sigmas"),
                           (args.raw_pt_sum, "--raw-pt-sum"),
-                          (args.raw_mass, "--raw-mass")):
+                          (args.bound_mass, "--bound-mass")):
         if given:
             raise LhcgenError(f"{option} applies to runs of the jets process; {args.run_dir} "
                               "generates events")

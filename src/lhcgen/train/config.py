@@ -91,12 +91,13 @@ class SamplingConfig:
     from the jet pT than its cut ones (each softer than the softest stored) can make up, by
     the factor nearest 1 that brings it within (``bound_truncated_cloud_pt``); false writes
     them as the network made them. Other processes have no constituents and ignore it."""
-    bound_jet_mass: bool = True
+    bound_jet_mass: bool = False
     """Jets as particle clouds: the stored constituents of a jet, taken massless, cannot be
-    heavier than the jet (physics/particle_cloud.py ``bound_cloud_mass``); every generated jet
-    that is is brought to the bound by one factor on its angles (towards the jet axis), its
-    summed pT kept, after ``conserve_pt_sum``. Counted either way; false writes them as the
-    network (and the pT-sum rescaling) made them."""
+    heavier than the jet (physics/particle_cloud.py ``bound_cloud_mass``); true brings every
+    generated jet that is to the bound by one factor on its angles (towards the jet axis), its
+    summed pT kept, after ``conserve_pt_sum``. Counted either way. Off by default: at 150
+    particles it costs the octaves run W1m and W1p (docs/jets-generators.md, "The jet mass
+    bound at 150 particles")."""
 
 
 CONDITION_MARGINALS = ("standardised", "quantile")
