@@ -114,7 +114,8 @@ def test_unknown_solver(workspace, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("option", [["--type", "t"], ["--condition-from", "test.h5"]])
+@pytest.mark.parametrize("option", [["--type", "t"], ["--condition-from", "test.h5"],
+                                    ["--raw-pt-sum"], ["--bound-mass"]])
 def test_jet_options_on_an_event_run_are_one_line(workspace, capsys, option):
     out = workspace / "x.h5"
     option = [str(workspace / o) if o.endswith(".h5") else o for o in option]
