@@ -489,35 +489,34 @@ def _decile_tables(result: dict, with_run: bool) -> list[str]:
             lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
                 f"{1e3 * d['median_shift']:+.0f} ± {1e3 * d['median_shift_error']:.0f}"
                 for d in rows) + " |")
-        if "truth_pt_beyond" not in reference[0]:  # results made before these counts
-            continue
-        lines += ["", f"Type {jet_type}, by the same deciles: jets whose stored constituents "
-                  "carry more transverse momentum than the jet (the pT of their sum over the "
-                  f"jet pT above 1 + {PT_BEYOND_TOLERANCE:g}; a Pythia jet only where its lost "
-                  "constituents point against it).", "",
-                  "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV" for d in reference)
-                  + " | all |", "| --- |" + " ---: |" * (len(reference) + 1),
-                  "| truth | " + " | ".join(str(d["truth_pt_beyond"]) for d in reference)
-                  + f" | {sum(d['truth_pt_beyond'] for d in reference)} |"]
-        for sample in result["samples"]:
-            rows = sample.get("deciles", {}).get(jet_type, [])
-            lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
-                str(d["generated_pt_beyond"]) for d in rows)
-                + f" | {sum(d['generated_pt_beyond'] for d in rows)} |")
-        if "truth_heavier" not in reference[0]:  # results made before these counts
-            continue
-        lines += ["", f"Type {jet_type}, by the same deciles: jets whose stored constituents, "
-                  "taken massless, are heavier than the jet (m / m_jet above 1 + "
-                  f"{HEAVIER_TOLERANCE:g}; no real jet's are, `bound_cloud_mass`).", "",
-                  "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV" for d in reference)
-                  + " | all |", "| --- |" + " ---: |" * (len(reference) + 1),
-                  "| truth | " + " | ".join(str(d["truth_heavier"]) for d in reference)
-                  + f" | {sum(d['truth_heavier'] for d in reference)} |"]
-        for sample in result["samples"]:
-            rows = sample.get("deciles", {}).get(jet_type, [])
-            lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
-                str(d["generated_heavier"]) for d in rows)
-                + f" | {sum(d['generated_heavier'] for d in rows)} |")
+        counts = (("pt_beyond", " carry more transverse momentum than the jet (the pT of "
+                   f"their sum over the jet pT above 1 + {PT_BEYOND_TOLERANCE:g}; a Pythia jet "
+                   "only where its lost constituents point against it)"),
+                  ("heavier", ", taken massless, are heavier than the jet (m / m_jet above 1 + "
+                   f"{HEAVIER_TOLERANCE:g}; no real jet's are, `bound_cloud_mass`)"))
+        for key, what in counts:
+            if f"truth_{key}" not in reference[0]:  # results made before these counts
+                break
+            lines += _decile_count_table(result, jet_type, reference, key, what, with_run)
+    return lines
+
+
+def _decile_count_table(result: dict, jet_type: str, reference: list[dict], key: str,
+                        what: str, with_run: bool) -> list[str]:
+    """The truth's and each sample's jets counted by ``key`` (``truth_KEY``,
+    ``generated_KEY`` of ``decile_response``) per decile of m_jet, and in all; ``what`` ends
+    the caption's "jets whose stored constituents"."""
+    lines = ["", f"Type {jet_type}, by the same deciles: jets whose stored constituents{what}.",
+             "",
+             "| | " + " | ".join(f"{d['m_jet_median']:.0f} GeV" for d in reference)
+             + " | all |", "| --- |" + " ---: |" * (len(reference) + 1),
+             "| truth | " + " | ".join(str(d[f"truth_{key}"]) for d in reference)
+             + f" | {sum(d[f'truth_{key}'] for d in reference)} |"]
+    for sample in result["samples"]:
+        rows = sample.get("deciles", {}).get(jet_type, [])
+        lines.append(f"| {sample_label(sample, with_run)} | " + " | ".join(
+            str(d[f"generated_{key}"]) for d in rows)
+            + f" | {sum(d[f'generated_{key}'] for d in rows)} |")
     return lines
 
 
