@@ -3,8 +3,8 @@
 No real jet's are (``lhcgen.physics.particle_cloud.bound_cloud_mass``: massless constituents,
 and fewer of them, make a lighter sum), so in a generated file each such jet is a generator
 error that the JetNet metrics only see through the mass distribution. ``lhcgen sample``
-brings them to the bound by default and records how many it met; this counts them in any
-file, a truth file included (where it must find none).
+records how many it made (and brings them to the bound with ``--bound-mass``); this counts
+them in any file, a truth file included (where it must find none).
 """
 
 from __future__ import annotations
