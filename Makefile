@@ -589,7 +589,8 @@ jetsguided: $(STAMP)
 ## (configs/jets_edm_mass_sum.yaml);
 ## what each denoiser makes of the mass noise level by noise level, the jet-mass response of
 ## 5000 top jets given the truth's kinematics, and the JetNet metrics in both protocols at
-## 5000 jets. About 20 min once the runs exist; data, runs and results are kept
+## 5000 jets; then runs/jets_edm with and without the bound on the jet mass
+## (--jet-mass both). About 25 min once the runs exist; data, runs and results are kept
 jetsmassloss: $(STAMP)
 	$(call ab_data,t)
 	for run in $(JETS_MASS_LOSS_RUNS); do [ -f runs/$$run/metrics.json ] || $(BIN)/lhcgen \
@@ -636,6 +637,10 @@ jetsmassloss: $(STAMP)
 	    --jets 5000 --protocols file,generated --threads 2 --samplers midpoint:16 \
 	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
 	    --name jets_time_fidelity_mass_sum
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm --types t --jets 5000 \
+	    --samplers 'midpoint:16' --protocols file,generated --threads 2 --jet-mass both \
+	    --truth 'data/jets/{type}30_b5k.h5' --truth-floor 'data/jets/{type}30_a5k.h5' \
+	    --name jets_time_fidelity_30_mass_bound
 
 ## make jetsspread: the generators' sampling seeds against Pythia's own samples (seconds; it
 ## reads the committed time-fidelity and floor-spread results, which make jetsfloor and make
