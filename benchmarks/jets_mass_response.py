@@ -82,7 +82,11 @@ from lhcgen.evaluate.figures import (  # noqa: E402
 )
 from lhcgen.evaluate.histograms import binning, histogram, normalised  # noqa: E402
 from lhcgen.io import atomic_path  # noqa: E402
-from lhcgen.physics.particle_cloud import relative_cloud_pt, relative_jet_mass  # noqa: E402
+from lhcgen.physics.particle_cloud import (  # noqa: E402
+    cloud_mass_share,
+    relative_cloud_pt,
+    relative_jet_mass,
+)
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import chain_history  # noqa: E402
 from lhcgen.train.jet_surrogate import complete_jets  # noqa: E402
@@ -143,8 +147,7 @@ def _quantiles(x: np.ndarray) -> list[float]:
 
 def mass_fraction(jets: JetCloudSample) -> np.ndarray:
     """m_P / m_jet: the stored constituents' mass over the jet's (NaN for a massless jet)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return relative_jet_mass(jets.particles, jets.mask) * jets.jets[:, 0] / jets.jets[:, 2]
+    return cloud_mass_share(jets.particles, jets.mask, jets.jets[:, 0], jets.jets[:, 2])
 
 
 def histogram_edges(truth: JetCloudSample) -> dict[str, list[float]]:

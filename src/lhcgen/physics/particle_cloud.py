@@ -57,6 +57,15 @@ def relative_jet_mass(particles: np.ndarray, mask: np.ndarray | None = None) -> 
     return fv.mass(cloud_four_momentum(particles, mask))
 
 
+def cloud_mass_share(particles: np.ndarray, mask: np.ndarray | None, jet_pt: np.ndarray,
+                     jet_mass: np.ndarray) -> np.ndarray:
+    """m_P / m_jet: the mass of the summed massless particles over the jet mass (at most 1 for
+    a real jet, ``bound_cloud_mass``); (N,) float64, NaN or inf where the jet mass or pT is
+    not positive."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return relative_jet_mass(particles, mask) * np.asarray(jet_pt) / np.asarray(jet_mass)
+
+
 def relative_cloud_pt(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Transverse momentum of the summed massless particles, in units of the jet pT.
 

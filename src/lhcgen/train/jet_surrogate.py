@@ -32,9 +32,9 @@ from lhcgen.noise import EventNoise, aligned_batch_size
 from lhcgen.physics.particle_cloud import (
     bound_cloud_mass,
     bound_truncated_cloud_pt,
+    cloud_mass_share,
     conserve_cloud_pt,
     relative_cloud_pt,
-    relative_jet_mass,
 )
 from lhcgen.processes import Process
 from lhcgen.solvers import sample
@@ -356,16 +356,15 @@ def bound_jet_masses(particles: np.ndarray, mask: np.ndarray, kinematics: np.nda
     facts: the constituents' mass over the jet mass before (min, 5 %, 50 %, 95 %, 99 %, max;
     the truth's never exceeds 1), how many jets exceeded 1 and how many were brought to it."""
     pt, mass = (kinematics[:, JET_FEATURES.index(k)] for k in ("pt", "mass"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        target = mass / pt
-        ratio = relative_jet_mass(particles, mask) / target
+    ratio = cloud_mass_share(particles, mask, pt, mass)
     finite = ratio[np.isfinite(ratio)]
     facts = {"jet_mass": "bounded" if bound else "raw",
              "mass_ratio_quantiles": [float(finite.min()), *(float(q) for q in np.quantile(
                  finite, MASS_RATIO_QUANTILES)), float(finite.max())] if len(finite) else [],
              "n_heavier_than_jet": int((finite > 1.0).sum()), "n_mass_bounded": 0}
     if bound:
-        particles, scale = bound_cloud_mass(particles, mask, target)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            particles, scale = bound_cloud_mass(particles, mask, mass / pt)
         facts["n_mass_bounded"] = int((scale != 1.0).sum())
     return particles, facts
 

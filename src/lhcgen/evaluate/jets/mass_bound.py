@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from lhcgen.data.jets import JET_FEATURES, JetCloudSample
-from lhcgen.physics.particle_cloud import relative_jet_mass
+from lhcgen.physics.particle_cloud import cloud_mass_share
 
 HEAVIER_TOLERANCE = 1e-4
 """A jet counts where its constituents' mass exceeds the jet mass by more than this fraction:
@@ -39,7 +39,6 @@ def heavier_than_jet(jets: JetCloudSample) -> HeavierThanJet:
     are heavier than the jet mass of the file's jet features."""
     pt, mass = (jets.jets[:, JET_FEATURES.index(k)] for k in ("pt", "mass"))
     judged = np.isfinite(pt) & np.isfinite(mass) & (pt > 0) & (mass > 0)
-    ratio = relative_jet_mass(jets.particles[judged], jets.mask[judged]) \
-        / (mass[judged] / pt[judged])
+    ratio = cloud_mass_share(jets.particles, jets.mask, pt, mass)[judged]
     return HeavierThanJet(int(judged.sum()), int((ratio > 1.0 + HEAVIER_TOLERANCE).sum()),
                           float(ratio.max()) if len(ratio) else float("nan"))
