@@ -150,8 +150,10 @@ jets: $(STAMP)
 ## configs/jets_edm_150_mass_weak.yaml, the mass response and the denoiser's mass of both
 ## weights and the mass response of weight 0.34 at 16, 32 and 64 steps; then the octaves run
 ## and weight 0.34 with and without the bound on the jet mass (bound_cloud_mass), the
-## benchmark and the mass response; about 9 h on 2 CPU cores, 6-12 minutes of them the data;
-## every step resumes)
+## benchmark and the mass response; then what Pythia itself scores against the 150-particle
+## floor (18 independent samples of 5000 jets) and the octaves run at 10000 jets in all three
+## protocols with and without the bound; about 10 h on 2 CPU cores, 6-12 minutes of them the
+## data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -229,6 +231,16 @@ jets150: $(STAMP)
 	    runs/samples_150_mass_bound/t_file_jets_edm_150_mass_weak_midpoint_16_conserved_mass_bounded.h5 \
 	    --truth data/jets/t150_b.h5 --truth-2 data/jets/t150_a.h5 \
 	    --name jets_mass_response_150_mass_bound
+	$(BIN)/python benchmarks/jets_floor_spread.py --types t --jets 5000 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --draws 'data/jets/{type}150_a.h5' 'data/jets/{type}150_b.h5' --name jets_floor_spread_150_5k
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 10000 --samplers 'midpoint:16' --threads 2 --protocols file,independent,generated \
+	    --jet-mass both --generate-only --samples runs/samples_150_10k --name jets_time_fidelity_150_10k
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_10k \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_10k
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

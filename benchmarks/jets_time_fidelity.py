@@ -17,7 +17,8 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   the same sample sizes and metric settings, computed once per type; ×floor = value /
   max(floor value, floor error): the floor of KPD (unbiased) and FPD (extrapolated) is
   often at or below 0, and then its error, the resolution of the comparison, is the scale;
-  worst ×floor is the largest ×floor of the five metrics;
+  ± on a ×floor: the value's and the floor's errors propagated to first order
+  (``ratio_to_floor_error``); worst ×floor is the largest ×floor of the five metrics;
 * metric settings: jetnet v0.2.5's batch counts with the sample sizes scaled to N =
   ``--jets``: W1 draws N jets per batch, FPD fits batch sizes N/5 .. N, KPD draws
   min(5000, N/2) jets per batch (N = 50000 gives jetnet's defaults but FPD's smallest
@@ -92,6 +93,7 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
     JetSample,
     jet_metrics,
     ratio_to_floor,
+    ratio_to_floor_error,
 )
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.config import ModelConfig  # noqa: E402
@@ -523,6 +525,13 @@ def _x(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.3g}"
 
 
+def _x_pm(metric: dict, floor: dict) -> str:
+    """A metric's ×floor with its propagated error: '2.83 ± 0.81'."""
+    ratio = metric.get("ratio")
+    error = ratio_to_floor_error(metric["value"], metric["error"], floor)
+    return _x(ratio) + (f" ± {error:.2g}" if ratio is not None and error is not None else "")
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -638,9 +647,11 @@ def render(result: dict) -> str:
         "truth jets "
         f"(`{result['truth_floor']}` vs `{result['truth']}`). ×floor = value / max(floor "
         "value, floor error) (KPD's and FPD's floors are often ≤ 0, then their error is the "
-        "scale); worst = the largest ×floor of the five, ★ = on the time–fidelity frontier "
-        "(no setting is both faster and closer to the floor). jets/s: the whole sampling "
-        "(conditions, constituents, decoding), the model loaded and warmed up; NFE: "
+        "scale), ± the value's and the floor's errors propagated to first order (the value's "
+        "alone where the floor's error is the scale); worst = the largest ×floor of the five, "
+        "★ = on the time–fidelity frontier (no setting is both faster and closer to the "
+        "floor). jets/s: the whole sampling (conditions, constituents, decoding), the model "
+        "loaded and warmed up; NFE: "
         "constituent network evaluations (+ the conditions model's). ×sim = jets/s / "
         "Pythia 8 + FastJet jets/s of the type on 1 worker (1 core) measured in this run, "
         "Pythia's initialisation (timed apart) excluded. "
@@ -709,6 +720,7 @@ def _setting_table(result: dict, runs: dict, jet_type: str, protocol: str) -> li
         return []
     front = {id(r) for r in frontier([r for r in rows if "error" not in r])}
     truth_mass = _mass(result["types"][jet_type].get("relative_mass_quantiles"))
+    floor = result["types"][jet_type]["floor"]
     lines = ["", f"## Type {jet_type}, {protocol} conditions", "",
              f"Truth relative jet mass m/pT: median [16 %, 84 %] {truth_mass}.", "",
              "| run | model | net | params | training | sampler | steps | NFE | jets/s | ×sim | "
@@ -725,14 +737,15 @@ def _setting_table(result: dict, runs: dict, jet_type: str, protocol: str) -> li
             continue
         run = runs[r["run"]]
         nfe = str(r["nfe"]) + (f" + {r['conditions_nfe']}" if r["conditions_nfe"] else "")
-        worst = f"{_x(r['worst_ratio'])} ({r['worst_metric']})" + \
-            (" ★" if id(r) in front else "")
+        worst = ("-" if r["worst_metric"] is None else
+                 f"{_x_pm(r['metrics'][r['worst_metric']], floor[r['worst_metric']])} "
+                 f"({r['worst_metric']})") + (" ★" if id(r) in front else "")
         note = f" ({r['n_nonfinite']} non-finite)" if r["n_nonfinite"] else ""
         lines.append(f"| {r['run']} | {r['model']} | {r['net']} | {_count(run['parameters'])} | "
                      f"{_duration(run['total_training_seconds'])} | "
                      f"{r['solver'] or 'one pass'}{_shown(r)} | {r['steps'] or '-'} | {nfe} | "
                      f"{r['jets_per_second']:.0f}{note} | {r['times_simulator']:.3g} | "
-                     + " | ".join(f"{_pm(r['metrics'][k])} | {_x(r['metrics'][k]['ratio'])}"
+                     + " | ".join(f"{_pm(r['metrics'][k])} | {_x_pm(r['metrics'][k], floor[k])}"
                                   for k in METRICS)
                      + f" | {worst} | {_mass(r.get('relative_mass_quantiles'))} |")
     if failed:

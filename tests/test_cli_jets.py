@@ -65,6 +65,16 @@ def test_metrics_jets_writes_json_with_values_errors_sizes_and_the_floor(files, 
     assert heavier["generated"]["n_heavier"] > heavier["truth"]["n_heavier"] * 200 / 300
     assert (f"heavier than the jet: generated {heavier['generated']['n_heavier']} of 200"
             in printed)
+    # ... and ×floor, with its propagated error, is the value over the floor's scale
+    from lhcgen.evaluate.jets.metrics import ratio_to_floor, ratio_to_floor_error
+
+    for name, ratio in result["ratio_to_floor"].items():
+        g, f = result["generated"][name], result["floor"][name]
+        assert ratio["value"] == pytest.approx(g["value"] / max(f["value"], f["error"]))
+        assert ratio["value"] == ratio_to_floor(g["value"], f)
+        assert ratio["error"] == ratio_to_floor_error(g["value"], g["error"], f) > 0
+    fpd = result["ratio_to_floor"]["fpd"]
+    assert f"{fpd['value']:.3g} ± {fpd['error']:.2g}" in printed.splitlines()[4]
 
 
 def test_metrics_jets_without_truth_2_splits_the_truth_and_writes_plots(files, capsys):

@@ -117,3 +117,32 @@ def test_ratio_to_floor_is_none_where_undefined():
     assert ratio_to_floor(None, {"value": 1.0, "error": 0.1}) is None
     assert ratio_to_floor(1.0, {"value": None, "error": None}) is None
     assert ratio_to_floor(float("inf"), {"value": 1.0, "error": 0.1}) is None
+
+
+def test_ratio_to_floor_error_closed_forms():
+    from lhcgen.evaluate.jets.metrics import ratio_to_floor_error
+
+    # r = 4 / 2 = 2: sigma_r = sqrt(0.3^2 + 2^2 0.1^2) / 2
+    assert ratio_to_floor_error(4.0, 0.3, {"value": 2.0, "error": 0.1}) == \
+        pytest.approx(np.sqrt(0.09 + 0.04) / 2, rel=1e-14)
+    # a value of 0: the floor's error scales a zero ratio, so the value's error alone
+    assert ratio_to_floor_error(0.0, 0.3, {"value": 2.0, "error": 0.1}) == \
+        pytest.approx(0.15, rel=1e-14)
+    # a floor below its error (KPD): the error is the scale, a convention with no error
+    assert ratio_to_floor_error(3e-5, 6e-6, {"value": -7e-6, "error": 1.2e-5}) == \
+        pytest.approx(0.5, rel=1e-12)
+    for undefined in ((None, 0.1), (1.0, None), (1.0, float("nan"))):
+        assert ratio_to_floor_error(*undefined, {"value": 1.0, "error": 0.1}) is None
+    assert ratio_to_floor_error(1.0, 0.1, {"value": None, "error": None}) is None
+
+
+def test_ratio_to_floor_error_matches_the_spread_of_sampled_ratios():
+    """Draw the value and the floor from Gaussians of their errors: the ratio's standard
+    deviation is the propagated error, to first order (small relative errors)."""
+    from lhcgen.evaluate.jets.metrics import ratio_to_floor_error
+
+    rng = np.random.default_rng(7)
+    value, error, floor, floor_error = 5.0, 0.15, 2.0, 0.04
+    ratios = rng.normal(value, error, 200_000) / rng.normal(floor, floor_error, 200_000)
+    predicted = ratio_to_floor_error(value, error, {"value": floor, "error": floor_error})
+    assert ratios.std() == pytest.approx(predicted, rel=0.02)

@@ -532,6 +532,14 @@ def test_time_fidelity_benchmark_generated_on_one_machine_and_judged_on_another(
         assert b["jets_per_second"] == m["jets_per_second"]  # as measured where generated
     page = (tmp_path / "two.md").read_text()
     assert "Generated there with --generate-only" in page and "worst ×floor" in page
+    # every ×floor carries its propagated error, the worst one too
+    from lhcgen.evaluate.jets.metrics import ratio_to_floor_error
+
+    floor = two["types"]["t"]["floor"]
+    for r in two["rows"]:
+        worst = r["metrics"][r["worst_metric"]]
+        error = ratio_to_floor_error(worst["value"], worst["error"], floor[r["worst_metric"]])
+        assert f"| {r['worst_ratio']:.3g} ± {error:.2g} ({r['worst_metric']})" in page
     capsys.readouterr()
     with pytest.raises(SystemExit, match="holds no samples to judge"):
         benchmark()  # judged already

@@ -18,8 +18,10 @@ def add_parsers(sub: Any) -> None:
         "jets", help="W1m, W1p, W1efp, FPD, KPD (jetnet v0.2.5 definitions)",
         description="JetNet metrics of GENERATED against --truth, and the floor: --truth "
                     "against --truth-2, or, without --truth-2, the first half of --truth "
-                    "against its second half. Defaults are jetnet v0.2.5's (50k jets for W1 "
-                    "and FPD); smaller samples need the size options.")
+                    "against its second half. ×floor: the value over max(floor, floor error) "
+                    "(KPD's and FPD's floors are often <= 0), ± the two errors propagated "
+                    "to first order. Defaults are jetnet v0.2.5's (50k jets for W1 and FPD); "
+                    "smaller samples need the size options.")
     jets.add_argument("generated", help="generated (or any) jet file")
     jets.add_argument("--truth", required=True, help="truth jet file")
     jets.add_argument("--truth-2", default=None, dest="truth_2",
@@ -54,11 +56,12 @@ def metric_settings(args: argparse.Namespace) -> JetMetricSettings:
 def format_table(result: dict[str, Any]) -> str:
     from lhcgen.evaluate.jets.files import METRIC_ORDER
 
-    lines = [f"{'metric':<14}{'generated':>26}{'floor (truth vs truth)':>28}"]
+    lines = [f"{'metric':<14}{'generated':>26}{'floor (truth vs truth)':>28}{'×floor':>17}"]
     for name in METRIC_ORDER:
         g, f = result["generated"][name], result["floor"][name]
         lines.append(f"{name:<14}{g['value']:>14.4e} ± {g['error']:<9.2e}"
-                     f"{f['value']:>16.4e} ± {f['error']:<9.2e}")
+                     f"{f['value']:>16.4e} ± {f['error']:<9.2e}"
+                     f"{_times_floor(result['ratio_to_floor'][name]):>17}")
     g, f = result["efp_range"]["generated"], result["efp_range"]["floor"]
     lines.append(f"jets beyond the truth's EFP range: generated {g['n_beyond']} of "
                  f"{g['n_jets']} ({g['n_beyond_pt_sum']} on the pT sum, "
@@ -71,6 +74,14 @@ def format_table(result: dict[str, Any]) -> str:
                      f"{g['n_heavier']} of {g['n_jets']} (up to {g['largest_ratio']:.3g}× its "
                      f"mass), truth {t['n_heavier']} of {t['n_jets']} (none is possible)")
     return "\n".join(lines)
+
+
+def _times_floor(ratio: dict[str, float | None]) -> str:
+    """'2.83 ± 0.81': the value over max(floor, floor error), with its propagated error."""
+    if ratio["value"] is None:
+        return "-"
+    error = f" ± {ratio['error']:.2g}" if ratio["error"] is not None else ""
+    return f"{ratio['value']:.3g}{error}"
 
 
 def run_metrics(args: argparse.Namespace) -> int:

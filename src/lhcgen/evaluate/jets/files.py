@@ -13,7 +13,13 @@ from lhcgen.data.jet_hdf5 import read_jets
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.jets.efp_range import efp_range
 from lhcgen.evaluate.jets.mass_bound import heavier_than_jet
-from lhcgen.evaluate.jets.metrics import JetMetricSettings, JetSample, jet_metrics
+from lhcgen.evaluate.jets.metrics import (
+    JetMetricSettings,
+    JetSample,
+    jet_metrics,
+    ratio_to_floor,
+    ratio_to_floor_error,
+)
 from lhcgen.io import atomic_dir, write_text_atomic
 
 METRIC_ORDER = ("w1m", "w1p", "w1efp", "fpd", "kpd")
@@ -73,9 +79,13 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
     floor_second = cloud(floor_b)
     values = jet_metrics(truth_cloud, generated_cloud, seed=seed, settings=settings)
     floor = jet_metrics(floor_first, floor_second, seed=seed, settings=settings)
+    floors = {k: v.as_dict() for k, v in floor.items()}
     return {
         "generated": {k: v.as_dict() for k, v in values.items()},
-        "floor": {k: v.as_dict() for k, v in floor.items()},
+        "floor": floors,
+        "ratio_to_floor": {k: {"value": ratio_to_floor(v.value, floors[k]),
+                               "error": ratio_to_floor_error(v.value, v.error, floors[k])}
+                           for k, v in values.items()},
         "efp_range": {"generated": efp_range(truth_cloud.efps, generated_cloud.efps).as_dict(),
                       "floor": efp_range(floor_first.efps, floor_second.efps).as_dict()},
         "heavier_than_jet": {"generated": heavier_than_jet(generated).as_dict(),

@@ -2,10 +2,14 @@
 
 from lhcgen.evaluate.jets.metrics.frechet import fpd, frechet_distance
 from lhcgen.evaluate.jets.metrics.kernel import kpd, mmd_poly_unbiased
-from lhcgen.evaluate.jets.metrics.result import MetricResult, ratio_to_floor
+from lhcgen.evaluate.jets.metrics.result import (
+    MetricResult,
+    ratio_to_floor,
+    ratio_to_floor_error,
+)
 from lhcgen.evaluate.jets.metrics.suite import JetMetricSettings, JetSample, jet_metrics
 from lhcgen.evaluate.jets.metrics.wasserstein import w1_features, w1efp, w1m, w1p
 
 __all__ = ["JetMetricSettings", "JetSample", "MetricResult", "fpd", "frechet_distance",
-           "jet_metrics", "kpd", "mmd_poly_unbiased", "ratio_to_floor", "w1_features", "w1efp",
-           "w1m", "w1p"]
+           "jet_metrics", "kpd", "mmd_poly_unbiased", "ratio_to_floor", "ratio_to_floor_error",
+           "w1_features", "w1efp", "w1m", "w1p"]

@@ -68,3 +68,26 @@ def ratio_to_floor(value: float | None, floor: dict[str, float | None]) -> float
         return None
     ratio = value / scale
     return float(ratio) if np.isfinite(ratio) else None
+
+
+def ratio_to_floor_error(value: float | None, error: float | None,
+                         floor: dict[str, float | None]) -> float | None:
+    """The standard error of ``ratio_to_floor(value, floor)``, to first order: where the
+    floor's value is the scale, the value's and the floor's errors both propagate,
+
+        sigma_r = sqrt(error^2 + r^2 floor_error^2) / floor_value,   r = value / floor_value,
+
+    (the two samples' errors taken as independent, though both use the truth jets); where
+    the floor's error is the scale (a floor at or below its error), it is a convention, not a
+    measurement, and only the value's error counts, error / floor_error. None where the ratio
+    or the value's error is undefined. A floor known to 50 % leaves the ratio's distribution
+    skewed: read sigma_r as a scale, not a Gaussian width."""
+    ratio = ratio_to_floor(value, floor)
+    if ratio is None or error is None or not np.isfinite(error):
+        return None
+    floor_value, floor_error = floor["value"] or 0.0, floor["error"] or 0.0
+    if floor_value > floor_error:
+        sigma = np.hypot(error, ratio * floor_error) / floor_value
+    else:
+        sigma = error / floor_error
+    return float(sigma) if np.isfinite(sigma) else None
