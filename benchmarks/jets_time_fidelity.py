@@ -759,13 +759,13 @@ def _summaries(result: dict) -> list[str]:
              "| type | protocol | " + " | ".join(METRICS) + " |",
              "| --- | --- |" + " --- |" * len(METRICS)]
     for t, p in keys:
-        rows = ok_rows(result, t, p)
+        rows, floor = ok_rows(result, t, p), result["types"][t].get("floor") or {}
         cells = []
         for k in METRICS:
             scored = [r for r in rows if r["metrics"][k]["ratio"] is not None]
             best = min(scored, key=lambda r: r["metrics"][k]["ratio"], default=None)
             cells.append("-" if best is None else
-                         f"{best['metrics'][k]['ratio']:.3g} ({label(best)})")
+                         f"{_x_pm(best['metrics'][k], floor[k])} ({label(best)})")
         lines.append(f"| {t} | {p} | " + " | ".join(cells) + " |")
     lines += ["", f"## Fastest setting within {GOOD:g}× the floor on every metric", "",
               "| type | protocol | setting | NFE | jets/s | ×sim | worst ×floor |",

@@ -540,6 +540,8 @@ def test_time_fidelity_benchmark_generated_on_one_machine_and_judged_on_another(
         worst = r["metrics"][r["worst_metric"]]
         error = ratio_to_floor_error(worst["value"], worst["error"], floor[r["worst_metric"]])
         assert f"| {r['worst_ratio']:.3g} ± {error:.2g} ({r['worst_metric']})" in page
+    best = page.split("## Best ×floor per metric")[1].split("\n## ")[0]
+    assert best.count(" ± ") == 2 * 5  # file and generated, five metrics each
     capsys.readouterr()
     with pytest.raises(SystemExit, match="holds no samples to judge"):
         benchmark()  # judged already
