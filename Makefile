@@ -152,8 +152,8 @@ jets: $(STAMP)
 ## and weight 0.34 with and without the bound on the jet mass (bound_cloud_mass), the
 ## benchmark and the mass response; then what Pythia itself scores against the 150-particle
 ## floor (18 independent samples of 5000 jets) and the octaves run at 10000 jets in all three
-## protocols with and without the bound, and fully generated with a second seed; about 10 h on 2 CPU cores, 6-12 minutes of them the
-## data; every step resumes)
+## protocols with and without the bound, and fully generated with a second seed; about 10 h
+## on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
