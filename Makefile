@@ -152,7 +152,7 @@ jets: $(STAMP)
 ## and weight 0.34 with and without the bound on the jet mass (bound_cloud_mass), the
 ## benchmark and the mass response; then what Pythia itself scores against the 150-particle
 ## floor (18 independent samples of 5000 jets) and the octaves run at 10000 jets in all three
-## protocols with and without the bound, and fully generated with a second seed; about 10 h
+## protocols with and without the bound, and fully generated with seeds 1 and 2; about 10 h
 ## on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
@@ -248,6 +248,13 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_10k_seed1 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
 	    --name jets_time_fidelity_150_10k_seed1
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 10000 --samplers 'midpoint:16' --threads 2 --protocols generated --seed 2 \
+	    --generate-only --samples runs/samples_150_10k_seed2 --name jets_time_fidelity_150_10k_seed2
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_10k_seed2 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_10k_seed2
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
