@@ -525,6 +525,12 @@ def _x(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.3g}"
 
 
+def worst_error(row: dict, floor: dict) -> float | None:
+    """The propagated error of a judged row's worst ×floor (``ratio_to_floor_error``)."""
+    metric = row["metrics"][row["worst_metric"]]
+    return ratio_to_floor_error(metric["value"], metric["error"], floor[row["worst_metric"]])
+
+
 def _x_pm(metric: dict, floor: dict) -> str:
     """A metric's ×floor with its propagated error: '2.83 ± 0.81'."""
     ratio = metric.get("ratio")
@@ -737,9 +743,10 @@ def _setting_table(result: dict, runs: dict, jet_type: str, protocol: str) -> li
             continue
         run = runs[r["run"]]
         nfe = str(r["nfe"]) + (f" + {r['conditions_nfe']}" if r["conditions_nfe"] else "")
+        error = None if r["worst_metric"] is None else worst_error(r, floor)
         worst = ("-" if r["worst_metric"] is None else
-                 f"{_x_pm(r['metrics'][r['worst_metric']], floor[r['worst_metric']])} "
-                 f"({r['worst_metric']})") + (" ★" if id(r) in front else "")
+                 _x(r["worst_ratio"]) + ("" if error is None else f" ± {error:.2g}")
+                 + f" ({r['worst_metric']})") + (" ★" if id(r) in front else "")
         note = f" ({r['n_nonfinite']} non-finite)" if r["n_nonfinite"] else ""
         lines.append(f"| {r['run']} | {r['model']} | {r['net']} | {_count(run['parameters'])} | "
                      f"{_duration(run['total_training_seconds'])} | "
@@ -919,8 +926,9 @@ def raw_beside(row: dict, both: bool) -> bool:
 
 
 def plot(result: dict, path: Path) -> None:
-    """Worst ×floor against jets/s, one panel per type: markers per model/backbone, colours
-    per protocol, the frontier dashed, the simulator a vertical line."""
+    """Worst ×floor (± its propagated error) against jets/s, one panel per type: markers per
+    model/backbone, colours per protocol, the frontier dashed, the simulator a vertical
+    line."""
     import matplotlib.style
     import mplhep
     from matplotlib.figure import Figure
@@ -939,12 +947,16 @@ def plot(result: dict, path: Path) -> None:
         for ax, t in zip(axes, types, strict=True):
             for p in result["protocols"]:
                 rows = [r for r in ok_rows(result, t, p) if r["worst_ratio"] is not None]
+                floor = result["types"][t]["floor"]
                 for r in rows:
                     above = r["worst_ratio"] > PLOT_CEILING  # drawn on the top edge, hollow
-                    ax.plot(r["jets_per_second"], _plotted(r["worst_ratio"]),
-                            marker=marker[f"{r['model']}/{r['net']}"], color=colours[p],
-                            ls="none", ms=7, alpha=0.25 if raw_beside(r, both) else 0.8,
-                            mfc="none" if above else colours[p])
+                    y, error = _plotted(r["worst_ratio"]), worst_error(r, floor)
+                    bar = None if above or error is None else [[min(error, 0.9 * y)], [error]]
+                    ax.errorbar(r["jets_per_second"], y, yerr=bar,
+                                marker=marker[f"{r['model']}/{r['net']}"], color=colours[p],
+                                ls="none", ms=7, elinewidth=1, capsize=2,
+                                alpha=0.25 if raw_beside(r, both) else 0.8,
+                                mfc="none" if above else colours[p])
                 front = frontier(rows)
                 if len(front) > 1:
                     ax.step([r["jets_per_second"] for r in front],
@@ -967,7 +979,7 @@ def plot(result: dict, path: Path) -> None:
                            label=f"worst > {PLOT_CEILING:.0e} (on the edge)")]
         if both:
             handles += [Line2D([], [], marker="o", color="k", alpha=0.25, ls="none",
-                               label="faded: pT sum as the network made it")]
+                               label="faded: pT sum or jet mass as the network made it")]
         axes[0].legend(handles=handles, fontsize="x-small", loc="best")
         fig.tight_layout()
         with atomic_path(path) as tmp:
