@@ -152,8 +152,11 @@ jets: $(STAMP)
 ## and weight 0.34 with and without the bound on the jet mass (bound_cloud_mass), the
 ## benchmark and the mass response; then what Pythia itself scores against the 150-particle
 ## floor (18 independent samples of 5000 jets) and the octaves run at 10000 jets in all three
-## protocols with and without the bound, and fully generated with seeds 1 and 2; about 10 h
-## on 2 CPU cores, 6-12 minutes of them the data; every step resumes)
+## protocols with and without the bound, and fully generated with seeds 1 and 2; then 8
+## samples of 10000 Pythia jets against the floor, the octaves run trained 12 epochs more
+## (configs/jets_edm_150_octaves_ft.yaml) at 10000 jets fully generated with seeds 0-2, and
+## both runs against the mean floor with the verdict on 3x; about 11.5 h on 2 CPU cores, 6-12
+## minutes of them the data; every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -255,6 +258,37 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_10k_seed2 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
 	    --name jets_time_fidelity_150_10k_seed2
+	$(BIN)/python benchmarks/jets_floor_spread.py --types t --jets 10000 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --draws 'data/jets/{type}150_a.h5' 'data/jets/{type}150_b.h5' --name jets_floor_spread_150_10k
+	$(BIN)/lhcgen train configs/jets_edm_150_octaves_ft.yaml --out runs/jets_edm_150_octaves_ft --resume
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves_ft \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 10000 --samplers 'midpoint:16' --threads 2 --protocols generated --seed 0 \
+	    --generate-only --samples runs/samples_150_ft_10k --name jets_time_fidelity_150_ft_10k
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_ft_10k \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_ft_10k
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves_ft \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 10000 --samplers 'midpoint:16' --threads 2 --protocols generated --seed 1 \
+	    --generate-only --samples runs/samples_150_ft_10k_seed1 --name jets_time_fidelity_150_ft_10k_seed1
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_ft_10k_seed1 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_ft_10k_seed1
+	$(BIN)/python benchmarks/jets_time_fidelity.py --runs runs/jets_edm_150_octaves_ft \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' --types t \
+	    --jets 10000 --samplers 'midpoint:16' --threads 2 --protocols generated --seed 2 \
+	    --generate-only --samples runs/samples_150_ft_10k_seed2 --name jets_time_fidelity_150_ft_10k_seed2
+	$(BIN)/python benchmarks/jets_time_fidelity.py --judge --samples runs/samples_150_ft_10k_seed2 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --name jets_time_fidelity_150_ft_10k_seed2
+	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results \
+	    jets_time_fidelity_150_10k jets_time_fidelity_150_10k_seed1 \
+	    jets_time_fidelity_150_10k_seed2 jets_time_fidelity_150_ft_10k \
+	    jets_time_fidelity_150_ft_10k_seed1 jets_time_fidelity_150_ft_10k_seed2 \
+	    --reference jets_edm_150_octaves --floor-spread jets_floor_spread_150_10k --target 3 \
+	    --name jets_seed_spread_150_10k_truth
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

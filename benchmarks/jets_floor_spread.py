@@ -47,7 +47,12 @@ from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
 from lhcgen.data.jets import JET_TYPES, JetCloudSample  # noqa: E402
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.evaluate.jets.efp_range import efp_range  # noqa: E402
-from lhcgen.evaluate.jets.metrics import JetSample, jet_metrics  # noqa: E402
+from lhcgen.evaluate.jets.metrics import (  # noqa: E402
+    JetSample,
+    jet_metrics,
+    mean_of_draws,
+    ratio_to_floor,
+)
 from machine import command_line, machine_info, script_parser  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
@@ -177,6 +182,42 @@ def _left_out_text(left_out: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def mean_floor(entry: dict) -> dict | None:
+    """{metric: ``mean_of_draws``} over the floor and the truth draws of one type: each is a
+    truth sample judged against the same truth, so their mean is the floor known √n times
+    better than the floor alone. None where the entry holds no values (only ratios) or one
+    sample."""
+    samples = [entry["floor"]] if "floor" in entry else []
+    samples += [d["metrics"] for d in entry["draws"] if "metrics" in d]
+    if len(samples) < 2:
+        return None
+    means = {k: mean_of_draws([s[k] for s in samples if k in s]) for k in METRICS}
+    return None if None in means.values() else means
+
+
+def _mean_floor_lines(result: dict) -> list[str]:
+    """Each type's floor against the mean of every truth sample (the floor and the draws)."""
+    rows = []
+    for t, entry in result["types"].items():
+        means = mean_floor(entry)
+        if means:
+            rows.append(f"| {t} | {means[METRICS[0]]['n']} | " + " | ".join(
+                f"{_x(ratio_to_floor(entry['floor'][k]['value'], means[k]))} "
+                f"({means[k]['value']:.3g} ± {means[k]['error']:.2g})" for k in METRICS) + " |")
+    if not rows:
+        return []
+    return ["", "## The floor against the mean of every truth sample", "",
+            "The floor is one truth sample judged against the truth, as each draw is: their "
+            "mean over all of them (the floor and the draws, n) is the floor known √n times "
+            "better (`lhcgen.evaluate.jets.metrics.mean_of_draws`; ± the larger of their "
+            "scatter and their own errors, over √n). Per metric: the floor over that mean "
+            "(over one sample's error where the mean is at or below it, as ×floor is "
+            "defined), and the mean ± its error. `benchmarks/jets_seed_spread.py "
+            "--floor-spread` divides generators by this mean.", "",
+            "| type | n | " + " | ".join(f"{k}: floor / mean (mean)" for k in METRICS) + " |",
+            "| --- | ---: | " + " | ".join("---" for _ in METRICS) + " |", *rows]
+
+
 def render(result: dict) -> str:
     q = f"{100 * QUANTILE:g} %"
     lines = ["# The truth's own ×floor: independent truth samples judged as generators", "",
@@ -214,7 +255,7 @@ def render(result: dict) -> str:
                          + " | ".join(_x(d["ratios"][k]) for k in METRICS)
                          + f" | {_x(d['worst_ratio'])} ({d['worst_metric']}) | "
                          f"{d['efp_range']['largest_reach']:.3g} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _mean_floor_lines(result)) + "\n"
 
 
 def parse_args(argv=None):

@@ -15,7 +15,14 @@ the same truth, floor, jets and metric settings) each type also gets the truth's
 independent truth samples judged as a generator, and each setting its median as a multiple
 of the truth draws' median, the share of truth draws whose worst ×floor is at least that
 median (how often Pythia itself scores as badly) and the one-sided Mann-Whitney p-value
-that its seeds score worse than the truth draws.
+that its seeds score worse than the truth draws. Where that result holds each truth
+sample's metric values (every result of jets_floor_spread.py does), the floor is also
+averaged over the floor and the truth draws, and each setting's metrics, averaged over its
+seeds, are divided by that mean floor with their errors: the verdict on ``--target`` (2×
+unless given; the issue's 3× at 150 particles) is "within" where every metric is within it
+at one-sided 95 %, "beyond" where one is beyond it at 95 %, and "open" otherwise. One floor
+draw is known to 25-60 % at 5000-10000 jets of 150 particles, too loosely to tell 3× from
+2.5×; the mean of nine is known three times better.
 
     python benchmarks/jets_seed_spread.py --results jets_time_fidelity_cd_gpu_ft2_seed2 \\
         jets_time_fidelity_cd_gpu_ft2_seed3 ... --reference jets_edm_all_gpu_ft2_conditions \\
@@ -35,21 +42,33 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jets_floor_spread import mean_floor  # noqa: E402
 from jets_time_fidelity import GOOD  # noqa: E402
 from lhcgen.evaluate.jets.files import METRIC_ORDER  # noqa: E402
+from lhcgen.evaluate.jets.metrics import (  # noqa: E402
+    mean_of_draws,
+    ratio_to_floor,
+    ratio_to_floor_error,
+)
 from machine import command_line  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
 SAME = ("jets", "truth", "truth_floor", "metric_seed", "metric_settings")
 """What results must share to be seeds of one measurement."""
 
+Z_ONE_SIDED_95 = 1.6448536269514722
+"""The standard normal's 95 % quantile: a ratio is within (beyond) the target at one-sided
+95 % where ratio + (-) this many errors is within (beyond) it."""
+
 
 def setting_label(row: dict) -> str:
     """The sampler of a row as the time-fidelity benchmark names it: solver, steps and
-    its options (re-noise levels, S_churn)."""
+    its options (re-noise levels, S_churn), and what was done to the finished jets where it
+    is not the default (the pT sum as the network made it; the jet mass bounded)."""
     options = "".join(f"@{key}={value:g}" for key, value in sorted(row["options"].items()))
     return f"{row['solver']}:{row['steps']}{options}" + (
-        "" if row.get("pt_sum", "conserved") == "conserved" else " (raw Σ pT)")
+        "" if row.get("pt_sum", "conserved") == "conserved" else " (raw Σ pT)") + (
+        " (m ≤ m_jet)" if row.get("jet_mass") == "bounded" else "")
 
 
 def read_result(name: str, out_dir: Path, script: str = "jets_time_fidelity.py") -> dict:
@@ -111,7 +130,40 @@ def truth_spread(name: str, spread: dict, first_name: str, first: dict) -> dict:
                 **{key: summary["worst"][key] for key in ("median", "min", "max")},
                 "within": summary["within"],
                 "metric_max": {k: summary["metrics"][k]["max"] for k in METRIC_ORDER}}
+            floor = mean_floor(entry)
+            if floor:
+                types[jet_type]["mean_floor"] = floor
     return {"name": name, "types": types}
+
+
+def target_verdict(ratios: dict[str, dict], target: float,
+                   z: float = Z_ONE_SIDED_95) -> dict:
+    """{"verdict", "metrics"}: "beyond" (with the metrics) where some metric's ratio - z
+    errors exceeds ``target``; else "open" (with the metrics that leave it so) where some
+    ratio + z errors exceeds it or has no ratio or error; else "within"."""
+    beyond = [k for k, r in ratios.items() if r["ratio"] is not None
+              and r["error"] is not None and r["ratio"] - z * r["error"] > target]
+    if beyond:
+        return {"verdict": "beyond", "metrics": beyond}
+    undecided = [k for k, r in ratios.items() if r["ratio"] is None or r["error"] is None
+                 or r["ratio"] + z * r["error"] > target]
+    return {"verdict": "open" if undecided else "within", "metrics": undecided}
+
+
+def against_mean_floor(rows: list[dict], truth: dict, target: float) -> None:
+    """Where the truth spread has the row's type and a mean floor: each metric's mean over
+    the row's seeds over that mean floor with its error (``of_mean_floor``: {metric:
+    {"ratio", "error"}}) and the verdict on ``target`` (``target_verdict``)."""
+    for r in rows:
+        floors = truth["types"].get(r["type"], {}).get("mean_floor")
+        means = r.get("metric_means")
+        if not floors or not means:
+            continue
+        r["of_mean_floor"] = {
+            k: {"ratio": ratio_to_floor(means[k]["value"], floors[k]),
+                "error": ratio_to_floor_error(means[k]["value"], means[k]["error"], floors[k])}
+            for k in METRIC_ORDER}
+        r["target_verdict"] = target_verdict(r["of_mean_floor"], target)
 
 
 def against_truth(rows: list[dict], truth: dict) -> None:
@@ -136,6 +188,16 @@ def against_truth(rows: list[dict], truth: dict) -> None:
             r["beyond_truth"] = {
                 k: [median, largest[k]] for k, median in r.get("metric_medians", {}).items()
                 if median is not None and largest.get(k) is not None and median > largest[k]}
+
+
+def metric_means(measured: list[dict]) -> dict | None:
+    """Per JetNet metric the mean value over the seeds with its error (``mean_of_draws``);
+    None where a seed lacks a value or an error."""
+    means = {k: mean_of_draws([row.get("metrics", {}).get(k, {}) for row in measured])
+             for k in METRIC_ORDER}
+    if any(m is None or m["n"] < len(measured) for m in means.values()):
+        return None
+    return means
 
 
 def metric_medians(measured: list[dict]) -> dict:
@@ -163,6 +225,7 @@ def summarise(groups: dict, reference: str, min_seeds: int = 2) -> list[dict]:
             "median": statistics.median(worst), "min": min(worst), "max": max(worst),
             "within": sum(w <= GOOD for w in worst),
             "metric_medians": metric_medians(measured),
+            **({"metric_means": means} if (means := metric_means(measured)) else {}),
             "jets_per_second": statistics.median(row["jets_per_second"] for row in measured),
             "times_simulator": statistics.median(row["times_simulator"] for row in measured)})
     if reference:
@@ -244,7 +307,58 @@ def render(result: dict) -> str:
                      f" {r['of_truth']:.2f} | {100 * r['truth_at_least']:.0f} % | "
                      f"{r['p_worse']:.2g} | {_beyond(r)} |")
         lines.append(line)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _mean_floor_section(result)) + "\n"
+
+
+def _ratio_pm(ratio: dict) -> str:
+    """'2.83 ± 0.31' ('-' where the ratio is undefined)."""
+    if ratio["ratio"] is None:
+        return "-"
+    return f"{ratio['ratio']:.3g}" + ("" if ratio["error"] is None
+                                      else f" ± {ratio['error']:.2g}")
+
+
+def _mean_floor_section(result: dict) -> list[str]:
+    """The rows' metrics over the mean floor and their verdict on the target (empty for
+    results without a mean floor)."""
+    truth = result.get("floor_spread") or {}
+    rows = [r for r in result["rows"] if "of_mean_floor" in r]
+    if not rows:
+        return []
+    target = result["target"]
+    names = {k: k.upper() if k in ("fpd", "kpd") else "W1" + k[2:] for k in METRIC_ORDER}
+    lines = ["", "## Against the mean floor", "",
+             f"Floor: each metric's mean over the floor and the truth draws of "
+             f"`{truth['name']}` (each a truth sample judged against the truth), ± its "
+             "standard error: the larger of the samples' scatter and their own root-mean-"
+             "square error, over √n (the floor of one draw is known only to its own error). "
+             "A setting's metrics: their mean over its seeds, ± the same standard error. "
+             "× mean floor: that mean over the mean floor (over one draw's error where the "
+             "mean floor is at or below it, as for one floor), ± the propagated error (the "
+             "seeds and the truth samples taken as independent, though all are judged "
+             f"against one truth). within {target:g}×: every metric's ratio + "
+             f"{Z_ONE_SIDED_95:.3f} errors is within {target:g}× (one-sided 95 %); beyond: "
+             f"some metric's ratio − {Z_ONE_SIDED_95:.3f} errors is beyond it; open: neither "
+             "(the metrics named).", "",
+             "| type | protocol | run | setting | n | " + " | ".join(names.values())
+             + f" | within {target:g}× |",
+             "| --- | --- | --- | --- | ---: |" + " --- |" * len(names) + " --- |"]
+    shown = set()
+    for r in rows:
+        floors = truth["types"][r["type"]]["mean_floor"]
+        if r["type"] not in shown:
+            shown.add(r["type"])
+            lines.append(f"| {r['type']} | - | mean floor | - | {floors['w1m']['n']} | "
+                         + " | ".join(f"{floors[k]['value']:.3g} ± {floors[k]['error']:.2g}"
+                                      for k in METRIC_ORDER) + " | - |")
+        verdict = r["target_verdict"]
+        said = verdict["verdict"] + (
+            f" ({', '.join(names[k] for k in verdict['metrics'])})" if verdict["metrics"] else "")
+        lines.append(f"| {r['type']} | {r['protocol']} | {r['run']} | {r['setting']} | "
+                     f"{len(r['seeds'])} | "
+                     + " | ".join(_ratio_pm(r["of_mean_floor"][k]) for k in METRIC_ORDER)
+                     + f" | {said} |")
+    return lines
 
 
 def _beyond(row: dict) -> str:
@@ -303,6 +417,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--floor-spread", default="", metavar="NAME",
                         help="a result of jets_floor_spread.py (NAME.json in --out-dir): the "
                              "truth's own worst ×floor over independent truth samples")
+    parser.add_argument("--target", type=float, default=GOOD,
+                        help=f"the ratio to the mean floor every metric must be within "
+                             f"(default {GOOD:g}; the issue's 3 at 150 particles), judged "
+                             "at one-sided 95 %% where --floor-spread holds the truth "
+                             "samples' values")
     parser.add_argument("--min-seeds", type=int, default=2,
                         help="settings measured at fewer seeds are left out (default 2; 1 "
                              "keeps single-seed settings, to set them against --floor-spread)")
@@ -313,6 +432,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.min_seeds < 1:
         parser.error("--min-seeds must be at least 1")
+    if not args.target > 0:
+        parser.error(f"--target must be a positive ratio, got {args.target:g}")
     if not args.render_only and len(args.results) < args.min_seeds:
         parser.error(f"--results needs at least {args.min_seeds} results (seeds) to compare")
     return args
@@ -337,7 +458,8 @@ def main(argv=None) -> int:
                              read_result(args.floor_spread, out_dir, "jets_floor_spread.py"),
                              first_name, first)
         against_truth(rows, truth)
-    result = {"command": command_line(), "reference": args.reference,
+        against_mean_floor(rows, truth, args.target)
+    result = {"command": command_line(), "reference": args.reference, "target": args.target,
               "inputs": {name: r["seed"] for name, r in results.items()},
               **{key: first.get(key) for key in SAME}, "rows": rows,
               **({"floor_spread": truth} if truth else {})}

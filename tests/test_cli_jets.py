@@ -22,6 +22,7 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("jets")
     write_jets(root / "truth.h5", toy_jets(300, seed=1))
     write_jets(root / "truth2.h5", toy_jets(200, seed=2))
+    write_jets(root / "truth3.h5", toy_jets(200, seed=5))
     wide = toy_jets(200, seed=3)
     wide.particles[..., :2] *= 1.5  # every jet 50 % wider
     write_jets(root / "wide.h5", wide)
@@ -75,6 +76,54 @@ def test_metrics_jets_writes_json_with_values_errors_sizes_and_the_floor(files, 
         assert ratio["error"] == ratio_to_floor_error(g["value"], g["error"], f) > 0
     fpd = result["ratio_to_floor"]["fpd"]
     assert f"{fpd['value']:.3g} ± {fpd['error']:.2g}" in printed.splitlines()[4]
+
+
+def test_metrics_jets_averages_the_floor_over_several_truth_files(files, capsys):
+    """With two --truth-2 files the floor is the mean of the two single-file floors (each
+    computed on its own here), its error the mean's, and ×floor divides by it."""
+    from lhcgen.evaluate.jets.metrics import mean_of_draws, ratio_to_floor, ratio_to_floor_error
+
+    singles = []
+    for second in ("truth2.h5", "truth3.h5"):
+        out = files / f"single_{second}.json"
+        assert main(["metrics", "jets", str(files / "wide.h5"), "--truth",
+                     str(files / "truth.h5"), "--truth-2", str(files / second), "--json",
+                     str(out), *SMALL]) == 0
+        singles.append(json.loads(out.read_text()))
+    capsys.readouterr()
+    out = files / "mean.json"
+    assert main(["metrics", "jets", str(files / "wide.h5"), "--truth", str(files / "truth.h5"),
+                 "--truth-2", str(files / "truth2.h5"), str(files / "truth3.h5"), "--json",
+                 str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["generated"] == singles[0]["generated"]
+    assert [d["truth_2"] for d in result["floor_draws"]] == [
+        str(files / "truth2.h5"), str(files / "truth3.h5")]
+    for name in ("w1m", "w1p", "w1efp", "fpd", "kpd"):
+        one, two = singles[0]["floor"][name], singles[1]["floor"][name]
+        assert result["floor_draws"][0][name] == one and result["floor_draws"][1][name] == two
+        floor = result["floor"][name]
+        assert floor["value"] == pytest.approx((one["value"] + two["value"]) / 2, rel=1e-12)
+        assert floor["n"] == 2
+        expected = mean_of_draws([one, two])
+        assert floor["error"] == pytest.approx(expected["error"], rel=1e-12)
+        assert floor["resolution"] == pytest.approx(np.hypot(one["error"], two["error"])
+                                                    / np.sqrt(2), rel=1e-12)
+        g, ratio = result["generated"][name], result["ratio_to_floor"][name]
+        assert ratio["value"] == ratio_to_floor(g["value"], floor)
+        assert ratio["error"] == ratio_to_floor_error(g["value"], g["error"], floor)
+    assert "floor (mean of 2)" in printed.splitlines()[0]
+    assert result["sample_sizes"]["floor_second"] == [200, 200]
+    assert "the mean over" in result["floor_definition"]
+
+
+def test_metrics_jets_names_the_truth_2_file_that_does_not_fit(files, capsys):
+    assert main(["metrics", "jets", str(files / "wide.h5"), "--truth", str(files / "truth.h5"),
+                 "--truth-2", str(files / "truth2.h5"), str(files / "p150.h5"), "--json",
+                 str(files / "x.json"), *SMALL]) == 1
+    one_line_error(capsys, "p150.h5 has 150 particles", "same particle count")
+    assert not (files / "x.json").exists()
 
 
 def test_metrics_jets_without_truth_2_splits_the_truth_and_writes_plots(files, capsys):

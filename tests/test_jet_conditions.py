@@ -146,3 +146,69 @@ def test_ratio_to_floor_error_matches_the_spread_of_sampled_ratios():
     ratios = rng.normal(value, error, 200_000) / rng.normal(floor, floor_error, 200_000)
     predicted = ratio_to_floor_error(value, error, {"value": floor, "error": floor_error})
     assert ratios.std() == pytest.approx(predicted, rel=0.02)
+
+
+def test_mean_of_draws_closed_forms():
+    from lhcgen.evaluate.jets.metrics import mean_of_draws
+
+    # scatter 1 beyond the draws' own errors 0.1: the scatter sets the mean's error, 1 / sqrt 3
+    mean = mean_of_draws([{"value": v, "error": 0.1} for v in (1.0, 2.0, 3.0)])
+    assert mean["value"] == pytest.approx(2.0, rel=1e-15) and mean["n"] == 3
+    assert mean["error"] == pytest.approx(1 / np.sqrt(3), rel=1e-14)
+    assert mean["resolution"] == pytest.approx(0.1, rel=1e-14)
+    # two draws that agree by chance: their own errors (rms sqrt((0.3^2 + 0.4^2) / 2)) set it
+    mean = mean_of_draws([{"value": 1.0, "error": 0.3}, {"value": 1.01, "error": 0.4}])
+    assert mean["resolution"] == pytest.approx(np.sqrt(0.125), rel=1e-14)
+    assert mean["error"] == pytest.approx(np.sqrt(0.125) / np.sqrt(2), rel=1e-14)
+    # one draw is its own value and error; draws without a value or error are left out
+    assert mean_of_draws([{"value": 2.0, "error": 0.5}, {"value": None, "error": 0.1},
+                          {"value": 1.0, "error": None}]) == {
+        "value": 2.0, "error": 0.5, "resolution": 0.5, "n": 1}
+    assert mean_of_draws([{"value": None, "error": None}]) is None
+
+
+def test_ratio_to_a_mean_floor_closed_forms():
+    """A mean floor carries its own error (the mean's) and one draw's (its resolution): the
+    first propagates, the second decides whether the floor is a scale and is the scale where
+    it is not."""
+    from lhcgen.evaluate.jets.metrics import ratio_to_floor, ratio_to_floor_error
+
+    floor = {"value": 1.0, "error": 0.1, "resolution": 0.3}
+    assert ratio_to_floor(3.0, floor) == 3.0
+    assert ratio_to_floor_error(3.0, 0.2, floor) == pytest.approx(np.hypot(0.2, 0.3),
+                                                                  rel=1e-14)
+    # the mean floor below one draw's error (an unbiased KPD): that error is the scale
+    kpd = {"value": 2e-6, "error": 4e-6, "resolution": 1.2e-5}
+    assert ratio_to_floor(3e-5, kpd) == pytest.approx(2.5, rel=1e-12)
+    assert ratio_to_floor_error(3e-5, 6e-6, kpd) == pytest.approx(0.5, rel=1e-12)
+    # without a resolution the floor's error plays both parts, as before
+    assert ratio_to_floor_error(3.0, 0.2, {"value": 1.0, "error": 0.1}) == \
+        ratio_to_floor_error(3.0, 0.2, {"value": 1.0, "error": 0.1, "resolution": 0.1})
+
+
+def test_ratio_to_a_mean_floor_matches_the_spread_of_sampled_ratios():
+    """Nine truth draws and three generator seeds, each a Gaussian of its own error
+    (W1m-like: the floor known to 25 % per draw): the error predicted from the draws
+    themselves matches the spread of the ratio over many repetitions, and is three times
+    smaller than one floor draw's."""
+    from lhcgen.evaluate.jets.metrics import mean_of_draws, ratio_to_floor, ratio_to_floor_error
+
+    rng = np.random.default_rng(11)
+    floor, generated, error = 1.6, 4.6, 0.4  # 1e-3 units; the truth ratio is 2.875
+    trials = 20_000
+    floors = rng.normal(floor, error, (trials, 9))
+    seeds = rng.normal(generated, error, (trials, 3))
+    ratios, predicted, single = [], [], []
+    for f, g in zip(floors, seeds, strict=True):
+        mean_f = mean_of_draws([{"value": v, "error": error} for v in f])
+        mean_g = mean_of_draws([{"value": v, "error": error} for v in g])
+        ratios.append(ratio_to_floor(mean_g["value"], mean_f))
+        predicted.append(ratio_to_floor_error(mean_g["value"], mean_g["error"], mean_f))
+        single.append(g[0] / f[0])
+    ratios = np.array(ratios)
+    assert ratios.mean() == pytest.approx(generated / floor, rel=0.01)
+    # the error from max(scatter, own error) errs on the safe side, by under a fifth
+    assert ratios.std() <= np.median(predicted) <= 1.2 * ratios.std()
+    # one floor draw and one seed: a ratio known to about 30 %, three times worse
+    spread_single = np.subtract(*np.quantile(single, [0.84, 0.16])) / 2
+    assert spread_single > 2.5 * ratios.std()

@@ -90,6 +90,17 @@ def test_truth_draws_score_near_the_floor_and_wider_jets_do_not(files):
     said = (files / "same.md").read_text()
     assert "same.h5#0" in said and "1 sharing jets with the truth" in said
     assert "the last 50 jets (short of a draw)" in said
+    # the floor against the mean of every truth sample (the floor and the three draws)
+    from benchmarks.jets_floor_spread import mean_floor
+
+    means = mean_floor(same)
+    values = [same["floor"]["w1m"]["value"]] + [d["metrics"]["w1m"]["value"]
+                                                for d in same["draws"]]
+    assert means["w1m"]["n"] == 4
+    assert means["w1m"]["value"] == pytest.approx(np.mean(values), rel=1e-12)
+    assert means["w1m"]["error"] >= np.std(values, ddof=1) / 2
+    ratio = same["floor"]["w1m"]["value"] / max(np.mean(values), means["w1m"]["resolution"])
+    assert f"| t | 4 | {ratio:.3g} ({np.mean(values):.3g} ± " in said
 
 
 def test_a_floor_that_shares_jets_with_the_truth_or_too_few_draws_are_one_line(files,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pytest
 from benchmarks.jets_floor_spread import summarise as summarise_draws
 from benchmarks.jets_seed_spread import main
@@ -157,3 +158,77 @@ def test_a_reference_with_several_settings_is_taken_at_its_best(tmp_path):
     assert rows["student", "consistency:3"]["of_reference"] == pytest.approx(4.6 / 2.3)
     assert rows["teacher", "midpoint:16"]["of_reference"] == pytest.approx(3.5 / 2.3)
     assert "(of its best setting there)" in (tmp_path / "spread.md").read_text()
+
+
+def _values(w1m: float, kpd: float, error: float = 0.1) -> dict:
+    """Metric values (W1m and KPD as given, the others at 1) with their errors; KPD's error
+    is 1e-5 (its floor sits at 0 within it, as between two truth samples)."""
+    values = {"w1m": (w1m, error), "w1p": (1.0, error), "w1efp": (1.0, error),
+              "fpd": (1.0, error), "kpd": (kpd, 1e-5)}
+    return {k: {"value": v, "error": e} for k, (v, e) in values.items()}
+
+
+def test_settings_against_the_mean_floor_with_a_verdict(tmp_path):
+    """Closed forms: truth samples W1m 1.0, 1.2, 0.8, 1.0 (the floor first) ± 0.1: mean 1,
+    scatter sqrt(0.08 / 3) above 0.1, so the mean's error is that over 2; seeds W1m 2.9,
+    3.1, 3.0 ± 0.1: mean 3 ± 0.1 / sqrt 3. KPD: the truth's mean 0 is below one draw's error
+    1e-5, which is then the scale: the seeds' 2e-5 ± 1e-5 / sqrt 3 read 2 ± 0.58. The
+    others: truth and seeds all at 1 ± 0.1, no scatter, so their own errors count: 1 ±
+    hypot(0.1 / sqrt 3, 0.1 / 2) = 1 ± 0.076."""
+    truth_w1m, kpds = [1.0, 1.2, 0.8, 1.0], [0.0, 1e-6, -1e-6, 0.0]
+    draws = [{"draw": f"b.h5#{k}", "worst_ratio": 1.0, "metrics": _values(w, kpd),
+              "ratios": {"w1m": w, "w1p": 1.0, "w1efp": 1.0, "fpd": 1.0, "kpd": 0.0},
+              "efp_range": {"largest_reach": 1.0}}
+             for k, (w, kpd) in enumerate(zip(truth_w1m[1:], kpds[1:], strict=True))]
+    spread = {"jets": 5000, "truth": "t.h5", "truth_floor": "f.h5", "metric_seed": 42,
+              "metric_settings": SETTINGS, "draws": ["b.h5"],
+              "types": {"t": {"floor": _values(truth_w1m[0], kpds[0]), "draws": draws,
+                              "summary": summarise_draws(draws)}}}
+    (tmp_path / "truth.json").write_text(json.dumps(spread))
+    names = []
+    for seed, w1m in enumerate([2.9, 3.1, 3.0]):
+        row = _row("student", "t", 3.0, metric="w1m", w1m=3.0)
+        row["metrics"] = {k: {**v, "ratio": v["value"]} for k, v in _values(w1m, 2e-5).items()}
+        names.append(_result(tmp_path, f"s{seed}", seed, [row]))
+    w1m_floor_error = np.sqrt(0.08 / 3) / 2
+    w1m_error = np.hypot(0.1 / np.sqrt(3), 3.0 * w1m_floor_error)
+    for target, verdict, metrics in [(2, "beyond", ["w1m"]), (3, "open", ["w1m"]),
+                                     (4, "within", [])]:
+        assert main(["--results", *names, "--floor-spread", "truth", "--target", str(target),
+                     "--out-dir", str(tmp_path), "--name", "spread"]) == 0
+        result = json.loads((tmp_path / "spread.json").read_text())
+        floor = result["floor_spread"]["types"]["t"]["mean_floor"]
+        assert floor["w1m"]["value"] == pytest.approx(1.0) and floor["w1m"]["n"] == 4
+        assert floor["w1m"]["error"] == pytest.approx(w1m_floor_error, rel=1e-12)
+        (row,) = result["rows"]
+        ratios = row["of_mean_floor"]
+        assert ratios["w1m"]["ratio"] == pytest.approx(3.0, rel=1e-12)
+        assert ratios["w1m"]["error"] == pytest.approx(w1m_error, rel=1e-12)
+        assert ratios["kpd"]["ratio"] == pytest.approx(2.0, rel=1e-9)
+        assert ratios["kpd"]["error"] == pytest.approx(1 / np.sqrt(3), rel=1e-9)
+        assert row["target_verdict"] == {"verdict": verdict, "metrics": metrics}
+        said = (tmp_path / "spread.md").read_text()
+        assert f"| within {target}× |" in said
+        assert "| t | - | mean floor | - | 4 | 1 ± 0.082 |" in said
+        assert ("| t | generated | student | consistency:3 | 3 | 3 ± 0.25 | 1 ± 0.076 | "
+                f"1 ± 0.076 | 1 ± 0.076 | 2 ± 0.58 | {verdict}"
+                + (" (W1m) |" if metrics else " |")) in said
+
+
+def test_a_floor_spread_without_values_gives_no_mean_floor(tmp_path):
+    names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", 2.0)])
+             for seed in range(2)]
+    truth = _floor_spread(tmp_path, "truth", [1.0, 2.0])
+    assert main(["--results", *names, "--floor-spread", truth, "--out-dir", str(tmp_path),
+                 "--name", "spread"]) == 0
+    (row,) = json.loads((tmp_path / "spread.json").read_text())["rows"]
+    assert "of_mean_floor" not in row and "of_truth" in row
+    assert "Against the mean floor" not in (tmp_path / "spread.md").read_text()
+
+
+@pytest.mark.parametrize("target", ["0", "-3", "nan"])
+def test_an_impossible_target_is_one_line(tmp_path, capsys, target):
+    with pytest.raises(SystemExit) as stop:
+        main(["--results", "a", "b", "--target", target, "--out-dir", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "--target must be a positive ratio" in capsys.readouterr().err

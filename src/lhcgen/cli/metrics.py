@@ -18,14 +18,20 @@ def add_parsers(sub: Any) -> None:
         "jets", help="W1m, W1p, W1efp, FPD, KPD (jetnet v0.2.5 definitions)",
         description="JetNet metrics of GENERATED against --truth, and the floor: --truth "
                     "against --truth-2, or, without --truth-2, the first half of --truth "
-                    "against its second half. ×floor: the value over max(floor, floor error) "
-                    "(KPD's and FPD's floors are often <= 0), ± the two errors propagated "
-                    "to first order. Defaults are jetnet v0.2.5's (50k jets for W1 and FPD); "
-                    "smaller samples need the size options.")
+                    "against its second half. One floor is itself a draw, known only to its "
+                    "own error (25-60 % at 5000-10000 jets); given several independent "
+                    "--truth-2 files the floor is the mean over the truth against each, with "
+                    "the standard error of that mean (the larger of their scatter and their "
+                    "own errors, over √n). ×floor: the value over max(floor, one floor's "
+                    "error) (KPD's and FPD's floors are often <= 0), ± the two errors "
+                    "propagated to first order. Defaults are jetnet v0.2.5's (50k jets for W1 "
+                    "and FPD); smaller samples need the size options.")
     jets.add_argument("generated", help="generated (or any) jet file")
     jets.add_argument("--truth", required=True, help="truth jet file")
-    jets.add_argument("--truth-2", default=None, dest="truth_2",
-                      help="independent truth jet file for the floor")
+    jets.add_argument("--truth-2", default=None, dest="truth_2", nargs="+", metavar="FILE",
+                      help="independent truth jet file(s) for the floor; with several the "
+                           "floor is their mean (each file's in the JSON's floor_draws; the "
+                           "floor's EFP range is the first file's)")
     jets.add_argument("--json", required=True, dest="json_out", help="output JSON file")
     jets.add_argument("--seed", type=non_negative_int, default=42)
     jets.add_argument("--w1-samples", type=positive_int, default=d.w1_num_eval_samples,
@@ -56,7 +62,9 @@ def metric_settings(args: argparse.Namespace) -> JetMetricSettings:
 def format_table(result: dict[str, Any]) -> str:
     from lhcgen.evaluate.jets.files import METRIC_ORDER
 
-    lines = [f"{'metric':<14}{'generated':>26}{'floor (truth vs truth)':>28}{'×floor':>17}"]
+    several = len(result.get("floor_draws", []))
+    floor_label = f"floor (mean of {several})" if several else "floor (truth vs truth)"
+    lines = [f"{'metric':<14}{'generated':>26}{floor_label:>28}{'×floor':>17}"]
     for name in METRIC_ORDER:
         g, f = result["generated"][name], result["floor"][name]
         lines.append(f"{name:<14}{g['value']:>14.4e} ± {g['error']:<9.2e}"

@@ -17,6 +17,7 @@ from lhcgen.evaluate.jets.metrics import (
     JetMetricSettings,
     JetSample,
     jet_metrics,
+    mean_of_draws,
     ratio_to_floor,
     ratio_to_floor_error,
 )
@@ -41,60 +42,76 @@ def check_sample_sizes(sizes: dict[str, int], settings: JetMetricSettings) -> No
 
 def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: int = 42,
                       settings: JetMetricSettings | None = None) -> dict[str, Any]:
-    """The JetNet metrics of generated vs truth and of the floor; a JSON-ready dict."""
+    """The JetNet metrics of generated vs truth and of the floor; a JSON-ready dict.
+    ``truth_2_path``: one independent truth file (the floor is the truth against it),
+    several (the floor is the mean over the truth against each, ``mean_of_draws``: known √n
+    times better than one, with ``resolution`` one draw's error), or None (the truth's first
+    half against its second)."""
     settings = settings or JetMetricSettings()
+    seconds = ([] if truth_2_path is None else [truth_2_path]
+               if isinstance(truth_2_path, str | Path) else list(truth_2_path))
     generated = read_jets(generated_path)
     truth = read_jets(truth_path)
-    files = {"generated": generated, "truth": truth}
-    if truth_2_path:
-        files["truth-2"] = read_jets(truth_2_path)
-    for name, sample in files.items():
+    others = [read_jets(path) for path in seconds]
+    for path, sample in [(generated_path, generated), (truth_path, truth),
+                         *zip(seconds, others, strict=True)]:
         if np.any(sample.weights < 0):
-            path = {"generated": generated_path, "truth": truth_path,
-                    "truth-2": truth_2_path}[name]
             raise LhcgenError(f"{path}: {int(np.sum(sample.weights < 0))} jets carry negative "
                               "event weights; the JetNet metrics resample jets by weight and "
                               "cannot take negative ones: unweight the sample first")
         if sample.n_particles != truth.n_particles:
-            path = {"generated": generated_path, "truth-2": truth_2_path}[name]
             raise LhcgenError(f"{path} has {sample.n_particles} particles per jet but "
                               f"{truth_path} has {truth.n_particles}: compare files with the "
                               "same particle count")
-    if truth_2_path:
-        floor_a, floor_b = truth, files["truth-2"]
-        floor_how = f"{truth_path} against {truth_2_path}"
+    if others:
+        floor_a, floor_bs = truth, others
+        floor_how = (f"{truth_path} against {seconds[0]}" if len(others) == 1 else
+                     f"the mean over {truth_path} against each of {len(others)} independent "
+                     f"truth files ({', '.join(map(str, seconds))})")
     else:
         half = len(truth) // 2
-        floor_a, floor_b = truth.subset(slice(0, half)), truth.subset(slice(half, None))
+        floor_a, floor_bs = truth.subset(slice(0, half)), [truth.subset(slice(half, None))]
         floor_how = f"first {half} jets of {truth_path} against the remaining {len(truth) - half}"
     check_sample_sizes({"generated": len(generated), "truth": len(truth),
                         "floor (first truth)": len(floor_a),
-                        "floor (second truth)": len(floor_b)}, settings)
+                        **{("floor (second truth)" if len(floor_bs) == 1 else
+                            f"floor (truth file {seconds[i]})"): len(b)
+                           for i, b in enumerate(floor_bs)}}, settings)
 
     def cloud(sample):
         return JetSample.from_particles(sample.particles, sample.mask, sample.weights)
 
     truth_cloud, generated_cloud = cloud(truth), cloud(generated)
     floor_first = truth_cloud if floor_a is truth else cloud(floor_a)
-    floor_second = cloud(floor_b)
+    floor_seconds = [cloud(b) for b in floor_bs]
     values = jet_metrics(truth_cloud, generated_cloud, seed=seed, settings=settings)
-    floor = jet_metrics(floor_first, floor_second, seed=seed, settings=settings)
-    floors = {k: v.as_dict() for k, v in floor.items()}
+    draws = [{k: v.as_dict() for k, v in jet_metrics(floor_first, b, seed=seed,
+                                                      settings=settings).items()}
+             for b in floor_seconds]
+    floors = draws[0] if len(draws) == 1 else {
+        k: {**mean_of_draws([d[k] for d in draws]),
+            "error_kind": f"standard error of the mean of {len(draws)} floors",
+            "settings": draws[0][k]["settings"]} for k in METRIC_ORDER}
     return {
         "generated": {k: v.as_dict() for k, v in values.items()},
         "floor": floors,
+        **({"floor_draws": [{"truth_2": str(path), **d} for path, d in zip(
+            seconds, draws, strict=True)]} if len(draws) > 1 else {}),
         "ratio_to_floor": {k: {"value": ratio_to_floor(v.value, floors[k]),
                                "error": ratio_to_floor_error(v.value, v.error, floors[k])}
                            for k, v in values.items()},
         "efp_range": {"generated": efp_range(truth_cloud.efps, generated_cloud.efps).as_dict(),
-                      "floor": efp_range(floor_first.efps, floor_second.efps).as_dict()},
+                      "floor": efp_range(floor_first.efps, floor_seconds[0].efps).as_dict()},
         "heavier_than_jet": {"generated": heavier_than_jet(generated).as_dict(),
                              "truth": heavier_than_jet(truth).as_dict()},
         "floor_definition": floor_how,
         "files": {"generated": str(generated_path), "truth": str(truth_path),
-                  "truth_2": str(truth_2_path) if truth_2_path else None},
+                  "truth_2": (None if not seconds else str(seconds[0]) if len(seconds) == 1
+                              else [str(path) for path in seconds])},
         "sample_sizes": {"generated": len(generated), "truth": len(truth),
-                         "floor_first": len(floor_a), "floor_second": len(floor_b)},
+                         "floor_first": len(floor_a),
+                         "floor_second": (len(floor_bs[0]) if len(floor_bs) == 1
+                                          else [len(b) for b in floor_bs])},
         "particles": truth.n_particles,
         "jet_types": {"generated": generated.attrs.get("type"),
                       "truth": truth.attrs.get("type")},

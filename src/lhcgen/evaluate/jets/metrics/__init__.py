@@ -4,6 +4,7 @@ from lhcgen.evaluate.jets.metrics.frechet import fpd, frechet_distance
 from lhcgen.evaluate.jets.metrics.kernel import kpd, mmd_poly_unbiased
 from lhcgen.evaluate.jets.metrics.result import (
     MetricResult,
+    mean_of_draws,
     ratio_to_floor,
     ratio_to_floor_error,
 )
@@ -11,5 +12,5 @@ from lhcgen.evaluate.jets.metrics.suite import JetMetricSettings, JetSample, jet
 from lhcgen.evaluate.jets.metrics.wasserstein import w1_features, w1efp, w1m, w1p
 
 __all__ = ["JetMetricSettings", "JetSample", "MetricResult", "fpd", "frechet_distance",
-           "jet_metrics", "kpd", "mmd_poly_unbiased", "ratio_to_floor", "ratio_to_floor_error",
-           "w1_features", "w1efp", "w1m", "w1p"]
+           "jet_metrics", "kpd", "mean_of_draws", "mmd_poly_unbiased", "ratio_to_floor",
+           "ratio_to_floor_error", "w1_features", "w1efp", "w1m", "w1p"]

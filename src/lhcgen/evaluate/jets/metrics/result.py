@@ -59,11 +59,22 @@ def require_samples(metric: str, needed: int, sizes: dict[str, int], option: str
                               f"or a smaller {option}")
 
 
+def _resolution(floor: dict[str, float | None]) -> float:
+    """What one truth sample resolves of the floor: its ``resolution`` where given (a floor
+    averaged over several truth samples: one sample's error, while its ``error`` is the
+    mean's), else its ``error``."""
+    resolution = floor.get("resolution")
+    return (floor["error"] if resolution is None else resolution) or 0.0
+
+
 def ratio_to_floor(value: float | None, floor: dict[str, float | None]) -> float | None:
     """``value`` / max(floor value, floor error): the floor's error is the scale where the
     floor is at or below it (KPD and FPD are often ≤ 0 between two truth samples); None where
-    the value is missing, that scale is not positive, or the ratio is not finite."""
-    scale = max(floor["value"] or 0.0, floor["error"] or 0.0)
+    the value is missing, that scale is not positive, or the ratio is not finite. A floor
+    averaged over several truth samples gives its ``resolution`` (one sample's error) beside
+    the mean's ``error``: the scale is then max(mean, resolution), the same convention for a
+    mean as for one sample (``mean_floor``)."""
+    scale = max(floor["value"] or 0.0, _resolution(floor))
     if value is None or not scale > 0:
         return None
     ratio = value / scale
@@ -85,9 +96,33 @@ def ratio_to_floor_error(value: float | None, error: float | None,
     ratio = ratio_to_floor(value, floor)
     if ratio is None or error is None or not np.isfinite(error):
         return None
-    floor_value, floor_error = floor["value"] or 0.0, floor["error"] or 0.0
-    if floor_value > floor_error:
-        sigma = np.hypot(error, ratio * floor_error) / floor_value
+    floor_value, resolution = floor["value"] or 0.0, _resolution(floor)
+    if floor_value > resolution:
+        sigma = np.hypot(error, ratio * (floor["error"] or 0.0)) / floor_value
     else:
-        sigma = error / floor_error
+        sigma = error / resolution
     return float(sigma) if np.isfinite(sigma) else None
+
+
+def mean_of_draws(samples: list[dict[str, float | None]]) -> dict[str, float] | None:
+    """The mean of one metric over independent draws ({"value", "error"} each), as
+    {"value": the mean, "error": its standard error, "resolution": one draw's error, "n"}.
+    Draws of the truth judged against the same truth (the floor and more samples) give a
+    floor for ``ratio_to_floor`` and ``ratio_to_floor_error``; draws of a generator (its
+    sampling seeds) give the value to divide. One floor is a draw known to its own error
+    (25-60 % at 5000-10000 jets of 150 particles); the mean of n is known √n times better,
+    so a ratio to it can tell 3x from 2.5x. The standard error is the larger of the draws'
+    scatter (standard deviation) and the root mean square of their own errors, over √n: with
+    a few draws the scatter alone can come out small by chance. One draw gives back its value
+    and error. Draws without a value or error are left out; None where none is left."""
+    kept = [s for s in samples if s.get("value") is not None and s.get("error") is not None]
+    if not kept:
+        return None
+    values = np.array([s["value"] for s in kept], dtype=np.float64)
+    errors = np.array([s["error"] for s in kept], dtype=np.float64)
+    resolution = float(np.sqrt(np.mean(errors ** 2)))
+    n = len(kept)
+    spread = float(values.std(ddof=1)) if n > 1 else 0.0
+    error = max(spread, resolution) / np.sqrt(n)
+    return {"value": float(values.mean()), "error": float(error), "resolution": resolution,
+            "n": n}
