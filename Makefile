@@ -169,8 +169,9 @@ t150_generated = for s in $(3); do name=150_$(2)$$([ $$s = 0 ] || echo _seed$$s)
 ## samples of 10000 Pythia jets against the floor, the octaves run trained 12 epochs more
 ## (configs/jets_edm_150_octaves_ft.yaml) and 8 more again (configs/jets_edm_150_octaves_ft2.yaml),
 ## each at 10000 jets fully generated with seeds 0-2, and the three runs against the mean floor
-## with the verdict on 3x; about 12.5 h on 2 CPU cores, 6-12 minutes of them the data; every
-## step resumes)
+## with the verdict on 3x, then again against the mean of 14 truth samples (a third file of
+## 50000, seed 3); about 12.5 h on 2 CPU cores, 9-15 minutes of them the data; every step
+## resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -274,6 +275,20 @@ jets150: $(STAMP)
 	    jets_time_fidelity_150_ft2_10k_seed2 \
 	    --reference jets_edm_150_octaves --floor-spread jets_floor_spread_150_10k --target 3 \
 	    --name jets_seed_spread_150_10k_truth
+	[ -f data/jets/t150_c50k.h5 ] || $(BIN)/lhcgen data jets --type t --particles 150 \
+	    --jets 50000 --seed 3 --workers 2 --out data/jets/t150_c50k.h5
+	$(BIN)/python benchmarks/jets_floor_spread.py --types t --jets 10000 \
+	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
+	    --draws 'data/jets/{type}150_a.h5' 'data/jets/{type}150_b.h5' \
+	    'data/jets/{type}150_c50k.h5' --name jets_floor_spread_150_10k_c
+	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results \
+	    jets_time_fidelity_150_10k jets_time_fidelity_150_10k_seed1 \
+	    jets_time_fidelity_150_10k_seed2 jets_time_fidelity_150_ft_10k \
+	    jets_time_fidelity_150_ft_10k_seed1 jets_time_fidelity_150_ft_10k_seed2 \
+	    jets_time_fidelity_150_ft2_10k jets_time_fidelity_150_ft2_10k_seed1 \
+	    jets_time_fidelity_150_ft2_10k_seed2 \
+	    --reference jets_edm_150_octaves --floor-spread jets_floor_spread_150_10k_c --target 3 \
+	    --name jets_seed_spread_150_10k_truth_c
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at
