@@ -89,7 +89,7 @@ def compare_jet_files(generated_path, truth_path, truth_2_path=None, *, seed: in
                                                       settings=settings).items()}
              for b in floor_seconds]
     floors = draws[0] if len(draws) == 1 else {
-        k: {**mean_of_draws([d[k] for d in draws]),
+        k: {**(mean_of_draws([d[k] for d in draws]) or {"value": None, "error": None}),
             "error_kind": f"standard error of the mean of {len(draws)} floors",
             "settings": draws[0][k]["settings"]} for k in METRIC_ORDER}
     return {

@@ -73,7 +73,7 @@ def ratio_to_floor(value: float | None, floor: dict[str, float | None]) -> float
     the value is missing, that scale is not positive, or the ratio is not finite. A floor
     averaged over several truth samples gives its ``resolution`` (one sample's error) beside
     the mean's ``error``: the scale is then max(mean, resolution), the same convention for a
-    mean as for one sample (``mean_floor``)."""
+    mean as for one sample (``mean_of_draws``)."""
     scale = max(floor["value"] or 0.0, _resolution(floor))
     if value is None or not scale > 0:
         return None
