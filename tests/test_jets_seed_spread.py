@@ -111,6 +111,24 @@ def test_settings_against_the_truths_own_spread(tmp_path):
     assert (tmp_path / "spread.png").stat().st_size > 0
 
 
+def test_the_within_column_counts_seeds_and_truth_draws_at_the_target(tmp_path):
+    """--target sets the count of seeds (and truth draws) with every metric within it: at
+    3 the student's worst 3.0, 2.5, 1.9 are all within and the truth's 8, 1, 2.5, 1.2 three
+    of four; at the default 2 one seed and two draws."""
+    names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", worst)])
+             for seed, worst in enumerate([3.0, 2.5, 1.9])]
+    truth = _floor_spread(tmp_path, "truth", [8.0, 1.0, 2.5, 1.2])
+    for target, seeds, draws in [("2", 1, 2), ("3", 3, 3)]:
+        assert main(["--results", *names, "--floor-spread", truth, "--target", target,
+                     "--out-dir", str(tmp_path), "--name", "spread"]) == 0
+        (row,) = json.loads((tmp_path / "spread.json").read_text())["rows"]
+        assert row["within"] == seeds
+        said = (tmp_path / "spread.md").read_text()
+        assert f"range | within {target}× | jets/s (×sim) |" in said
+        assert f"| t | - | truth draws | - | 4 draws | 1.85 | 1–8 | {draws}/4 |" in said
+        assert f"| 2.5 | 1.9–3 | {seeds}/3 | 300 (3) |" in said
+
+
 @pytest.mark.parametrize("case", ["jets", "not_a_spread"])
 def test_a_truth_spread_of_another_measurement_is_one_line(tmp_path, case):
     names = [_result(tmp_path, f"s{seed}", seed, [_row("student", "t", 2.0)])

@@ -19,6 +19,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_VARIABLES = {"$(DEVICE)": "cuda", "$(WORKERS)": "2"}  # the Makefile's own variables
+LOOP_VARIABLES = {"$$s": "1", "$$name": "150_tag_seed1"}
+"""The shell variables of the Makefile's recipe macros (``$(call NAME,...)``), at one value
+of their loop: the macro's commands are parsed as they run at that seed."""
 
 
 class _Parsed(Exception):
@@ -32,6 +35,7 @@ def makefile_commands() -> list[tuple[str, list[str]]]:
     variables = dict(MAKE_VARIABLES)
     for name, value in re.findall(r"^([A-Z0-9_]+) :?= (.*)$", text, flags=re.M):
         variables.setdefault(f"$({name})", " ".join(value.split()))
+    macros = dict(re.findall(r"^([a-z0-9_]+) = (.*)$", text, flags=re.M))
     commands, target = [], None
     for line in text.splitlines():
         if re.match(r"^[A-Za-z0-9_./-]+:", line):
@@ -39,15 +43,31 @@ def makefile_commands() -> list[tuple[str, list[str]]]:
             continue
         if not line.startswith("\t"):
             continue
-        command = line.strip()
-        for name, value in variables.items():
-            command = command.replace(name, value)
-        runs = command.startswith(("$(BIN)/lhcgen ", "$(BIN)/python benchmarks/"))
-        if "$$" in command or not runs:
-            continue
-        argv = shlex.split(command.replace("$(BIN)/", "", 1))
-        commands.append((target, argv[1:] if argv[0] == "python" else argv))
+        for command in expand_call(line.strip(), macros):
+            for name, value in variables.items():
+                command = command.replace(name, value)
+            runs = command.startswith(("$(BIN)/lhcgen ", "$(BIN)/python benchmarks/"))
+            if "$$" in command or not runs:
+                continue
+            argv = shlex.split(command.replace("$(BIN)/", "", 1))
+            commands.append((target, argv[1:] if argv[0] == "python" else argv))
     return commands
+
+
+def expand_call(line: str, macros: dict[str, str]) -> list[str]:
+    """A recipe line ``$(call NAME,A,B,...)`` as the commands of its macro, with $(1), $(2),
+    ... its arguments, the loop's shell variables at one value (LOOP_VARIABLES) and the
+    shell's ``do``/``|| exit 1`` around each command taken off; any other line as it is."""
+    call = re.fullmatch(r"\$\(call ([a-z0-9_]+),(.*)\)", line)
+    if not call:
+        return [line]
+    body = macros[call.group(1)]  # a KeyError here: a call of a macro the Makefile lacks
+    for k, argument in enumerate(call.group(2).split(","), start=1):
+        body = body.replace(f"$({k})", argument)
+    for name, value in LOOP_VARIABLES.items():
+        body = body.replace(name, value)
+    commands = [re.sub(r"^do |\s*\|\| exit 1$", "", part.strip()) for part in body.split(";")]
+    return [c for c in commands if c.startswith("$(BIN)/")]
 
 
 COMMANDS = makefile_commands()
@@ -56,6 +76,8 @@ COMMANDS = makefile_commands()
 def test_the_makefile_has_the_long_targets_commands():
     targets = {t for t, _ in COMMANDS}
     assert {"jets", "jets150", "jetsgpu", "paired"} <= targets
+    called = [argv for _, argv in COMMANDS if "runs/samples_150_tag_seed1" in argv]
+    assert len(called) >= 6  # each $(call t150_generated,...): generate, then judge
     assert len(COMMANDS) > 30
     assert not any("$(" in arg for _, argv in COMMANDS for arg in argv)  # every variable known
 
