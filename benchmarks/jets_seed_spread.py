@@ -128,7 +128,6 @@ def truth_spread(name: str, spread: dict, first_name: str, first: dict) -> dict:
                 "worst": sorted(d["worst_ratio"] for d in entry["draws"]
                                 if d["worst_ratio"] is not None),
                 **{key: summary["worst"][key] for key in ("median", "min", "max")},
-                "within": summary["within"],
                 "metric_max": {k: summary["metrics"][k]["max"] for k in METRIC_ORDER}}
             floor = mean_floor(entry)
             if floor:

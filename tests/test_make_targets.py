@@ -30,7 +30,8 @@ class _Parsed(Exception):
 
 def makefile_commands() -> list[tuple[str, list[str]]]:
     """(target, argv) of each recipe line that runs lhcgen or a benchmark script on its own
-    (lines with shell variables, loops or tests are left out)."""
+    (lines with shell variables, loops or tests are left out), and of each command of a
+    ``$(call NAME,...)`` line's macro (``expand_call``)."""
     text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
     variables = dict(MAKE_VARIABLES)
     for name, value in re.findall(r"^([A-Z0-9_]+) :?= (.*)$", text, flags=re.M):
