@@ -141,7 +141,8 @@ jets: $(STAMP)
 	    --jets 5000 --samplers 'midpoint:16' --protocols generated --seed 1 \
 	    --name jets_time_fidelity_types_rare_seed1
 
-# the 10000-jet results of the 150-particle runs fully generated, seeds 0-2 (make jets150)
+# the 10000-jet results of the 150-particle runs (make jets150): fully generated, seeds 0-2,
+# and the last run with the file's kinematics
 JETS150_10K_RESULTS := jets_time_fidelity_150_10k jets_time_fidelity_150_10k_seed1 \
 	jets_time_fidelity_150_10k_seed2 jets_time_fidelity_150_ft_10k \
 	jets_time_fidelity_150_ft_10k_seed1 jets_time_fidelity_150_ft_10k_seed2 \
@@ -176,9 +177,9 @@ t150_generated = for s in $(3); do name=150_$(2)$$([ $$s = 0 ] || echo _seed$$s)
 ## (configs/jets_edm_150_octaves_ft.yaml) and 8 more again (configs/jets_edm_150_octaves_ft2.yaml),
 ## each at 10000 jets fully generated with seeds 0-2 (the last also with the file's
 ## kinematics), and the three runs against the mean floor with the verdict on 3x, then again
-## against the mean of 14 truth samples (a third file of 50000, seed 3); then the last run at
-## the protocol's 50000 jets fully generated, against the mean floor of five files of 50000
-## (three more, seeds 4-6); about 14.5 h on 2 CPU cores, 20-27 minutes of them the data;
+## against the mean of 14 truth samples (four more files of 50000, seeds 3-6, the first of
+## them used here); then the last run at the protocol's 50000 jets fully generated, against
+## the mean floor of five files of 50000; about 14.5 h on 2 CPU cores, 20-27 minutes of them the data;
 ## every step resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
@@ -285,8 +286,9 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results $(JETS150_10K_RESULTS) \
 	    --reference jets_edm_150_octaves --floor-spread jets_floor_spread_150_10k --target 3 \
 	    --name jets_seed_spread_150_10k_truth
-	[ -f data/jets/t150_c50k.h5 ] || $(BIN)/lhcgen data jets --type t --particles 150 \
-	    --jets 50000 --seed 3 --workers 2 --out data/jets/t150_c50k.h5
+	for f in c:3 d:4 e:5 f:6; do out=data/jets/t150_$${f%:*}50k.h5; [ -f $$out ] || \
+	    $(BIN)/lhcgen data jets --type t --particles 150 --jets 50000 --seed $${f#*:} \
+	    --workers 2 --out $$out || exit 1; done
 	$(BIN)/python benchmarks/jets_floor_spread.py --types t --jets 10000 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
 	    --draws 'data/jets/{type}150_a.h5' 'data/jets/{type}150_b.h5' \
@@ -294,9 +296,6 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 --results $(JETS150_10K_RESULTS) \
 	    --reference jets_edm_150_octaves --floor-spread jets_floor_spread_150_10k_c --target 3 \
 	    --name jets_seed_spread_150_10k_truth_c
-	for f in d:4 e:5 f:6; do out=data/jets/t150_$${f%:*}50k.h5; [ -f $$out ] || \
-	    $(BIN)/lhcgen data jets --type t --particles 150 --jets 50000 --seed $${f#*:} \
-	    --workers 2 --out $$out || exit 1; done
 	$(BIN)/python benchmarks/jets_floor_spread.py --types t --jets 50000 \
 	    --truth 'data/jets/{type}150_b.h5' --truth-floor 'data/jets/{type}150_a.h5' \
 	    --draws 'data/jets/{type}150_c50k.h5' 'data/jets/{type}150_d50k.h5' \
