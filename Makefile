@@ -179,8 +179,9 @@ t150_generated = for s in $(3); do name=150_$(2)$$([ $$s = 0 ] || echo _seed$$s)
 ## kinematics), and the three runs against the mean floor with the verdict on 3x, then again
 ## against the mean of 14 truth samples (four more files of 50000, seeds 3-6, the first of
 ## them used here); then the last run at the protocol's 50000 jets fully generated, against
-## the mean floor of five files of 50000; about 14.5 h on 2 CPU cores, 20-27 minutes of them the data;
-## every step resumes)
+## the mean floor of five files of 50000, and its FPD and KPD without the jets beyond the
+## truth's EFP range; about 15 h on 2 CPU cores, 20-27 minutes of them the data; every step
+## resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
 	$(BIN)/lhcgen train configs/jets_edm_150.yaml --out runs/jets_edm_150 --resume
@@ -304,6 +305,12 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_seed_spread.py --min-seeds 1 \
 	    --results jets_time_fidelity_150_ft2_50k --floor-spread jets_floor_spread_150_50k \
 	    --target 3 --name jets_seed_spread_150_50k_truth
+	$(BIN)/python benchmarks/jets_efp_strays.py --type t --jets 50000 \
+	    --truth data/jets/t150_b.h5 --truth-floor data/jets/t150_a.h5 \
+	    --draws data/jets/t150_c50k.h5 data/jets/t150_d50k.h5 data/jets/t150_e50k.h5 \
+	    data/jets/t150_f50k.h5 --generated \
+	    runs/samples_150_ft2_50k/t_generated_jets_edm_150_octaves_ft2_midpoint_16_conserved.h5 \
+	    --name jets_efp_strays_150_50k
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

@@ -8,9 +8,14 @@ from lhcgen.evaluate.jets.metrics.result import (
     ratio_to_floor,
     ratio_to_floor_error,
 )
-from lhcgen.evaluate.jets.metrics.suite import JetMetricSettings, JetSample, jet_metrics
+from lhcgen.evaluate.jets.metrics.suite import (
+    JetMetricSettings,
+    JetSample,
+    efp_distances,
+    jet_metrics,
+)
 from lhcgen.evaluate.jets.metrics.wasserstein import w1_features, w1efp, w1m, w1p
 
-__all__ = ["JetMetricSettings", "JetSample", "MetricResult", "fpd", "frechet_distance",
-           "jet_metrics", "kpd", "mean_of_draws", "mmd_poly_unbiased", "ratio_to_floor",
-           "ratio_to_floor_error", "w1_features", "w1efp", "w1m", "w1p"]
+__all__ = ["JetMetricSettings", "JetSample", "MetricResult", "efp_distances", "fpd",
+           "frechet_distance", "jet_metrics", "kpd", "mean_of_draws", "mmd_poly_unbiased",
+           "ratio_to_floor", "ratio_to_floor_error", "w1_features", "w1efp", "w1m", "w1p"]

@@ -75,6 +75,12 @@ class JetSample:
     def __len__(self) -> int:
         return len(self.particles)
 
+    def subset(self, keep: np.ndarray) -> JetSample:
+        """The jets selected by ``keep`` (a boolean mask or indices), their features with
+        them: nothing is recomputed."""
+        return JetSample(self.particles[keep], self.mask[keep], self.mass[keep],
+                         self.efps[keep], None if self.weights is None else self.weights[keep])
+
 
 def jet_metrics(real: JetSample, gen: JetSample, *, seed: int,
                 settings: JetMetricSettings | None = None) -> dict[str, MetricResult]:
@@ -94,6 +100,17 @@ def jet_metrics(real: JetSample, gen: JetSample, *, seed: int,
         "w1p": w1p(real.particles, gen.particles, real.mask, gen.mask,
                    exclude_zeros=s.w1p_exclude_zeros, **w1),
         "w1efp": w1efp(real.efps[:, columns], gen.efps[:, columns], **w1),
+        **efp_distances(real, gen, seed=seed, settings=s),
+    }
+
+
+def efp_distances(real: JetSample, gen: JetSample, *, seed: int,
+                  settings: JetMetricSettings | None = None) -> dict[str, MetricResult]:
+    """FPD and KPD of ``gen`` against ``real`` alone, as ``jet_metrics`` computes them: the two
+    metrics on all 36 EFPs, scaled by the truth's largest value of each."""
+    s = settings or JetMetricSettings()
+    weights = (real.weights, gen.weights)
+    return {
         "fpd": fpd(real.efps, gen.efps, seed=seed, min_samples=s.fpd_min_samples,
                    max_samples=s.fpd_max_samples, num_batches=s.fpd_num_batches,
                    num_points=s.fpd_num_points, normalise=s.normalise, weights=weights),
