@@ -148,6 +148,8 @@ JETS150_10K_RESULTS := jets_time_fidelity_150_10k jets_time_fidelity_150_10k_see
 	jets_time_fidelity_150_ft_10k_seed1 jets_time_fidelity_150_ft_10k_seed2 \
 	jets_time_fidelity_150_ft2_10k jets_time_fidelity_150_ft2_10k_seed1 \
 	jets_time_fidelity_150_ft2_10k_seed2 jets_time_fidelity_150_ft2_10k_file
+# the file name of the 8-epoch restart's kept samples (after t_generated_ or t_file_)
+FT2_150 := jets_edm_150_octaves_ft2_midpoint_16_conserved.h5
 # $(call t150_generated,RUN,TAG,SEEDS,JETS): JETS top jets at 150 particles fully generated
 # by runs/RUN (midpoint, 16 steps, 2 threads) at each seed, then judged against the floor's
 # files: jets_time_fidelity_150_TAG at seed 0, jets_time_fidelity_150_TAG_seedS otherwise
@@ -179,8 +181,9 @@ t150_generated = for s in $(3); do name=150_$(2)$$([ $$s = 0 ] || echo _seed$$s)
 ## kinematics), and the three runs against the mean floor with the verdict on 3x, then again
 ## against the mean of 14 truth samples (four more files of 50000, seeds 3-6, the first of
 ## them used here); then the last run at the protocol's 50000 jets fully generated, against
-## the mean floor of five files of 50000, and its FPD and KPD without the jets beyond the
-## truth's EFP range; about 15 h on 2 CPU cores, 20-27 minutes of them the data; every step
+## the mean floor of five files of 50000, its FPD and KPD without the jets beyond the
+## truth's EFP range, and the substructure (tau21, tau32, D2) of its samples at 50000 and
+## 10000 jets; about 15 h on 2 CPU cores, 20-27 minutes of them the data; every step
 ## resumes)
 jets150: $(STAMP)
 	$(BIN)/python benchmarks/jet_floor.py --jets 50000 --types t --particles 150
@@ -308,9 +311,20 @@ jets150: $(STAMP)
 	$(BIN)/python benchmarks/jets_efp_strays.py --type t --jets 50000 \
 	    --truth data/jets/t150_b.h5 --truth-floor data/jets/t150_a.h5 \
 	    --draws data/jets/t150_c50k.h5 data/jets/t150_d50k.h5 data/jets/t150_e50k.h5 \
-	    data/jets/t150_f50k.h5 --generated \
-	    runs/samples_150_ft2_50k/t_generated_jets_edm_150_octaves_ft2_midpoint_16_conserved.h5 \
+	    data/jets/t150_f50k.h5 --generated runs/samples_150_ft2_50k/t_generated_$(FT2_150) \
 	    --name jets_efp_strays_150_50k
+	$(BIN)/python benchmarks/jets_substructure.py --type t --jets 50000 \
+	    --truth data/jets/t150_b.h5 --truth-floor data/jets/t150_a.h5 \
+	    --draws data/jets/t150_c50k.h5 data/jets/t150_d50k.h5 data/jets/t150_e50k.h5 \
+	    data/jets/t150_f50k.h5 --generated runs/samples_150_ft2_50k/t_generated_$(FT2_150) \
+	    --name jets_substructure_150_50k
+	$(BIN)/python benchmarks/jets_substructure.py --type t --jets 10000 \
+	    --truth data/jets/t150_b.h5 --truth-floor data/jets/t150_a.h5 \
+	    --draws data/jets/t150_c50k.h5 data/jets/t150_d50k.h5 data/jets/t150_e50k.h5 \
+	    data/jets/t150_f50k.h5 --generated runs/samples_150_ft2_10k/t_generated_$(FT2_150) \
+	    runs/samples_150_ft2_10k_seed1/t_generated_$(FT2_150) \
+	    runs/samples_150_ft2_10k_seed2/t_generated_$(FT2_150) \
+	    runs/samples_150_ft2_10k_file/t_file_$(FT2_150) --name jets_substructure_150_10k
 
 ## make jetsgpu: the five-type EDM and its student on a GPU (DEVICE, default cuda; WORKERS
 ## Pythia processes, default all cores): the jet floor's data at 30 particles, both trained at

@@ -38,19 +38,19 @@ import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jets_floor_spread import fingerprints  # noqa: E402
 from jets_time_fidelity import metric_dict, metric_settings  # noqa: E402
-from lhcgen.data.jet_hdf5 import read_jets  # noqa: E402
-from lhcgen.data.jets import JET_TYPES, JetCloudSample  # noqa: E402
+from judged_samples import (  # noqa: E402
+    add_sample_options,
+    check_sample_options,
+    load_samples,
+    mean_floor,
+    ratio_entry,
+    value_pm,
+    x_pm,
+)
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.evaluate.jets.efp_range import efp_reach  # noqa: E402
-from lhcgen.evaluate.jets.metrics import (  # noqa: E402
-    JetSample,
-    efp_distances,
-    mean_of_draws,
-    ratio_to_floor,
-    ratio_to_floor_error,
-)
+from lhcgen.evaluate.jets.metrics import JetSample, efp_distances  # noqa: E402
 from machine import command_line, machine_info, script_parser  # noqa: E402
 from rerender import rerender, write_results  # noqa: E402
 
@@ -58,37 +58,9 @@ STRAY_METRICS = ("fpd", "kpd")
 CUTS = ("all", "inside")
 
 
-def first_jets(path: str, jet_type: str, n: int, option: str) -> JetCloudSample:
-    """The first ``n`` jets of ``jet_type`` in ``path``; one line naming the file otherwise."""
-    try:
-        sample = read_jets(path)
-    except LhcgenError as exc:
-        raise LhcgenError(f"{option}: {exc}") from None
-    sample = sample.subset(sample.jet_type == JET_TYPES.index(jet_type))
-    if len(sample) < n:
-        raise LhcgenError(f"{option}: {path} holds {len(sample)} {jet_type} jets, fewer than "
-                          f"--jets {n}")
-    return sample.subset(slice(0, n))
-
-
-def load_samples(args) -> tuple[JetSample, list[dict]]:
-    """The truth's features and one entry per judged sample (label, kind, features),
-    refusing Pythia samples that share a jet with the truth or with each other."""
-    truth_jets = first_jets(args.truth, args.type, args.jets, "--truth")
-    pythia = [("floor", args.truth_floor, "--truth-floor")]
-    pythia += [("draw", path, "--draws") for path in args.draws]
-    seen = {"--truth " + args.truth: set(fingerprints(truth_jets))}
-    entries = []
-    for kind, path, option in pythia + [("generated", p, "--generated") for p in args.generated]:
-        jets = first_jets(path, args.type, args.jets, option)
-        if kind != "generated":
-            prints = set(fingerprints(jets))
-            for other, known in seen.items():
-                if prints & known:
-                    raise LhcgenError(f"{option}: {path} shares jets with {other}: the floor "
-                                      "needs independent truth samples")
-            seen[f"{option} {path}"] = prints
-        entries.append({"label": Path(path).name, "kind": kind, "path": path, "jets": jets})
+def features(args) -> tuple[JetSample, list[dict]]:
+    """The truth's EFPs and every judged sample's (``judged_samples.load_samples``)."""
+    truth_jets, entries = load_samples(args)
     truth = JetSample.from_particles(truth_jets.particles, truth_jets.mask)
     for entry in tqdm(entries, desc=f"[{args.type}] EFPs", unit="sample"):
         jets = entry.pop("jets")
@@ -117,8 +89,7 @@ def judge(truth: JetSample, entries: list[dict], args) -> dict:
                                                   settings=settings[cut]))
                    for cut, s in (("all", sample), ("inside", inside))}
         rows.append({**entry, "n_inside": len(inside), "metrics": metrics})
-    floors = {cut: {k: mean_of_draws([r["metrics"][cut][k] for r in rows
-                                      if r["kind"] != "generated"])
+    floors = {cut: {k: mean_floor(rows, lambda r, cut=cut, k=k: r["metrics"][cut][k])
                     for k in STRAY_METRICS} for cut in CUTS}
     for row in rows:
         row["ratios"] = {cut: {k: ratio_entry(row["metrics"][cut][k], floors[cut][k])
@@ -126,28 +97,6 @@ def judge(truth: JetSample, entries: list[dict], args) -> dict:
     return {"n_inside_settings": n_inside,
             "metric_settings": {cut: s.as_dict() for cut, s in settings.items()},
             "mean_floor": floors, "rows": rows}
-
-
-def ratio_entry(metric: dict, floor: dict | None) -> dict:
-    """×(mean floor) of one value and its first-order error (None where undefined)."""
-    if floor is None:
-        return {"ratio": None, "error": None}
-    return {"ratio": ratio_to_floor(metric["value"], floor),
-            "error": ratio_to_floor_error(metric["value"], metric["error"], floor)}
-
-
-# ---- rendering --------------------------------------------------------------------------------
-def _x(entry: dict) -> str:
-    if entry["ratio"] is None:
-        return "-"
-    return f"{entry['ratio']:.3g}" + ("" if entry["error"] is None
-                                      else f" ± {entry['error']:.2g}")
-
-
-def _v(metric: dict | None) -> str:
-    if metric is None or metric.get("value") is None:
-        return "-"
-    return f"{metric['value']:.3g} ± {metric['error']:.2g}"
 
 
 def render(result: dict) -> str:
@@ -171,47 +120,30 @@ def render(result: dict) -> str:
     for r in s["rows"]:
         lines.append(f"| {r['label']} | {r['kind']} | {r['n_beyond']} | "
                      f"{r['largest_reach']:.3g} | " + " | ".join(
-                         _x(r["ratios"][cut][k]) for k in STRAY_METRICS for cut in CUTS)
+                         x_pm(r["ratios"][cut][k]) for k in STRAY_METRICS for cut in CUTS)
                      + " |")
     lines += ["", "Mean floor (the Pythia samples' mean ± its error, n samples):", "",
               "| cut | n | FPD | KPD |", "| --- | ---: | --- | --- |"]
     for cut in CUTS:
         floor = s["mean_floor"][cut]
         n = next((f["n"] for f in floor.values() if f), 0)
-        lines.append(f"| {cut} | {n} | {_v(floor['fpd'])} | {_v(floor['kpd'])} |")
+        lines.append(f"| {cut} | {n} | {value_pm(floor['fpd'])} | {value_pm(floor['kpd'])} |")
     lines += ["", "Values (± the metric's error):", "",
               "| sample | FPD, all | FPD, inside | KPD, all | KPD, inside |",
               "| --- | --- | --- | --- | --- |"]
     for r in s["rows"]:
         lines.append(f"| {r['label']} | " + " | ".join(
-            _v(r["metrics"][cut][k]) for k in STRAY_METRICS for cut in CUTS) + " |")
+            value_pm(r["metrics"][cut][k]) for k in STRAY_METRICS for cut in CUTS) + " |")
     return "\n".join(lines) + "\n"
 
 
 def parse_args(argv=None):
     p = script_parser(__doc__)
-    p.add_argument("--type", default="t", help="the jet type letter judged")
-    p.add_argument("--jets", type=int, default=50000, help="jets per sample")
-    p.add_argument("--truth", required=True, help="the truth jets every sample is judged against")
-    p.add_argument("--truth-floor", required=True,
-                   help="independent truth jets: the floor, as in jets_time_fidelity.py")
-    p.add_argument("--draws", nargs="*", default=[], metavar="FILE",
-                   help="more independent truth files (their first --jets jets each)")
-    p.add_argument("--generated", nargs="+", required=True, metavar="FILE",
-                   help="generated samples, e.g. those kept by jets_time_fidelity.py "
-                        "--generate-only")
-    p.add_argument("--metric-seed", type=int, default=42)
+    add_sample_options(p, "jets_efp_strays")
     p.add_argument("--quick", action="store_true",
                    help="fewer metric batches (as jets_time_fidelity.py --quick)")
-    p.add_argument("--out-dir", default=str(Path(__file__).parent / "results"))
-    p.add_argument("--name", default="jets_efp_strays")
-    p.add_argument("--render-only", action="store_true",
-                   help="re-render NAME.md from NAME.json")
     args = p.parse_args(argv)
-    if args.type not in JET_TYPES:
-        p.error(f"--type: one of {''.join(JET_TYPES)}, got {args.type!r}")
-    if args.jets < 10:
-        p.error("--jets must be at least 10")
+    check_sample_options(p, args)
     return args
 
 
@@ -223,7 +155,7 @@ def main(argv=None) -> int:
         return 0
     started = time.perf_counter()
     try:
-        truth, entries = load_samples(args)
+        truth, entries = features(args)
         strays = judge(truth, entries, args)
     except LhcgenError as exc:
         sys.exit(f"error: {exc}")

@@ -118,6 +118,19 @@ def test_metrics_jets_averages_the_floor_over_several_truth_files(files, capsys)
     assert "the mean over" in result["floor_definition"]
 
 
+def test_metrics_jets_shows_its_progress_unless_told_not_to(files, capsys):
+    """Minutes of EFPs per file at 50000 jets of 150 particles: a bar over the samples' EFPs
+    (truth, generated and the two truth-2 files) and one over the three comparisons."""
+    argv = ["metrics", "jets", str(files / "wide.h5"), "--truth", str(files / "truth.h5"),
+            "--truth-2", str(files / "truth2.h5"), str(files / "truth3.h5"), "--json",
+            str(files / "p.json"), *SMALL]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "EFPs" in err and "4/4" in err and "metrics" in err and "3/3" in err
+    assert main([*argv, "--no-progress"]) == 0
+    assert "EFPs" not in capsys.readouterr().err
+
+
 def test_metrics_jets_names_the_truth_2_file_that_does_not_fit(files, capsys):
     assert main(["metrics", "jets", str(files / "wide.h5"), "--truth", str(files / "truth.h5"),
                  "--truth-2", str(files / "truth2.h5"), str(files / "p150.h5"), "--json",

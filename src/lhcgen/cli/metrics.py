@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lhcgen.cli.args import add_no_progress, non_negative_int, positive_int
+from lhcgen.cli.args import add_no_progress, non_negative_int, positive_int, progress
 from lhcgen.evaluate.jets.metrics import JetMetricSettings
 
 
@@ -96,7 +96,7 @@ def run_metrics(args: argparse.Namespace) -> int:
     from lhcgen.evaluate.jets.files import compare_jet_files, write_jet_metrics
 
     result = compare_jet_files(args.generated, args.truth, args.truth_2, seed=args.seed,
-                               settings=metric_settings(args))
+                               settings=metric_settings(args), progress=progress(args))
     write_jet_metrics(result, args.json_out, args.report)
     print(format_table(result))
     print(f"floor: {result['floor_definition']}; metrics written to {args.json_out}")
