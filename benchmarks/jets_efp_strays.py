@@ -31,7 +31,6 @@ Writes benchmarks/results/NAME.json and NAME.md; nothing is trained or generated
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +44,14 @@ from judged_samples import (  # noqa: E402
     load_samples,
     mean_floor,
     ratio_entry,
+    run,
     value_pm,
     x_pm,
 )
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.evaluate.jets.efp_range import efp_reach  # noqa: E402
 from lhcgen.evaluate.jets.metrics import JetSample, efp_distances  # noqa: E402
-from machine import command_line, machine_info, script_parser  # noqa: E402
-from rerender import rerender, write_results  # noqa: E402
+from machine import script_parser  # noqa: E402
 
 STRAY_METRICS = ("fpd", "kpd")
 CUTS = ("all", "inside")
@@ -149,24 +148,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    stem = Path(args.out_dir) / args.name
-    if args.render_only:
-        rerender(stem.with_suffix(".json"), render)
-        return 0
-    started = time.perf_counter()
-    try:
-        truth, entries = features(args)
-        strays = judge(truth, entries, args)
-    except LhcgenError as exc:
-        sys.exit(f"error: {exc}")
-    result = {"machine": machine_info(), "command": command_line(), "type": args.type,
-              "jets": args.jets, "truth": args.truth, "truth_floor": args.truth_floor,
-              "draws": args.draws, "generated": args.generated,
-              "metric_seed": args.metric_seed, "quick": args.quick, "strays": strays,
-              "seconds": time.perf_counter() - started}
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    write_results(stem, result, render)
-    return 0
+    return run(args, lambda a: judge(*features(a), a), "strays", render, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ Writes benchmarks/results/NAME.json and NAME.md; nothing is trained or generated
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +36,14 @@ from judged_samples import (  # noqa: E402
     load_samples,
     mean_floor,
     ratio_entry,
+    run,
     value_pm,
     x_pm,
 )
 from lhcgen.errors import LhcgenError  # noqa: E402
 from lhcgen.evaluate.jets.metrics import w1_features  # noqa: E402
 from lhcgen.physics.substructure import substructure  # noqa: E402
-from machine import command_line, machine_info, script_parser  # noqa: E402
-from rerender import rerender, write_results  # noqa: E402
+from machine import script_parser  # noqa: E402
 
 OBSERVABLES = ("tau21", "tau32", "d2", "relative_mass")
 LABELS = {"tau21": "τ21", "tau32": "τ32", "d2": "D2", "relative_mass": "m/pT"}
@@ -127,24 +126,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    stem = Path(args.out_dir) / args.name
-    if args.render_only:
-        rerender(stem.with_suffix(".json"), render)
-        return 0
-    started = time.perf_counter()
-    try:
-        judged = judge(args)
-    except LhcgenError as exc:
-        sys.exit(f"error: {exc}")
-    result = {"machine": machine_info(), "command": command_line(), "type": args.type,
-              "jets": args.jets, "truth": args.truth, "truth_floor": args.truth_floor,
-              "draws": args.draws, "generated": args.generated,
-              "metric_seed": args.metric_seed, "substructure": judged,
-              "seconds": time.perf_counter() - started}
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    write_results(stem, result, render)
-    return 0
+    return run(parse_args(argv), judge, "substructure", render)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ does; a Pythia sample's own ratio shows how far one truth sample scatters.
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from jets_floor_spread import fingerprints
@@ -19,6 +22,8 @@ from lhcgen.data.jet_hdf5 import read_jets
 from lhcgen.data.jets import JET_TYPES, JetCloudSample
 from lhcgen.errors import LhcgenError
 from lhcgen.evaluate.jets.metrics import mean_of_draws, ratio_to_floor, ratio_to_floor_error
+from machine import command_line, machine_info
+from rerender import rerender, write_results
 
 PYTHIA_KINDS = ("floor", "draw")
 
@@ -121,3 +126,27 @@ def value_pm(metric: dict | None) -> str:
     if metric is None or metric.get("value") is None:
         return "-"
     return f"{metric['value']:.3g} ± {metric['error']:.2g}"
+
+
+def run(args: argparse.Namespace, judge: Callable[[argparse.Namespace], dict], key: str,
+        render: Callable[[dict], str], **facts) -> int:
+    """Judge (``judge(args)``, its result under ``key``) and write NAME.json and NAME.md with
+    the machine, the command, the files and the time; with --render-only re-render NAME.md.
+    A user's mistake (``LhcgenError``) is one line and a non-zero exit, nothing written."""
+    stem = Path(args.out_dir) / args.name
+    if args.render_only:
+        rerender(stem.with_suffix(".json"), render)
+        return 0
+    started = time.perf_counter()
+    try:
+        judged = judge(args)
+    except LhcgenError as exc:
+        sys.exit(f"error: {exc}")
+    result = {"machine": machine_info(), "command": command_line(), "type": args.type,
+              "jets": args.jets, "truth": args.truth, "truth_floor": args.truth_floor,
+              "draws": args.draws, "generated": args.generated,
+              "metric_seed": args.metric_seed, **facts, key: judged,
+              "seconds": time.perf_counter() - started}
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    write_results(stem, result, render)
+    return 0
