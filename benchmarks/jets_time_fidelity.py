@@ -37,6 +37,10 @@ jets through the five JetNet metrics (W1m, W1p, W1efp, FPD, KPD):
   the conditions model, which the JetNet metrics do not see apart from the constituents;
   their W1 per variable against the truth, batched as W1m, and ×floor (the truth against
   the independent truth jets) are tabled apart (``lhcgen.evaluate.jets.conditions``);
+* substructure: beside the metrics, which do not take it, the W1 of τ21 and τ32 (β = 1,
+  exclusive-kT axes: a top jet's three prongs, a W's or Z's two) to the truth's, ×floor over
+  the truth against the independent truth jets (``SUBSTRUCTURE``); tabled, not in the worst
+  ×floor;
 * speed: jets/s of the whole sampling (conditions, constituents, decoding; the model loaded
   and warmed up) on ``--threads`` torch threads, as a ratio to Pythia 8 + FastJet jets/s on
   1 worker (1 core) for the same type, measured in the same run (``generate_jets``, end to
@@ -94,10 +98,12 @@ from lhcgen.evaluate.jets.metrics import (  # noqa: E402
     jet_metrics,
     ratio_to_floor,
     ratio_to_floor_error,
+    w1_features,
 )
 from lhcgen.io import atomic_path  # noqa: E402
 from lhcgen.models.config import ModelConfig  # noqa: E402
 from lhcgen.models.registry import sampler_spec  # noqa: E402
+from lhcgen.physics.substructure import tau_ratios  # noqa: E402
 from lhcgen.solvers.sampling import CONSISTENCY_OPTIONS, EDM_OPTIONS  # noqa: E402
 from lhcgen.train.init_run import history_before, with_teacher  # noqa: E402
 from lhcgen.train.jet_surrogate import (  # noqa: E402
@@ -418,6 +424,10 @@ def judge_row(row: dict, jets: JetCloudSample, ctx: dict) -> dict:
     if protocol == "generated":  # file and independent copy their conditions from a file
         row["conditions"] = judge_conditions(jets, ctx, settings)
     row["efp_range"] = efp_range(ctx["truth"].efps, generated.efps).as_dict()
+    row["substructure"] = {
+        k: {**w1, "ratio": ratio_to_floor(w1["value"], ctx["substructure_floor"][k])}
+        for k, w1 in substructure_w1(ctx["truth_taus"], tau_ratios(jets.particles, jets.mask),
+                                     args.metric_seed, settings).items()}
     return {**row, "metrics": metrics, "worst_ratio": defined.get(worst), "worst_metric": worst,
             "relative_mass_quantiles": mass_quantiles(generated),
             "metric_settings_reduced": settings is not ctx["settings"],
@@ -429,6 +439,21 @@ def judge_conditions(jets: JetCloudSample, ctx: dict, settings: JetMetricSetting
     w1 = condition_w1(ctx["truth_jets"], jets, seed=ctx["args"].metric_seed, settings=settings)
     r = condition_ratios(w1, ctx["conditions_floor"])
     return {label: {**w1[label], "ratio": r[label]} for label in CONDITION_LABELS}
+
+
+SUBSTRUCTURE = ("tau21", "tau32")
+"""N-subjettiness ratios judged beside the five metrics, which do not take them: a top jet's
+three prongs show in τ32, a W's or Z's two in τ21 (β = 1, exclusive-kT axes)."""
+
+
+def substructure_w1(truth_taus: np.ndarray, taus: np.ndarray, seed: int,
+                    settings: JetMetricSettings) -> dict:
+    """{τ21, τ32: W1 of the jets' distribution to the truth's, ± the batches' spread}, with
+    W1m's batches (``w1_features``)."""
+    w1 = w1_features("substructure", truth_taus, taus, SUBSTRUCTURE, seed=seed,
+                     num_eval_samples=settings.w1_num_eval_samples,
+                     num_batches=settings.w1_num_batches)
+    return {label: {"value": finite(v), "error": finite(e)} for label, v, e in w1.parts}
 
 
 MASS_QUANTILES = (0.16, 0.5, 0.84)
@@ -785,7 +810,8 @@ def _summaries(result: dict) -> list[str]:
         else:
             lines.append(f"| {t} | {p} | {label(r)} | {r['nfe']} | {r['jets_per_second']:.0f} "
                          f"| {r['times_simulator']:.3g} | {_x(r['worst_ratio'])} |")
-    return lines + _cost_table(result) + _conditions_table(result) + _efp_range_table(result)
+    return (lines + _cost_table(result) + _conditions_table(result) + _efp_range_table(result)
+            + _substructure_table(result))
 
 
 PROTOCOL_NOTES = {
@@ -900,6 +926,31 @@ def _efp_range_table(result: dict) -> list[str]:
                      + f" | {_x(r['metrics']['fpd']['ratio'])} | "
                      f"{_x(r['metrics']['kpd']['ratio'])} |")
     return lines
+
+
+def _substructure_table(result: dict) -> list[str]:
+    """Per setting, τ21 and τ32 against the truth, ×floor (results judged before they were
+    measured have none, and no table)."""
+    rows = [r for r in result["rows"] if "error" not in r and r.get("substructure")]
+    if not rows:
+        return []
+    lines = ["", "## Substructure beside the metrics", "",
+             "The five metrics do not take N-subjettiness: τ32 = τ3/τ2 is small for a top "
+             "jet's three prongs, τ21 for a W's or Z's two (β = 1, exclusive-kT axes; "
+             "`lhcgen.physics.substructure.tau_ratios`). W1 of each ratio's distribution to "
+             "the truth's, with W1m's batches, and ×floor over the truth against the "
+             "independent truth jets.", "",
+             "| type | protocol | setting | τ21 W1 | τ21 ×floor | τ32 W1 | τ32 ×floor |",
+             "| --- | --- | --- | --- | ---: | --- | ---: |"]
+    for r in rows:
+        lines.append(f"| {r['type']} | {r['protocol']} | {label(r)} | " + " | ".join(
+            f"{_pm(r['substructure'][k])} | {_x(r['substructure'][k]['ratio'])}"
+            for k in SUBSTRUCTURE) + " |")
+    floors = "; ".join(f"{t}: " + ", ".join(f"{k} {_pm(entry['substructure_floor'][k])}"
+                                           for k in SUBSTRUCTURE)
+                       for t, entry in result["types"].items()
+                       if entry.get("substructure_floor"))
+    return lines + ["", f"Floors (W1): {floors}."]
 
 
 def _beyond(entry: dict) -> str:
@@ -1129,13 +1180,18 @@ def judged_type(jet_type: str, truths: tuple, simulator: dict, args: argparse.Na
     floor = metric_dict(jet_metrics(truth_sample, other_sample, seed=args.metric_seed,
                                     settings=settings))
     conditions_floor = condition_w1(truth, other, seed=args.metric_seed, settings=settings)
+    truth_taus = tau_ratios(truth.particles, truth.mask)
+    substructure_floor = substructure_w1(truth_taus, tau_ratios(other.particles, other.mask),
+                                         args.metric_seed, settings)
     print(f"[{jet_type}] floor in {time.perf_counter() - started:.0f} s", flush=True)
     entry = {"truth": truth_path, "truth_floor": floor_path, "floor": floor,
              "conditions_floor": conditions_floor,
              "efp_range_floor": efp_range(truth_sample.efps, other_sample.efps).as_dict(),
+             "substructure_floor": substructure_floor,
              "simulator": simulator, "relative_mass_quantiles": mass_quantiles(truth_sample)}
     ctx = {"args": args, "n": args.jets, "truth_path": truth_path, "floor_path": floor_path,
            "truth": truth_sample, "truth_jets": truth, "conditions_floor": conditions_floor,
+           "truth_taus": truth_taus, "substructure_floor": substructure_floor,
            "floor": floor, "settings": settings, "simulator": simulator}
     return entry, ctx
 

@@ -491,6 +491,14 @@ def test_time_fidelity_benchmark_end_to_end(runs, tmp_path, monkeypatch):
         assert (reach["largest_reach"] > 1) == (reach["n_beyond"] > 0)
     assert result["types"]["t"]["efp_range_floor"]["n_jets"] == 100
     assert "## Jets beyond the truth's EFP range" in page
+    # and judges τ21 and τ32 beside the metrics, against the same floor's truth jets
+    floor = result["types"]["t"]["substructure_floor"]
+    assert set(floor) == {"tau21", "tau32"} and all(f["value"] > 0 for f in floor.values())
+    for row in rows.values():
+        for k, entry in row["substructure"].items():
+            assert entry["value"] > 0 and entry["ratio"] == pytest.approx(
+                entry["value"] / max(floor[k]["value"], floor[k]["error"]))
+    assert "## Substructure beside the metrics" in page and "τ32 ×floor" in page
 
 
 def test_time_fidelity_benchmark_generated_on_one_machine_and_judged_on_another(
@@ -528,6 +536,7 @@ def test_time_fidelity_benchmark_generated_on_one_machine_and_judged_on_another(
     assert two["types"]["t"]["simulator"] == made["types"]["t"]["simulator"]
     for a, b, m in zip(one["rows"], two["rows"], made["rows"], strict=True):
         assert b["metrics"] == a["metrics"] and b["efp_range"] == a["efp_range"]
+        assert b["substructure"] == a["substructure"]
         assert b.get("conditions") == a.get("conditions")
         assert b["jets_per_second"] == m["jets_per_second"]  # as measured where generated
     page = (tmp_path / "two.md").read_text()

@@ -132,15 +132,23 @@ def nsubjettiness(particles: np.ndarray, mask: np.ndarray | None = None,
     return taus
 
 
+def tau_ratios(particles: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """(N, 2) tau21 = tau2/tau1 and tau32 = tau3/tau2 of each jet (0 where the denominator
+    is): small tau32 for three prongs (top jets), small tau21 for two (W, Z)."""
+    taus = nsubjettiness(particles, mask, n_max=3)
+    return np.stack([_safe_ratio(taus[:, 1], taus[:, 0]),
+                     _safe_ratio(taus[:, 2], taus[:, 1])], axis=1)
+
+
 def substructure(particles: np.ndarray, mask: np.ndarray | None = None
                  ) -> dict[str, np.ndarray]:
     """tau21, tau32, D2, relative jet mass and constituent multiplicity, each (N,)."""
     from lhcgen.physics.particle_cloud import relative_jet_mass
 
     particles, mask = checked_cloud(particles, mask)
-    taus = nsubjettiness(particles, mask, n_max=3)
-    return {"tau21": _safe_ratio(taus[:, 1], taus[:, 0]),
-            "tau32": _safe_ratio(taus[:, 2], taus[:, 1]),
+    ratios = tau_ratios(particles, mask)
+    return {"tau21": ratios[:, 0],
+            "tau32": ratios[:, 1],
             "d2": d2(particles, mask),
             "relative_mass": relative_jet_mass(particles, mask),
             "multiplicity": mask.sum(axis=1).astype(np.int64)}
