@@ -69,7 +69,7 @@ def judge(args) -> dict:
         w1 = w1_features("substructure", truth, values, OBSERVABLES, seed=args.metric_seed,
                          num_eval_samples=args.jets, num_batches=W1_BATCHES)
         rows.append({**entry,
-                     "w1": {label: {"value": v, "error": e} for label, v, e in w1.parts},
+                     "w1": w1.as_dict()["parts"],
                      "median": dict(zip(OBSERVABLES, np.median(values, axis=0).tolist(),
                                         strict=True))})
     floors = {k: mean_floor(rows, lambda r, k=k: r["w1"][k]) for k in OBSERVABLES}

@@ -885,14 +885,21 @@ def _conditions_table(result: dict) -> list[str]:
              "| type | setting | " + " | ".join(f"{c} | ×floor" for c in CONDITION_LABELS)
              + " |", "| --- | --- |" + " ---: | ---: |" * len(CONDITION_LABELS)]
     for r in rows:
-        lines.append(f"| {r['type']} | {label(r)} | " + " | ".join(
-            f"{_pm(r['conditions'][c])} | {_x(r['conditions'][c]['ratio'])}"
-            for c in CONDITION_LABELS) + " |")
-    floors = "; ".join(
-        f"{t}: " + ", ".join(f"{c} {_pm(entry['conditions_floor'][c])}"
-                             for c in CONDITION_LABELS)
-        for t, entry in result["types"].items() if entry.get("conditions_floor"))
-    return lines + ["", f"Floors (W1): {floors}."]
+        lines.append(f"| {r['type']} | {label(r)} | "
+                     + _w1_cells(r["conditions"], CONDITION_LABELS) + " |")
+    return lines + ["", _floors_line(result, "conditions_floor", CONDITION_LABELS)]
+
+
+def _w1_cells(entries: dict, labels) -> str:
+    """'W1 ± error | ×floor' for each of ``labels`` in ``entries``, joined as table cells."""
+    return " | ".join(f"{_pm(entries[k])} | {_x(entries[k]['ratio'])}" for k in labels)
+
+
+def _floors_line(result: dict, key: str, labels) -> str:
+    """'Floors (W1): t: a 1 ± 0.1, ...': each type's floor entry ``key`` per label."""
+    floors = "; ".join(f"{t}: " + ", ".join(f"{k} {_pm(entry[key][k])}" for k in labels)
+                       for t, entry in result["types"].items() if entry.get(key))
+    return f"Floors (W1): {floors}."
 
 
 def _efp_range_table(result: dict) -> list[str]:
@@ -943,14 +950,9 @@ def _substructure_table(result: dict) -> list[str]:
              "| type | protocol | setting | τ21 W1 | τ21 ×floor | τ32 W1 | τ32 ×floor |",
              "| --- | --- | --- | --- | ---: | --- | ---: |"]
     for r in rows:
-        lines.append(f"| {r['type']} | {r['protocol']} | {label(r)} | " + " | ".join(
-            f"{_pm(r['substructure'][k])} | {_x(r['substructure'][k]['ratio'])}"
-            for k in SUBSTRUCTURE) + " |")
-    floors = "; ".join(f"{t}: " + ", ".join(f"{k} {_pm(entry['substructure_floor'][k])}"
-                                           for k in SUBSTRUCTURE)
-                       for t, entry in result["types"].items()
-                       if entry.get("substructure_floor"))
-    return lines + ["", f"Floors (W1): {floors}."]
+        lines.append(f"| {r['type']} | {r['protocol']} | {label(r)} | "
+                     + _w1_cells(r["substructure"], SUBSTRUCTURE) + " |")
+    return lines + ["", _floors_line(result, "substructure_floor", SUBSTRUCTURE)]
 
 
 def _beyond(entry: dict) -> str:
